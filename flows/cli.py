@@ -1,0 +1,83 @@
+"""The ``duban`` command: a thin layer over plan/, models/ and the flows.
+
+One handler turns expected errors into a short Chinese message and exit 1; usage errors
+exit 2 (click); anything unexpected is logged to ``var/log/duban.log`` and exits 3.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from flows.console import err
+from models.db import var_dir
+from plan.errors import DubanError, PlanError
+
+UNEXPECTED_EXIT = 3
+
+
+def log_path() -> str:
+    return str(var_dir() / "log" / "duban.log")
+
+
+def _log_unexpected(exc: BaseException) -> str:
+    path = var_dir() / "log" / "duban.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        return "(日志无法写入)"
+    return str(path)
+
+
+def show_error(exc: DubanError) -> None:
+    if isinstance(exc, PlanError):
+        err.print(exc.report(), markup=False)
+    err.print(f"错误：{exc.message}", markup=False)
+    if exc.hint:
+        err.print(f"提示：{exc.hint}", markup=False)
+
+
+class DubanGroup(TyperGroup):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DubanError as exc:
+            show_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            err.print("已中断。")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            where = _log_unexpected(exc)
+            err.print(f"意外错误：{type(exc).__name__}: {exc}", markup=False)
+            err.print(f"详细信息已写入 {where}；请把这个文件发给维护人员。", markup=False)
+            raise typer.Exit(UNEXPECTED_EXIT) from None
+
+
+app = typer.Typer(
+    cls=DubanGroup,
+    name="duban",
+    help="督办：2024年上海市知识产权行政保护工作实施方案的任务督办引擎。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Command modules register themselves on ``app``.
+from flows import cmd_ledger, cmd_plan  # noqa: E402,F401
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    sys.exit(app())

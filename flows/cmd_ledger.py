@@ -1,0 +1,158 @@
+"""Commands over the ledger: status, record, waive.  None of them starts Prefect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from flows.cli import app
+from flows.console import JsonOption, TodayOption, actor, out, parse_date, print_json, resolve_today
+from models import ledger
+from models.db import session_scope
+from models.files import store_file
+from plan import load_plan
+from plan.errors import DubanError
+from plan.status import LIGHT_LABELS, LIGHTS, STATE_LABELS, Classifier, Light, State, tally
+from plan.workdays import WorkCalendar
+
+PlanOption = Annotated[str, typer.Option("--plan", help="方案文件路径。")]
+UnitOption = Annotated[str | None, typer.Option("--unit", help="单位编号，例如 pudong。")]
+TaskOption = Annotated[int | None, typer.Option("--task", help="任务序号（1–18）。")]
+
+LIGHT_STYLE = {Light.GREEN: "green", Light.AMBER: "yellow", Light.RED: "red", Light.GREY: "dim"}
+
+
+def _light(light: Light) -> str:
+    return f"[{LIGHT_STYLE[light]}]●{LIGHT_LABELS[light]}[/]"
+
+
+@app.command()
+def status(
+    today: TodayOption = None,
+    unit: UnitOption = None,
+    task: TaskOption = None,
+    show_all: Annotated[bool, typer.Option("--all", help="列出全部条目（默认只列红灯、黄灯条目）。")] = False,
+    plan: PlanOption = "plan.yaml",
+    as_json: JsonOption = False,
+) -> None:
+    """台账状态：每条义务的截止日期、状态和红黄绿灯，以及按任务、按单位的合计。"""
+    as_of = resolve_today(today)
+    loaded = load_plan(plan)
+    classifier = Classifier(WorkCalendar(loaded.calendar), as_of, loaded.escalation.due_soon)
+    with session_scope() as session:
+        if not ledger.is_synced(session):
+            raise DubanError("台账是空的，还没有同步方案", "先运行 duban sync")
+        if unit:
+            ledger.get_unit(session, unit)
+        if task is not None:
+            ledger.get_task(session, task)
+        rows = ledger.entry_rows(session, unit=unit, task=task)
+    states = [classifier.state(due=r.due, submitted_on=r.submitted_on, waived=r.waived) for r in rows]
+    per_task, per_unit, overall = tally(rows, states)
+    unit_names = {r.unit_id: r.unit_name for r in rows}
+    task_titles = {r.task_number: r.task_title for r in rows if r.task_number is not None}
+    if as_json:
+        print_json({
+            "today": as_of.isoformat(),
+            "entries": [{
+                "unit": r.unit_id, "unit_name": r.unit_name, "milestone": r.milestone_id,
+                "title": r.milestone_title, "task": r.task_number, "due": r.due.isoformat(),
+                "submitted_on": r.submitted_on.isoformat() if r.submitted_on and r.submitted_on <= as_of else None,
+                "state": s.value, "state_label": STATE_LABELS[s], "light": LIGHTS[s].value,
+                "days_overdue": classifier.days_overdue(r.due) if s is State.OVERDUE else 0,
+            } for r, s in zip(rows, states, strict=True)],
+            "totals": {
+                "tasks": [{"task": n, "title": task_titles[n], **t.as_json()} for n, t in sorted(per_task.items())],
+                "units": [{"unit": u, "name": unit_names[u], **t.as_json()} for u, t in per_unit.items()],
+                "all": overall.as_json(),
+            },
+        })
+        return
+    _print_status(rows, states, per_task, per_unit, overall, classifier, show_all or bool(unit or task),
+                  unit_names, task_titles)
+
+
+def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any], per_unit: dict[str, Any],
+                  overall: Any, classifier: Classifier, show_all: bool, unit_names: dict[str, str],
+                  task_titles: dict[int, str | None]) -> None:
+    as_of = classifier.today
+    shown = [(r, s) for r, s in zip(rows, states, strict=True)
+             if show_all or LIGHTS[s] in (Light.RED, Light.AMBER) and s is not State.LATE]
+    if shown:
+        table = Table(title=f"台账条目（截至 {as_of}）", title_justify="left")
+        for name in ("灯", "单位", "节点", "任务", "截止", "状态", "报送日期"):
+            table.add_column(name)
+        for r, s in shown:
+            detail = STATE_LABELS[s]
+            if s is State.OVERDUE:
+                detail += f" {classifier.days_overdue(r.due)} 个工作日"
+            submitted = r.submitted_on.isoformat() if r.submitted_on and r.submitted_on <= as_of else ""
+            table.add_row(_light(LIGHTS[s]), r.unit_name, r.milestone_title,
+                          str(r.task_number or ""), r.due.isoformat(), detail, submitted)
+        out.print(table)
+    columns = [s for s in State]
+    for title, items in (("按任务合计", [(f"{n}. {task_titles[n]}", t) for n, t in sorted(per_task.items())]),
+                         ("按单位合计", [(unit_names[u], t) for u, t in per_unit.items()])):
+        if len(items) <= 1 and title == "按任务合计" and not per_task:
+            continue
+        table = Table(title=title, title_justify="left")
+        table.add_column("")
+        table.add_column("灯")
+        for s in columns:
+            table.add_column(STATE_LABELS[s], justify="right")
+        for label, t in items:
+            table.add_row(label, _light(t.light), *[str(t.counts[s]) for s in columns])
+        out.print(table)
+    counts = overall.counts
+    out.print(f"截至 {as_of}：共 {overall.total} 条；已逾期 {counts[State.OVERDUE]}，即将到期 "
+              f"{counts[State.DUE_SOON]}，按时报送 {counts[State.ON_TIME]}，逾期报送 {counts[State.LATE]}。")
+
+
+@app.command()
+def record(
+    unit: Annotated[str, typer.Option("--unit", help="报送单位编号，例如 pudong。")],
+    milestone: Annotated[str, typer.Option("--milestone", help="节点编号，例如 half-year-summary。")],
+    date: Annotated[str | None, typer.Option("--date", help="报送日期（YYYY-MM-DD），默认为 --today。")] = None,
+    files: Annotated[list[Path] | None, typer.Option("--file", help="报送的文件，可重复。")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="备注。")] = None,
+    today: TodayOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """登记一次报送。逾期报送照常登记并标为逾期；文件计算哈希后存入 var/files/。"""
+    submitted_on = parse_date(date) or resolve_today(today)
+    stored = [store_file(Path(f)).as_json() for f in files or []]
+    with session_scope() as session:
+        done = ledger.record_submission(session, unit_id=unit, milestone_id=milestone,
+                                        submitted_on=submitted_on, source="cli", actor=actor(),
+                                        note=note, files=stored)
+        unit_name = ledger.get_unit(session, unit).name
+    days_late = (done.submission.submitted_on - done.entry.due).days
+    if as_json:
+        print_json({"submission": done.submission.id, "unit": unit, "milestone": milestone,
+                    "submitted_on": done.submission.submitted_on.isoformat(), "late": done.late,
+                    "duplicate": done.duplicate, "files": done.submission.files})
+        return
+    if done.duplicate:
+        out.print(f"这些文件已在 {done.submission.submitted_on} 登记过，未重复登记。")
+        return
+    timing = f"逾期 {days_late} 天" if done.late else "按时"
+    out.print(f"已登记：{unit_name} · {milestone}，报送日期 {submitted_on}（{timing}，截止 {done.entry.due}）"
+              + (f"，文件 {len(stored)} 个" if stored else "") + "。", markup=False)
+
+
+@app.command()
+def waive(
+    unit: Annotated[str, typer.Option("--unit", help="单位编号。")],
+    milestone: Annotated[str, typer.Option("--milestone", help="节点编号。")],
+    reason: Annotated[str, typer.Option("--reason", help="豁免理由（记入审计日志）。")],
+) -> None:
+    """豁免一条台账义务（例如该单位不承担此项工作），不再提醒和催办。"""
+    if not reason.strip():
+        raise DubanError("豁免理由不能为空", "用 --reason 写明理由")
+    with session_scope() as session:
+        entry = ledger.waive_entry(session, unit_id=unit, milestone_id=milestone, reason=reason,
+                                   actor=actor())
+    out.print(f"已豁免：{unit} · {milestone}（截止 {entry.due}）。")

@@ -1,0 +1,126 @@
+"""Commands about the plan itself: init, check, sync."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import typer
+
+from flows.cli import app
+from flows.console import JsonOption, PlanArgument, TodayOption, actor, err, out, print_json
+from models.db import database_url, get_engine, migrate, var_dir
+from plan import load_plan
+from plan.errors import DubanError, PlanError, Problem
+from plan.model import Plan
+
+
+@app.command()
+def init() -> None:
+    """创建 var/ 目录、迁移台账数据库，并预先准备 Prefect 本地数据库，让第一次运行更快。"""
+    from flows.prefect_env import configure_prefect
+
+    for sub in ("", "outbox", "files", "inbox", "reports", "log"):
+        (var_dir() / sub).mkdir(parents=True, exist_ok=True)
+    applied = migrate(get_engine())
+    out.print(f"台账数据库：{get_engine().url.render_as_string(hide_password=True)}"
+              f"（{'已迁移到最新版本' if applied else '已是最新版本'}）")
+    configure_prefect()
+    result = subprocess.run(
+        [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
+        env=os.environ.copy(), capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise DubanError("Prefect 本地数据库准备失败：" + (result.stderr.strip().splitlines() or ["?"])[-1],
+                         "检查 PREFECT_HOME 目录是否可写；也可以跳过，第一次运行时会自动准备")
+    out.print(f"Prefect 本地数据库：{os.environ['PREFECT_HOME']}（已就绪）")
+
+
+def plan_summary(plan: Plan) -> dict[str, Any]:
+    return {
+        "tasks": len(plan.tasks),
+        "units": len(plan.units),
+        "milestones": len(plan.milestones()),
+        "entries": len(plan.obligations()),
+        "unconfirmed_owners": len(plan.unconfirmed_owners()),
+    }
+
+
+def _problems_json(problems: list[Problem]) -> list[dict[str, object]]:
+    return [p.as_json() for p in problems]
+
+
+@app.command()
+def check(plan: PlanArgument = "plan.yaml", as_json: JsonOption = False) -> None:
+    """检查 plan.yaml：列出全部错误和警告（文件:行:列、键路径、原因、改法）。有效时退出码 0。"""
+    try:
+        loaded = load_plan(plan)
+    except PlanError as exc:
+        if as_json:
+            print_json({"ok": False, "tasks": 0, "units": 0, "milestones": 0, "entries": 0,
+                        "unconfirmed_owners": 0, "warnings": _problems_json(exc.warnings),
+                        "errors": _problems_json(exc.problems)})
+            raise typer.Exit(1) from None
+        raise
+    summary = plan_summary(loaded)
+    if as_json:
+        print_json({"ok": True, **summary, "warnings": _problems_json(loaded.warnings), "errors": []})
+        return
+    for warning in loaded.warnings:
+        err.print(str(warning), markup=False)
+    out.print(
+        f"{plan} 有效：{summary['tasks']} 项任务，{summary['units']} 个单位，"
+        f"{summary['milestones']} 个节点，{summary['entries']} 条台账义务。", markup=False)
+    if summary["unconfirmed_owners"]:
+        tasks = "、".join(str(n) for n in loaded.unconfirmed_owners())
+        out.print(f"待确认：任务 {tasks} 的责任单位是推定的（owners_confirmed: false），请与相关单位确认。",
+                  markup=False)
+    if loaded.warnings:
+        out.print(f"{len(loaded.warnings)} 条警告（见上）。", markup=False)
+
+
+@app.command()
+def sync(
+    plan: PlanArgument = "plan.yaml",
+    today: TodayOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """按 plan.yaml 更新台账：新增、修改、归档（报送记录永不删除）。重复运行不会再改动。"""
+    loaded = load_plan(plan)  # validate before Prefect starts: a bad plan changes nothing
+    del loaded, today
+    from flows.prefect_env import configure_prefect
+
+    configure_prefect()
+    migrate(get_engine())
+    from flows.sync import sync_plan
+
+    diff = sync_plan(plan_path=plan, actor=actor())
+    if as_json:
+        print_json(diff)
+        return
+    print_diff(diff)
+
+
+def print_diff(diff: dict[str, dict[str, list[str]]]) -> None:
+    labels = {"unit": "单位", "task": "任务", "milestone": "节点", "entry": "台账条目"}
+    verbs = {"added": "新增", "changed": "修改", "archived": "归档", "restored": "恢复"}
+    lines = []
+    for part, verb in verbs.items():
+        for kind, ids in diff.get(part, {}).items():
+            if not ids:
+                continue
+            sample = "、".join(ids[:6]) + ("…" if len(ids) > 6 else "")
+            lines.append(f"  {verb}{labels[kind]} {len(ids)}：{sample}")
+    if not lines:
+        out.print(f"台账已与方案一致，没有改动（{database_url_display()}）。")
+        return
+    out.print(f"方案已同步到台账（{database_url_display()}）：")
+    for line in lines:
+        out.print(line, markup=False)
+
+
+def database_url_display() -> str:
+    return get_engine().url.render_as_string(hide_password=True) if database_url() else ""
+

@@ -1,0 +1,55 @@
+"""Shared pieces of the command line: consoles, dates, JSON output, the actor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import zoneinfo
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"「{value}」不是有效的日期，请写成 YYYY-MM-DD，例如 2024-07-08") from None
+
+
+def today_in_shanghai() -> dt.date:
+    return dt.datetime.now(SHANGHAI).date()
+
+
+TodayOption = Annotated[
+    str | None,
+    typer.Option("--today", help="按这一天运行（YYYY-MM-DD），默认今天（上海时间）。", show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="输出 JSON，供脚本读取。")]
+PlanArgument = Annotated[str, typer.Argument(help="方案文件路径。")]
+
+
+def resolve_today(value: str | None) -> dt.date:
+    return parse_date(value) or today_in_shanghai()
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def actor() -> str:
+    """Who is acting, for the audit log: $DUBAN_ACTOR, else the login name."""
+    try:
+        return os.environ.get("DUBAN_ACTOR") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,131 @@
+"""Engine, sessions and migrations.
+
+The default ledger is a SQLite file under ``var/`` in the working directory, in WAL
+mode; ``DUBAN_DATABASE_URL`` selects another database (PostgreSQL is supported).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from plan.errors import DubanError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def var_dir() -> Path:
+    """duban's working folder (database, outbox, files, reports): ``$DUBAN_VAR`` or ./var."""
+    return Path(os.environ.get("DUBAN_VAR", "var"))
+
+
+def database_url() -> str:
+    url = os.environ.get("DUBAN_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{var_dir() / 'duban.db'}"
+    # Accept the plain libpq form; we ship psycopg 3.
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = url or database_url()
+    if url in _ENGINES:
+        return _ENGINES[url]
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    _ENGINES[url] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+
+
+def migrate(engine: Engine | None = None) -> bool:
+    """Bring the schema to the newest version. Returns True when something was applied."""
+    from alembic import command
+
+    engine = engine or get_engine()
+    try:
+        if current_revision(engine) == head_revision(engine):
+            return False
+        with engine.begin() as conn:
+            config = _alembic_config(engine)
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    except Exception as err:
+        if isinstance(err, DubanError):
+            raise
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(err, OperationalError):
+            raise DubanError(f"无法连接数据库 {engine.url.render_as_string(hide_password=True)}",
+                             "检查 DUBAN_DATABASE_URL 和数据库服务是否启动") from err
+        raise
+    return True
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any error."""
+    engine = engine or get_engine()
+    migrate(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

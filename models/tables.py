@@ -1,0 +1,98 @@
+"""The ledger's tables.  Plan dates are ``date``; timestamps are UTC ``datetime``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Unit(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    kind: str = Field(max_length=32)
+    contacts: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    archived_at: dt.datetime | None = None
+
+
+class Task(SQLModel, table=True):
+    number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    section: int
+    section_title: str
+    title: str
+    summary: str
+    lead: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    owners_confirmed: bool = True
+    archived_at: dt.datetime | None = None
+
+
+class Milestone(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=128)
+    task_number: int | None = Field(default=None, foreign_key="task.number")
+    title: str
+    kind: str = Field(max_length=32)
+    due: dt.date
+    report_id: str | None = Field(default=None, max_length=128)  # closed by this report
+    window_start: dt.date | None = None
+    window_end: dt.date | None = None
+    stats_table: bool = False
+    formats: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    period: str | None = Field(default=None, max_length=16)
+    archived_at: dt.datetime | None = None
+
+
+class LedgerEntry(SQLModel, table=True):
+    """台账: one (milestone × unit) obligation."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        UniqueConstraint("milestone_id", "unit_id", name="uq_entry_milestone_unit"),
+        Index("ix_entry_status_due", "status", "due"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    milestone_id: str = Field(foreign_key="milestone.id", max_length=128)
+    unit_id: str = Field(foreign_key="unit.id", max_length=64, index=True)
+    due: dt.date
+    status: str = Field(default="open", max_length=16)  # open | submitted | waived
+    submitted_on: dt.date | None = None  # first submission's date
+    waived_reason: str | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    archived_at: dt.datetime | None = None
+
+
+class Submission(SQLModel, table=True):
+    """报送: what a unit delivered for an entry. Never deleted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="ledger_entry.id", index=True)
+    unit_id: str = Field(max_length=64)
+    milestone_id: str = Field(max_length=128)
+    submitted_on: dt.date
+    late: bool = False
+    recorded_at: dt.datetime = Field(default_factory=utcnow)
+    source: str = Field(max_length=32)  # cli | inbox | stats | ledger
+    actor: str = Field(max_length=128)
+    note: str | None = None
+    files: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class AuditLog(SQLModel, table=True):
+    """Every change to the ledger, who made it and why."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=32)
+    object_id: str = Field(max_length=160)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,338 @@
+"""Checks on plan.yaml beyond types: unknown keys, duplicates, references, dates.
+
+Every check appends :class:`~plan.errors.Problem` rows (errors or warnings) instead of
+raising, so one run reports everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import types
+import typing
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from plan import schema
+from plan.errors import KeyPath, Problem
+from plan.source import Source
+
+
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The BaseModel inside an annotation such as ``list[Milestone] | None``; and whether a list."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            model, is_list = _model_of(arg)
+            if model:
+                return model, is_list
+        return None, False
+    if origin is list:
+        inner, _ = _model_of(typing.get_args(annotation)[0])
+        return inner, True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    return None, False
+
+
+def unknown_keys(source: Source, data: Any, model: type[BaseModel], path: KeyPath) -> list[Problem]:
+    """Warn about keys the schema does not know (a typo like ``deu:`` must not pass silently)."""
+    if not isinstance(data, dict):
+        return []
+    out: list[Problem] = []
+    fields = model.model_fields
+    for key, value in data.items():
+        if key not in fields:
+            guess = nearest(key, fields)
+            hint = f"是不是「{guess}」？" if guess else f"可用的键：{', '.join(fields)}"
+            out.append(source.problem((*path, key), f"未知的键「{key}」，已忽略", hint, "warning"))
+            continue
+        inner, is_list = _model_of(fields[key].annotation)
+        if inner is None:
+            continue
+        if is_list and isinstance(value, list):
+            for i, item in enumerate(value):
+                out += unknown_keys(source, item, inner, (*path, key, i))
+        elif not is_list:
+            out += unknown_keys(source, value, inner, (*path, key))
+    return out
+
+
+def unknown_top_level(source: Source) -> list[Problem]:
+    out = []
+    for key in source.data:
+        if key not in schema.SECTIONS:
+            guess = nearest(key, schema.SECTIONS)
+            hint = f"是不是「{guess}」？" if guess else f"可用的部分：{', '.join(schema.SECTIONS)}"
+            out.append(source.problem((key,), f"未知的部分「{key}」，已忽略", hint, "warning"))
+    return out
+
+
+class CrossChecker:
+    """Checks that need the whole (type-valid) plan: ids, references, dates, cycles."""
+
+    def __init__(self, source: Source, parts: dict[str, Any]) -> None:
+        self.source = source
+        self.parts = parts
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    # -- helpers ---------------------------------------------------------------------------
+    def error(self, path: KeyPath, message: str, hint: str) -> None:
+        self.problems.append(self.source.problem(path, message, hint))
+
+    def warn(self, path: KeyPath, message: str, hint: str) -> None:
+        self.warnings.append(self.source.problem(path, message, hint, "warning"))
+
+    def items(self, section: str) -> list[tuple[int, Any]]:
+        """(index in file, validated item) for list sections; broken items are absent."""
+        value = self.parts.get(section)
+        return list(value) if isinstance(value, list) else []
+
+    def unique(self, section: str, attr: str, label: str, seen: dict[Any, KeyPath]) -> None:
+        for i, item in self.items(section):
+            key = getattr(item, attr)
+            path: KeyPath = (section, i, attr)
+            if key in seen:
+                first = self.source.mark(seen[key])
+                self.error(path, f"{label}「{key}」重复（第一次出现在第 {first.line} 行）",
+                           f"每个{label}只能出现一次；改用新的{label}或删掉重复的一项")
+            else:
+                seen[key] = path
+
+    # -- checks ----------------------------------------------------------------------------
+    def run(self) -> None:
+        self.unit_ids: dict[str, KeyPath] = {}
+        self.unique("units", "id", "单位编号", self.unit_ids)
+        self.group_ids: dict[str, KeyPath] = {}
+        for i, group in self.items("groups"):
+            if group.id in self.unit_ids or group.id in self.group_ids:
+                first = self.source.mark(self.unit_ids.get(group.id) or self.group_ids[group.id])
+                self.error(("groups", i, "id"),
+                           f"编号「{group.id}」重复（第一次出现在第 {first.line} 行）",
+                           "单位和分组共用一套编号，换一个不重复的编号")
+            else:
+                self.group_ids[group.id] = ("groups", i, "id")
+        self.unique("sections", "number", "部分序号", {})
+        self.unique("tasks", "number", "任务序号", {})
+        self.milestone_ids: dict[str, KeyPath] = {}
+        self.unique("reports", "id", "节点编号", self.milestone_ids)
+        for i, task in self.items("tasks"):
+            for j, milestone in enumerate(task.milestones):
+                path: KeyPath = ("tasks", i, "milestones", j, "id")
+                if milestone.id in self.milestone_ids:
+                    first = self.source.mark(self.milestone_ids[milestone.id])
+                    self.error(path, f"节点编号「{milestone.id}」重复（第一次出现在第 {first.line} 行）",
+                               "节点编号在所有报告和任务节点中必须唯一")
+                else:
+                    self.milestone_ids[milestone.id] = path
+        self.check_groups()
+        self.check_meta()
+        self.check_reports()
+        self.check_tasks()
+        self.check_escalation()
+        self.check_schedules()
+        self.check_contacts()
+
+    def ref(self, path: KeyPath, ref: str) -> None:
+        if ref in self.unit_ids or ref in self.group_ids:
+            return
+        guess = nearest(ref, [*self.unit_ids, *self.group_ids])
+        hint = f"是不是「{guess}」？" if guess else "单位编号见 units:，分组编号见 groups:"
+        self.error(path, f"没有编号为「{ref}」的单位或分组", hint)
+
+    def refs(self, path: KeyPath, refs: Iterable[str]) -> None:
+        for k, ref in enumerate(refs):
+            self.ref((*path, k), ref)
+
+    def check_groups(self) -> None:
+        groups = {g.id: (i, g) for i, g in self.items("groups")}
+        for i, group in groups.values():
+            self.refs(("groups", i, "members"), group.members)
+        # A group may list groups; a cycle (a group inside itself) would never expand.
+        for gid, (i, _group) in groups.items():
+            trail = self._cycle(gid, groups, [gid])
+            if trail:
+                self.error(("groups", i, "members"),
+                           f"分组「{gid}」包含了自己（{' → '.join(trail)}）",
+                           f"从 members 中去掉「{trail[1]}」")
+
+    def _cycle(self, start: str, groups: dict[str, Any], trail: list[str]) -> list[str] | None:
+        for member in groups[trail[-1]][1].members:
+            if member == start:
+                return [*trail, member]
+            if member in groups and member not in trail:
+                found = self._cycle(start, groups, [*trail, member])
+                if found:
+                    return found
+        return None
+
+    def in_period(self, path: KeyPath, day: dt.date) -> None:
+        period = self.period
+        if period and not (period.start <= day <= period.end):
+            self.error(path, f"日期 {day} 不在方案期限（{period.start} 至 {period.end}）内",
+                       "改到期限内的日期，或调整 plan.period")
+
+    def check_meta(self) -> None:
+        meta = self.parts.get("plan")
+        self.period = meta.period if meta else None
+        if meta is None:
+            return
+        if meta.period.start > meta.period.end:
+            self.error(("plan", "period", "end"), "期限的结束日期早于开始日期",
+                       "把 end 改到 start 之后")
+            self.period = None
+        if meta.coordinator not in self.unit_ids:
+            guess = nearest(meta.coordinator, self.unit_ids)
+            self.error(("plan", "coordinator"), f"没有编号为「{meta.coordinator}」的单位",
+                       f"是不是「{guess}」？" if guess else "填写 units: 中牵头处室的编号")
+
+    def check_reports(self) -> None:
+        for i, report in self.items("reports"):
+            self.refs(("reports", i, "units"), report.units)
+            self.in_period(("reports", i, "due"), report.due)
+        periods = [r.period for _, r in self.items("reports") if r.period]
+        for i, report in self.items("reports"):
+            if report.period and periods.count(report.period) > 1:
+                self.error(("reports", i, "period"), f"有多个报告都标为 period: {report.period}",
+                           "每个统计期间只能对应一个总结报告")
+                break
+
+    def check_tasks(self) -> None:
+        sections = {s.number for _, s in self.items("sections")}
+        reports = {r.id for _, r in self.items("reports")}
+        for i, task in self.items("tasks"):
+            base: KeyPath = ("tasks", i)
+            if sections and task.section not in sections:
+                self.error((*base, "section"), f"没有序号为 {task.section} 的部分",
+                           f"sections: 中已有的序号：{', '.join(map(str, sorted(sections)))}")
+            self.refs((*base, "lead"), task.lead)
+            self.refs((*base, "units"), task.units)
+            if not task.owners_confirmed and not (task.owners_note or "").strip():
+                self.warn((*base, "owners_note"), "责任单位未确认，但没有写明推定依据",
+                          "在 owners_note 中写明是怎样推定的，方便确认")
+            for j, milestone in enumerate(task.milestones):
+                self.check_milestone((*base, "milestones", j), milestone, reports)
+
+    def check_milestone(self, path: KeyPath, milestone: Any, reports: set[str]) -> None:
+        given = [k for k in ("due", "report", "every") if getattr(milestone, k) is not None]
+        if len(given) != 1:
+            self.error(path, f"节点「{milestone.id}」必须且只能写 due、report、every 三者之一"
+                       + (f"（现在写了 {'、'.join(given)}）" if given else "（现在一个都没有）"),
+                       "固定日期用 due，随总结报送用 report，周期性节点用 every")
+        if milestone.report is not None and milestone.report not in reports:
+            guess = nearest(milestone.report, reports)
+            self.error((*path, "report"), f"没有编号为「{milestone.report}」的报告",
+                       f"是不是「{guess}」？" if guess else "填写 reports: 中的报告编号")
+        if milestone.due is not None:
+            self.in_period((*path, "due"), milestone.due)
+        if milestone.window is not None:
+            window = milestone.window
+            self.in_period((*path, "window", "start"), window.start)
+            self.in_period((*path, "window", "end"), window.end)
+            if window.start > window.end:
+                self.error((*path, "window", "end"), "时间段的结束日期早于开始日期",
+                           "把 end 改到 start 之后")
+            if milestone.due is not None and milestone.due < window.end:
+                self.error((*path, "due"), f"截止日期 {milestone.due} 早于活动结束日期 {window.end}",
+                           "截止日期应在活动结束之后（报送活动小结的日期）")
+        if milestone.every is not None:
+            every = milestone.every
+            self.in_period((*path, "every", "start"), every.start)
+            self.in_period((*path, "every", "end"), every.end)
+            if every.start > every.end:
+                self.error((*path, "every", "end"), "周期的结束日期早于开始日期",
+                           "把 end 改到 start 之后")
+            if every.unit == "week" and every.day > 7:
+                self.error((*path, "every", "day"), f"按周重复时 day 应为 1–7（星期一至星期日），这里是 {every.day}",
+                           "填写 1 到 7 之间的数")
+        if milestone.units is not None:
+            self.refs((*path, "units"), milestone.units)
+
+    def check_escalation(self) -> None:
+        escalation = self.parts.get("escalation")
+        if escalation is None:
+            return
+        seen: dict[str, int] = {}
+        previous: int | None = None
+        for i, rung in enumerate(escalation.rungs):
+            path: KeyPath = ("escalation", "rungs", i)
+            if rung.id in seen:
+                self.error((*path, "id"), f"梯级编号「{rung.id}」重复", "每一级用不同的编号")
+            seen[rung.id] = i
+            if previous is not None and rung.offset <= previous:
+                self.error((*path, "offset"), f"offset {rung.offset} 不大于上一级的 {previous}",
+                           "各级按时间先后排列，offset 逐级增大")
+            previous = rung.offset
+            if rung.kind == "remind" and rung.offset > 0:
+                self.error((*path, "offset"), "提醒（remind）应在截止日之前，offset 应 ≤ 0",
+                           "截止前 5 个工作日写 -5")
+            if rung.kind != "remind" and rung.offset <= 0:
+                self.error((*path, "offset"), f"{rung.kind} 应在逾期之后，offset 应 > 0",
+                           "逾期 1 个工作日后写 1")
+
+    def check_schedules(self) -> None:
+        schedules = self.parts.get("schedules")
+        if schedules is None:
+            return
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(schedules.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            self.error(("schedules", "timezone"), f"未知的时区「{schedules.timezone}」",
+                       "填写 Asia/Shanghai")
+        seen: set[str] = set()
+        for i, job in enumerate(schedules.jobs):
+            path: KeyPath = ("schedules", "jobs", i)
+            if job.id in seen:
+                self.error((*path, "id"), f"作业编号「{job.id}」重复", "每个作业用不同的编号")
+            seen.add(job.id)
+            if (job.cron is None) == (job.at is None):
+                self.error(path, "作业必须且只能写 cron、at 之一",
+                           "定期运行用 cron（如 \"0 9 * * *\"），只运行一次用 at")
+            if job.cron is not None:
+                problem = cron_problem(job.cron)
+                if problem:
+                    self.error((*path, "cron"), f"cron 表达式「{job.cron}」无效：{problem}",
+                               "五段：分 时 日 月 星期，例如 \"0 9 * * *\" 表示每天 9:00")
+            if job.flow == "evaluate" and job.params.get("period") not in ("half-year", "annual"):
+                self.error((*path, "params"), "评估作业需要 params.period：half-year 或 annual",
+                           "写成 params: {period: half-year}")
+
+    def check_contacts(self) -> None:
+        for i, unit in self.items("units"):
+            fake = [c.email for c in unit.contacts if c.email.lower().endswith("@example.org")]
+            if fake:
+                self.warn(("units", i, "contacts"),
+                          f"{unit.name}的联系邮箱仍是占位地址：{', '.join(fake)}",
+                          "换成该单位的真实邮箱，否则邮件无法送达")
+            elif not unit.contacts:
+                self.warn(("units", i), f"{unit.name}没有联系人，邮件无法送达", "在 contacts: 中添加联系人")
+        meta = self.parts.get("plan")
+        if meta:
+            fake = [c.email for c in meta.leadership if c.email.lower().endswith("@example.org")]
+            if fake:
+                self.warn(("plan", "leadership"), f"局领导邮箱仍是占位地址：{', '.join(fake)}",
+                          "换成真实邮箱，否则简报无法送达")
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why ``expression`` is not a valid 5-field cron line, or None."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return f"应有 5 段，这里有 {len(fields)} 段"
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expression, timezone="Asia/Shanghai")
+    except ValueError as err:
+        return str(err)
+    return None

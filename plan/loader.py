@@ -1,0 +1,88 @@
+"""``load_plan``: the one way into plan.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from plan import schema
+from plan.checks import CrossChecker, unknown_keys, unknown_top_level
+from plan.errors import KeyPath, PlanError, Problem
+from plan.messages import translate
+from plan.model import Plan
+from plan.source import Source, read_yaml
+
+
+def _validate(source: Source, model: type[BaseModel], data: Any, path: KeyPath,
+              problems: list[Problem]) -> Any:
+    try:
+        return TypeAdapter(model).validate_python(data)
+    except ValidationError as err:
+        for detail in err.errors():
+            message, hint = translate(detail)
+            problems.append(source.problem((*path, *detail["loc"]), message, hint))
+        return None
+
+
+def validate_source(source: Source) -> tuple[dict[str, Any], list[Problem], list[Problem]]:
+    """Validate every section; returns (parts, errors, warnings)."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = unknown_top_level(source)
+    parts: dict[str, Any] = {}
+    for key, (model, is_list, required) in schema.SECTIONS.items():
+        if key not in source.data or source.data[key] is None:
+            if required:
+                problems.append(source.problem((), f"缺少「{key}:」部分",
+                                               f"在文件顶层添加「{key}:」，参照仓库里的 plan.yaml"))
+            elif not is_list:
+                parts[key] = model()
+            else:
+                parts[key] = []
+            continue
+        value = source.data[key]
+        if is_list:
+            if not isinstance(value, list):
+                problems.append(source.problem((key,), f"「{key}」应为列表",
+                                               "每一项以「- 」开头，逐行列出"))
+                parts[key] = []
+                continue
+            # Validate item by item so one broken item does not hide the rest's problems.
+            items = []
+            for i, item in enumerate(value):
+                warnings += unknown_keys(source, item, model, (key, i))
+                checked = _validate(source, model, item, (key, i), problems)
+                if checked is not None:
+                    items.append((i, checked))
+            parts[key] = items
+        else:
+            warnings += unknown_keys(source, value, model, (key,))
+            parts[key] = _validate(source, model, value, (key,), problems)
+    checker = CrossChecker(source, parts)
+    checker.run()
+    return parts, problems + checker.problems, warnings + checker.warnings
+
+
+def load_plan(path: str | Path = "plan.yaml") -> Plan:
+    """Parse and validate plan.yaml. Raises :class:`PlanError` listing every problem."""
+    path = Path(path)
+    source = read_yaml(path, display=str(path))
+    parts, problems, warnings = validate_source(source)
+    if problems:
+        problems.sort(key=lambda p: (p.line, p.column))
+        raise PlanError(problems, warnings)
+    warnings.sort(key=lambda p: (p.line, p.column))
+    return Plan(
+        path=path.resolve(),
+        meta=parts["plan"],
+        calendar=parts["calendar"],
+        escalation=parts["escalation"],
+        schedules=parts["schedules"],
+        units={u.id: u for _, u in parts["units"]},
+        groups={g.id: g for _, g in parts["groups"]},
+        sections={s.number: s for _, s in parts["sections"]},
+        reports={r.id: r for _, r in parts["reports"]},
+        tasks={t.number: t for _, t in sorted(parts["tasks"], key=lambda it: it[1].number)},
+        warnings=warnings,
+    )

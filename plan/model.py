@@ -1,0 +1,145 @@
+"""The validated plan and its expansion into concrete ledger obligations.
+
+A :class:`Plan` is what the rest of duban sees: units, groups expanded to units,
+tasks, and *concrete* milestones (recurrences unrolled, report-tied milestones given
+their report's due date).  ``obligations()`` is the milestone × unit list that becomes
+the ledger.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plan import schema
+
+
+@dataclass(frozen=True)
+class ConcreteMilestone:
+    """One dated deliverable; a recurrence yields one per occurrence."""
+
+    id: str
+    title: str
+    kind: str  # report | progress | event | campaign | deadline
+    due: dt.date
+    units: tuple[str, ...]
+    task: int | None = None
+    report: str | None = None  # closed by the same unit's submission of this report
+    window_start: dt.date | None = None
+    window_end: dt.date | None = None
+    stats_table: bool = False
+    formats: tuple[str, ...] = ()
+    period: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One ledger entry to be: ``unit`` owes ``milestone`` by ``due``."""
+
+    milestone: str
+    unit: str
+    due: dt.date
+
+
+@dataclass
+class Plan:
+    path: Path
+    meta: schema.PlanMeta
+    calendar: schema.Calendar
+    escalation: schema.Escalation
+    schedules: schema.Schedules
+    units: dict[str, schema.Unit]
+    groups: dict[str, schema.Group]
+    sections: dict[int, schema.Section]
+    reports: dict[str, schema.Report]
+    tasks: dict[int, schema.Task]
+    warnings: list = field(default_factory=list)
+
+    # -- units and groups ------------------------------------------------------------------
+    def expand(self, refs: Iterable[str]) -> tuple[str, ...]:
+        """Unit ids named by ``refs`` (units or groups, nested), in plan order, no repeats."""
+        wanted: set[str] = set()
+        stack = list(refs)
+        seen_groups: set[str] = set()
+        while stack:
+            ref = stack.pop()
+            if ref in self.groups:
+                if ref not in seen_groups:
+                    seen_groups.add(ref)
+                    stack.extend(self.groups[ref].members)
+            else:
+                wanted.add(ref)
+        return tuple(u for u in self.units if u in wanted)
+
+    @property
+    def coordinator(self) -> schema.Unit:
+        return self.units[self.meta.coordinator]
+
+    # -- milestones ------------------------------------------------------------------------
+    def milestones(self) -> list[ConcreteMilestone]:
+        out: list[ConcreteMilestone] = []
+        for report in self.reports.values():
+            out.append(ConcreteMilestone(
+                id=report.id, title=report.title, kind="report", due=report.due,
+                units=self.expand(report.units), stats_table=report.stats_table,
+                formats=tuple(report.formats), period=report.period, note=report.note,
+            ))
+        for task in self.tasks.values():
+            for m in task.milestones:
+                units = self.expand(m.units if m.units is not None else task.units)
+                common = dict(kind=m.kind, units=units, task=task.number, note=m.note,
+                              window_start=m.window.start if m.window else None,
+                              window_end=m.window.end if m.window else None)
+                if m.every is not None:
+                    for suffix, label, due in occurrences(m.every):
+                        out.append(ConcreteMilestone(id=f"{m.id}@{suffix}",
+                                                     title=f"{m.title}（{label}）", due=due,
+                                                     **common))  # type: ignore[arg-type]
+                elif m.report is not None:
+                    report = self.reports[m.report]
+                    out.append(ConcreteMilestone(id=m.id, title=m.title, due=report.due,
+                                                 report=m.report, **common))  # type: ignore[arg-type]
+                else:
+                    assert m.due is not None
+                    out.append(ConcreteMilestone(id=m.id, title=m.title, due=m.due,
+                                                 **common))  # type: ignore[arg-type]
+        return out
+
+    def obligations(self) -> list[Obligation]:
+        return [Obligation(m.id, unit, m.due) for m in self.milestones() for unit in m.units]
+
+    def unconfirmed_owners(self) -> list[int]:
+        return [t.number for t in self.tasks.values() if not t.owners_confirmed]
+
+    def leads_of(self, task_number: int) -> tuple[str, ...]:
+        return self.expand(self.tasks[task_number].lead)
+
+
+def occurrences(every: schema.Recurrence) -> Iterator[tuple[str, str, dt.date]]:
+    """(id suffix, Chinese label, due date) of each occurrence inside [start, end]."""
+    if every.unit == "week":
+        day = every.start + dt.timedelta(days=(every.day - 1 - every.start.weekday()) % 7)
+        while day <= every.end:
+            year, week, _ = day.isocalendar()
+            yield f"{year}-W{week:02d}", f"{year}年第{week}周", day
+            day += dt.timedelta(days=7)
+        return
+    step = 3 if every.unit == "quarter" else 1
+    year, month = every.start.year, every.start.month
+    if step == 3:  # the last month of the quarter containing start
+        month = ((month - 1) // 3) * 3 + 3
+    while (year, month) <= (every.end.year, every.end.month):
+        due = dt.date(year, month, min(every.day, _cal.monthrange(year, month)[1]))
+        if every.start <= due <= every.end:
+            if step == 3:
+                quarter = (month - 1) // 3 + 1
+                yield f"{year}Q{quarter}", f"{year}年第{quarter}季度", due
+            else:
+                yield f"{year}-{month:02d}", f"{year}年{month}月", due
+        month += step
+        if month > 12:
+            year, month = year + 1, month - 12

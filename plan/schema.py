@@ -1,0 +1,168 @@
+"""The shape of plan.yaml, declared once.
+
+These pydantic models check types and required keys; cross-references (unknown
+units, duplicate ids, dates outside the plan period…) are checked in
+:mod:`plan.checks`.  Field names here are the keys coordinators write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+UnitKind = Literal["district", "special-area", "division", "centre"]
+ContactRole = Literal["责任人", "联系人"]
+RungKind = Literal["remind", "chase", "supervise", "interview"]
+Audience = Literal["unit", "lead", "coordinator", "leadership"]
+MilestoneKind = Literal["progress", "event", "campaign", "deadline"]
+Period = Literal["half-year", "annual"]
+FileFormat = Literal["word", "pdf-stamped", "pdf", "xlsx"]
+FlowName = Literal["cycle", "digest", "evaluate"]
+
+
+class Strict(BaseModel):
+    # Unknown keys are reported as warnings by plan.checks.unknown_keys, not here.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Contact(Strict):
+    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
+    name: Text
+    email: Email
+    role: ContactRole = "联系人"
+    phone: str | None = None
+
+
+class DateRange(Strict):
+    start: dt.date
+    end: dt.date
+
+
+class PlanMeta(Strict):
+    id: Id
+    title: Text
+    doc_number: Text
+    issuer: Text
+    issued: dt.date
+    period: DateRange
+    coordinator: Id
+    mailbox: Email
+    contacts: list[Contact] = Field(min_length=1)
+    leadership: list[Contact] = Field(min_length=1)
+
+
+class Calendar(Strict):
+    count: Literal["working-days", "calendar-days"] = "working-days"
+    send_on_non_working_days: bool = False
+    extra_holidays: list[dt.date] = []
+    extra_workdays: list[dt.date] = []
+
+
+class Rung(Strict):
+    id: Id
+    kind: RungKind
+    offset: int
+    to: list[Audience] = Field(min_length=1)
+    cc: list[Audience] = []
+
+
+class Escalation(Strict):
+    due_soon: int = Field(default=5, ge=0, le=60)
+    rungs: list[Rung] = Field(min_length=1)
+
+
+class Job(Strict):
+    id: Id
+    flow: FlowName
+    cron: str | None = None
+    at: dt.datetime | None = None
+    working_days_only: bool = True
+    params: dict[str, Any] = {}
+
+
+class Schedules(Strict):
+    timezone: Text = "Asia/Shanghai"
+    jobs: list[Job] = []
+
+
+class Unit(Strict):
+    id: Id
+    name: Text
+    kind: UnitKind
+    contacts: list[Contact] = []
+
+
+class Group(Strict):
+    id: Id
+    name: Text
+    members: list[Id] = Field(min_length=1)
+
+
+class Section(Strict):
+    number: int = Field(ge=1)
+    title: Text
+
+
+class Report(Strict):
+    id: Id
+    title: Text
+    due: dt.date
+    units: list[Id] = Field(min_length=1)
+    formats: list[FileFormat] = []
+    stats_table: bool = False
+    period: Period | None = None
+    note: str | None = None
+
+
+class Recurrence(Strict):
+    unit: Literal["week", "month", "quarter"]
+    day: int = Field(ge=1, le=31)
+    start: dt.date
+    end: dt.date
+
+
+class Milestone(Strict):
+    id: Id
+    title: Text
+    kind: MilestoneKind
+    due: dt.date | None = None
+    report: Id | None = None
+    every: Recurrence | None = None
+    window: DateRange | None = None
+    units: list[Id] | None = None
+    note: str | None = None
+
+
+class Task(Strict):
+    number: int = Field(ge=1)
+    section: int = Field(ge=1)
+    title: Text
+    summary: Text
+    lead: list[Id] = Field(min_length=1)
+    units: list[Id] = Field(min_length=1)
+    owners_confirmed: bool = True
+    owners_note: str | None = None
+    milestones: list[Milestone] = []
+
+
+# Top-level sections and the model validating each item (lists) or the whole (mappings).
+SECTIONS: dict[str, tuple[type[BaseModel], bool, bool]] = {
+    # key: (model, is_list, required)
+    "plan": (PlanMeta, False, True),
+    "calendar": (Calendar, False, False),
+    "escalation": (Escalation, False, True),
+    "schedules": (Schedules, False, False),
+    "units": (Unit, True, True),
+    "groups": (Group, True, False),
+    "sections": (Section, True, True),
+    "reports": (Report, True, False),
+    "tasks": (Task, True, True),
+}
