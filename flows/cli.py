@@ -75,7 +75,14 @@ app = typer.Typer(
 )
 
 # Command modules register themselves on ``app``.
-from flows import cmd_ledger, cmd_plan  # noqa: E402,F401
+from flows import (  # noqa: E402,F401
+    cmd_cycle,
+    cmd_intake,
+    cmd_ledger,
+    cmd_plan,
+    cmd_report,
+    cmd_schedule,
+)
 
 
 def main() -> None:

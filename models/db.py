@@ -80,17 +80,18 @@ def _alembic_config(engine: Engine) -> Any:
     return config
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     from alembic.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def head_revision(engine: Engine) -> str | None:
+def head_revisions(engine: Engine) -> set[str]:
+    # Feature branches may add their own heads; "heads" upgrades them all.
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    return set(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())
 
 
 def migrate(engine: Engine | None = None) -> bool:
@@ -99,12 +100,12 @@ def migrate(engine: Engine | None = None) -> bool:
 
     engine = engine or get_engine()
     try:
-        if current_revision(engine) == head_revision(engine):
+        if current_revisions(engine) == head_revisions(engine):
             return False
         with engine.begin() as conn:
             config = _alembic_config(engine)
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
     except Exception as err:
         if isinstance(err, DubanError):
             raise

@@ -96,3 +96,45 @@ class AuditLog(SQLModel, table=True):
     object_type: str = Field(max_length=32)
     object_id: str = Field(max_length=160)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Escalation(SQLModel, table=True):
+    """A rung of the ladder that fired for an entry (提醒/催办/督导检查/约谈). Fires once."""
+
+    __table_args__ = (UniqueConstraint("entry_id", "rung_id", name="uq_escalation_entry_rung"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="ledger_entry.id", index=True)
+    rung_id: str = Field(max_length=64)
+    kind: str = Field(max_length=16)  # remind | chase | supervise | interview
+    fired_on: dt.date = Field(index=True)
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    message_key: str | None = Field(default=None, max_length=255)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An email waiting to go, or gone.  Rendered once; delivery only moves bytes."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)  # recipient + run date + rung set
+    message_id: str = Field(max_length=255, unique=True)  # RFC 5322 Message-ID, with <>
+    kind: str = Field(max_length=32)  # unit-notice | coordinator-list | interview-proposal | digest
+    run_date: dt.date = Field(index=True)
+    unit_id: str | None = Field(default=None, max_length=64)
+    sender: str = Field(max_length=255)
+    to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cc: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    subject: str
+    body_text: str
+    body_html: str
+    state: str = Field(default="queued", max_length=16, index=True)  # queued|sending|sent|failed
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: dt.datetime | None = None
+    lease_until: dt.datetime | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
