@@ -6,7 +6,10 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.intake_tables  # noqa: F401  (each import registers tables on SQLModel.metadata)
+import models.report_tables  # noqa: F401
+import models.schedule_tables  # noqa: F401
+import models.tables  # noqa: F401
 
 target_metadata = SQLModel.metadata
 config = context.config
