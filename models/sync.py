@@ -45,8 +45,10 @@ def _sync_rows(session: Session, model: type[SQLModel], key: str, desired: dict[
     table = model.__table__  # type: ignore[attr-defined]
     pk = table.c[key]
     columns = list(next(iter(desired.values())).keys()) if desired else []
-    existing = {row[0]: row for row in session.execute(
-        select(pk, table.c.archived_at, *[table.c[c] for c in columns]))}
+    query = select(pk, table.c.archived_at, *[table.c[c] for c in columns])
+    if "origin" in table.c:  # rows duban created itself (整改, 请示) are not the plan's to archive
+        query = query.where(table.c.origin == "plan")
+    existing = {row[0]: row for row in session.execute(query)}
     inserts, updates = [], []
     for ident, values in desired.items():
         row = existing.get(ident)
@@ -93,8 +95,11 @@ def _sync_entries(session: Session, plan: Plan, diff: SyncDiff, now: dt.datetime
     table = LedgerEntry.__table__  # type: ignore[attr-defined]
     c = table.c
     desired = {(o.milestone, o.unit): o.due for o in plan.obligations()}
+    milestones = Milestone.__table__  # type: ignore[attr-defined]
     existing = {(r.milestone_id, r.unit_id): r for r in session.execute(
-        select(c.id, c.milestone_id, c.unit_id, c.due, c.archived_at))}
+        select(c.id, c.milestone_id, c.unit_id, c.due, c.archived_at)
+        .join(milestones, milestones.c.id == c.milestone_id)
+        .where(milestones.c.origin == "plan"))}
     inserts, updates = [], []
     added: dict[str, list[str]] = {}
     changed: dict[str, list[str]] = {}

@@ -44,7 +44,24 @@ class Milestone(SQLModel, table=True):
     stats_table: bool = False
     formats: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     period: str | None = Field(default=None, max_length=16)
+    # plan: from plan.yaml (sync manages it); evaluation / request: created by duban itself
+    # (整改 entries, 请示 replies), which sync must never archive.
+    origin: str = Field(default="plan", max_length=16)
     archived_at: dt.datetime | None = None
+
+
+class RunLock(SQLModel, table=True):
+    """A row written first in a transaction that must not run twice at once (the sweep).
+
+    The write takes SQLite's write lock before anything is read, and a row lock on
+    PostgreSQL, so a second concurrent sweep waits and then sees the first one's rows.
+    """
+
+    __tablename__ = "run_lock"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=255)
+    at: dt.datetime = Field(default_factory=utcnow)
 
 
 class LedgerEntry(SQLModel, table=True):

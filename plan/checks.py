@@ -140,6 +140,9 @@ class CrossChecker:
         self.check_escalation()
         self.check_schedules()
         self.check_contacts()
+        from plan import checks_evaluation
+
+        checks_evaluation.check(self)
 
     def ref(self, path: KeyPath, ref: str) -> None:
         if ref in self.unit_ids or ref in self.group_ids:

@@ -84,5 +84,7 @@ def load_plan(path: str | Path = "plan.yaml") -> Plan:
         sections={s.number: s for _, s in parts["sections"]},
         reports={r.id: r for _, r in parts["reports"]},
         tasks={t.number: t for _, t in sorted(parts["tasks"], key=lambda it: it[1].number)},
+        evaluation=parts["evaluation"],
+        requests=parts["requests"],
         warnings=warnings,
     )

@@ -57,6 +57,8 @@ class Plan:
     sections: dict[int, schema.Section]
     reports: dict[str, schema.Report]
     tasks: dict[int, schema.Task]
+    evaluation: schema.Evaluation = field(default_factory=lambda: schema.Evaluation())
+    requests: schema.Requests = field(default_factory=lambda: schema.Requests())
     warnings: list = field(default_factory=list)
 
     # -- units and groups ------------------------------------------------------------------

@@ -153,6 +153,8 @@ class Task(Strict):
     milestones: list[Milestone] = []
 
 
+from plan.schema_evaluation import Evaluation, Requests  # noqa: E402  (they subclass Strict)
+
 # Top-level sections and the model validating each item (lists) or the whole (mappings).
 SECTIONS: dict[str, tuple[type[BaseModel], bool, bool]] = {
     # key: (model, is_list, required)
@@ -165,4 +167,6 @@ SECTIONS: dict[str, tuple[type[BaseModel], bool, bool]] = {
     "sections": (Section, True, True),
     "reports": (Report, True, False),
     "tasks": (Task, True, True),
+    "evaluation": (Evaluation, False, False),
+    "requests": (Requests, False, False),
 }

@@ -43,6 +43,12 @@ def upgrade() -> None:
     sa.Column('archived_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('number')
     )
+    op.create_table('run_lock',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('unit',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -63,6 +69,7 @@ def upgrade() -> None:
     sa.Column('stats_table', sa.Boolean(), nullable=False),
     sa.Column('formats', sa.JSON(), nullable=False),
     sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False, server_default='plan'),
     sa.Column('archived_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['task_number'], ['task.number'], ),
     sa.PrimaryKeyConstraint('id')
@@ -121,6 +128,7 @@ def downgrade() -> None:
     op.drop_table('ledger_entry')
     op.drop_table('milestone')
     op.drop_table('unit')
+    op.drop_table('run_lock')
     op.drop_table('task')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
