@@ -1,5 +1,114 @@
-"""Supervision-cycle commands (run, preview, outbox) — issue #3."""
+"""Supervision-cycle commands: ``duban run`` (the main job) and ``duban preview``."""
 
 from __future__ import annotations
 
-from flows.cli import app  # noqa: F401
+from typing import Annotated, Any
+
+import typer
+from rich.rule import Rule
+from sqlmodel import Session
+
+from flows.cli import app
+from flows.console import JsonOption, TodayOption, actor, out, print_json, resolve_today
+from models.db import get_engine, migrate
+from plan import load_plan
+
+PlanOption = Annotated[str, typer.Option("--plan", help="方案文件路径。")]
+
+
+@app.command()
+def run(
+    today: TodayOption = None,
+    plan: PlanOption = "plan.yaml",
+    inbox: Annotated[str | None, typer.Option("--inbox", help="收件目录，默认 var/inbox/。")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """主作业：收件 → 同步方案 → 扫描台账并逐级提醒/催办/督办 → 发送邮件（Prefect 流程）。"""
+    as_of = resolve_today(today)
+    load_plan(plan)  # a broken plan is refused before Prefect starts, and changes nothing
+    migrate(get_engine())
+    from flows.cycle import cycle
+
+    summary = cycle(plan_path=plan, today=as_of.isoformat(), inbox=inbox, actor=actor())
+    if as_json:
+        print_json(summary)
+        return
+    print_summary(summary)
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    sweep, deliver = summary["sweep"], summary["deliver"]
+    day = summary["today"]
+    intake = summary.get("intake")
+    if intake:
+        out.print(f"收件：{_intake_line(intake)}", markup=False)
+    changes = sum(len(v) for part in summary["sync"].values() for v in part.values())
+    out.print(f"同步：{'台账已与方案一致' if not changes else f'台账按方案更新 {changes} 处'}。")
+    if not sweep["working_day"]:
+        out.print(f"{day} 不是工作日：不提醒、不催办、不发送（plan.yaml calendar.send_on_non_working_days）。")
+        return
+    fired = "，".join(f"{k} {v}" for k, v in sweep["escalations"].items() if v) or "无"
+    out.print(f"{day}：检查未完成台账条目 {sweep['entries_checked']} 条；新触发：{fired}。", markup=False)
+    out.print(f"邮件：新排队 {sweep['messages_queued']} 封；发送 {deliver.get('sent', 0)} 封，"
+              f"待重试 {deliver.get('retrying', 0)} 封，失败 {deliver.get('failed', 0)} 封。")
+    if sweep["supervision_units"]:
+        out.print(f"督导检查名单：{len(sweep['supervision_units'])} 个单位（"
+                  + "、".join(u["name"] for u in sweep["supervision_units"]) + "）。", markup=False)
+    if sweep["undeliverable"]:
+        names = "、".join(sweep["undeliverable"])
+        out.print(f"[yellow]没有联系邮箱、无法通知：[/]{names}。请在 plan.yaml 中补充联系人。")
+    if deliver.get("failed"):
+        out.print("[red]有邮件发送失败[/]：运行 duban outbox --state failed 查看原因，修复后 duban outbox retry KEY。")
+
+
+def _intake_line(intake: dict[str, Any]) -> str:
+    parts = [f"{k} {len(v) if isinstance(v, list) else v}" for k, v in intake.items()
+             if v and not isinstance(v, dict)]
+    return "，".join(parts) or "无新文件"
+
+
+@app.command()
+def preview(
+    today: TodayOption = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="只看发给这个单位的邮件。")] = None,
+    plan: PlanOption = "plan.yaml",
+    html: Annotated[bool, typer.Option("--html", help="显示 HTML 正文而不是纯文本。")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """预览这一天会发出的邮件（已渲染），不发送、不记录任何东西，也不启动 Prefect。"""
+    from models import ledger
+    from models.sweep import run_sweep
+    from notifications.render import render_notice
+
+    as_of = resolve_today(today)
+    loaded = load_plan(plan)
+    engine = get_engine()
+    migrate(engine)
+    with Session(engine) as session:
+        try:
+            if unit:
+                ledger.get_unit(session, unit)
+            result = run_sweep(session, plan=loaded, today=as_of, lock=False)
+        finally:
+            session.rollback()  # a preview records nothing
+    notices = [n for n in result.notices
+               if not unit or n.unit_id == unit or any(i.unit_id == unit for i in n.items)]
+    rendered = [(n, render_notice(n)) for n in notices]
+    if as_json:
+        print_json([{"kind": n.kind, "key": n.key, "to": list(n.to), "cc": list(n.cc),
+                     "subject": r.subject, "items": len(n.items), "text": r.text,
+                     "html": r.html if html else None} for n, r in rendered])
+        return
+    if not result.working_day:
+        out.print(f"{as_of} 不是工作日：不会发送任何邮件。")
+        return
+    if not rendered:
+        out.print(f"{as_of}：没有需要发送的邮件。")
+        return
+    for notice, message in rendered:
+        out.print(Rule(message.subject))
+        out.print(f"收件人：{', '.join(notice.to)}", markup=False)
+        if notice.cc:
+            out.print(f"抄送：{', '.join(notice.cc)}", markup=False)
+        out.print(message.html if html else message.text, markup=False)
+    out.print(f"共 {len(rendered)} 封邮件（预览，未发送、未记录）。")

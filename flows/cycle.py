@@ -1,0 +1,41 @@
+"""The ``cycle`` flow: inbox → sync → sweep → deliver as four coarse Prefect tasks.
+
+Never a task per ledger entry: each step is set-based (see flows.steps).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flows.prefect_env import configure_prefect
+
+configure_prefect()
+
+from prefect import flow, task  # noqa: E402
+from prefect.utilities.annotations import quote  # noqa: E402
+
+from flows import steps  # noqa: E402
+from plan import load_plan  # noqa: E402
+
+intake_task = task(name="intake")(steps.intake_step)
+sync_task = task(name="sync")(steps.sync_step)
+sweep_task = task(name="sweep")(steps.sweep_step)
+deliver_task = task(name="deliver")(steps.deliver_step)
+
+
+@flow(name="cycle", log_prints=False, persist_result=False)
+def cycle(plan_path: str = "plan.yaml", today: str | None = None, inbox: str | None = None,
+          actor: str = "duban run") -> dict[str, Any]:
+    """One supervision cycle as of ``today`` (YYYY-MM-DD; default: today in Shanghai)."""
+    from flows.console import today_in_shanghai
+
+    day = dt.date.fromisoformat(today) if today else today_in_shanghai()
+    plan = load_plan(plan_path)
+    return {
+        "today": day.isoformat(),
+        "intake": intake_task(quote(plan), today=day, inbox=inbox, actor=actor),
+        "sync": sync_task(quote(plan), actor=actor),
+        "sweep": sweep_task(quote(plan), today=day),
+        "deliver": deliver_task(quote(plan), today=day),
+    }

@@ -1,0 +1,88 @@
+"""The supervision cycle's steps as plain functions: inbox → sync → sweep → deliver.
+
+``run_cycle`` runs them in-process without Prefect (replays, benchmarks, tests);
+:mod:`flows.cycle` wraps the same steps as coarse Prefect tasks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from models.db import get_engine, session_scope, var_dir
+from models.locks import take_lock
+from models.sweep import run_sweep, supervision_list
+from models.sync import SyncDiff, sync_ledger
+from plan import load_plan
+from plan.model import Plan
+from plan.workdays import WorkCalendar
+
+
+def sync_step(plan: Plan, *, actor: str) -> dict[str, Any]:
+    """Apply the plan to the ledger; concurrent syncs queue up behind the lock."""
+    with session_scope() as session:
+        take_lock(session, "sync")
+        diff = sync_ledger(session, plan, actor=actor)
+    return diff_json(diff)
+
+
+def diff_json(diff: SyncDiff) -> dict[str, Any]:
+    return {"added": diff.added, "changed": diff.changed, "archived": diff.archived,
+            "restored": diff.restored}
+
+
+def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) -> dict[str, Any] | None:
+    """Pick up what units dropped in the inbox, so a unit that sent its summary is not chased."""
+    inbox_dir = Path(inbox) if inbox else var_dir() / "inbox"
+    if not inbox_dir.is_dir() or not any(inbox_dir.iterdir()):
+        return None
+    from flows.intake import process_inbox
+
+    report = process_inbox(plan=plan, inbox_dir=inbox_dir, today=today, actor=actor)
+    return report.as_json() if hasattr(report, "as_json") else dict(vars(report))
+
+
+def sweep_step(plan: Plan, *, today: dt.date) -> dict[str, Any]:
+    with session_scope() as session:
+        result = run_sweep(session, plan=plan, today=today)
+        supervised = supervision_list(session, today=today, kinds=("supervise",))
+    units = sorted({s.unit_id for s in supervised if s.unit_id in plan.units},
+                   key=list(plan.units).index)
+    by_rung = {rung.id: 0 for rung in plan.escalation.rungs}
+    for firing in result.fired:
+        if not firing.silent:
+            by_rung[firing.rung.id] += 1
+    return {
+        "working_day": result.working_day,
+        "entries_checked": result.entries_checked,
+        "escalations": by_rung,
+        "messages_queued": len(result.queued),
+        "queued_keys": result.queued,
+        "supervision_units": [{"unit": u, "name": plan.units[u].name} for u in units],
+        "undeliverable": result.undeliverable,
+    }
+
+
+def deliver_step(plan: Plan, *, today: dt.date) -> dict[str, Any]:
+    if not WorkCalendar(plan.calendar).sends_on(today):
+        return {"skipped": "non-working day", "sent": 0, "failed": 0, "retrying": 0}
+    from notifications.delivery import deliver_pending
+    from notifications.transport import transport_from_env
+
+    report = deliver_pending(engine_or_session_factory=get_engine(), transport=transport_from_env(),
+                             now=dt.datetime.now(dt.UTC))
+    return report.as_json()
+
+
+def run_cycle(*, plan_path: str | Path = "plan.yaml", today: dt.date, inbox: str | None = None,
+              actor: str = "duban run", plan: Plan | None = None) -> dict[str, Any]:
+    """The whole cycle in-process, without Prefect."""
+    plan = plan or load_plan(plan_path)
+    return {
+        "today": today.isoformat(),
+        "intake": intake_step(plan, today=today, inbox=inbox, actor=actor),
+        "sync": sync_step(plan, actor=actor),
+        "sweep": sweep_step(plan, today=today),
+        "deliver": deliver_step(plan, today=today),
+    }

@@ -1,0 +1,178 @@
+"""The escalation ladder (提醒 → 催办 → 督导检查 → 约谈): which rung fires for which entry
+on a given day, and who is told.  Pure rules over rows the sweep fetched in bulk.
+
+A rung is *reached* on the working day ``shift(due, offset)``.  Every reached rung that
+has not fired yet fires — except reminders, which only make sense before the due date:
+once a later rung is reached, or a later reminder is, an unfired earlier reminder is
+marked as passed without a message, so it never fires late.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from notifications.notice import Notice, NoticeItem, PlanInfo
+from plan.model import Plan
+from plan.schema import Rung
+from plan.workdays import WorkCalendar
+
+KIND_ORDER = {"supervise": 0, "chase": 1, "interview": 2, "remind": 3}
+NOTICE_KIND = {"unit": "unit-notice", "lead": "unit-notice", "coordinator": "coordinator-list",
+               "leadership": "interview-proposal"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An open entry that the ladder may act on (fetched by the sweep in one query)."""
+
+    entry_id: int
+    unit_id: str
+    milestone_id: str
+    title: str
+    task_number: int | None
+    due: dt.date
+
+
+@dataclass(frozen=True)
+class Firing:
+    candidate: Candidate
+    rung: Rung
+    days: int  # remind: working days left; otherwise working days overdue
+    silent: bool = False  # a reminder passed over: recorded, not sent
+
+
+class Ladder:
+    def __init__(self, plan: Plan, calendar: WorkCalendar, today: dt.date) -> None:
+        self.plan = plan
+        self.calendar = calendar
+        self.today = today
+        self.rungs = list(plan.escalation.rungs)
+        self._reached = lru_cache(maxsize=None)(self._reached_for_due)
+
+    def horizon(self) -> dt.date:
+        """The latest due date any rung can act on today (the earliest reminder's reach)."""
+        earliest = min(r.offset for r in self.rungs)
+        return self.calendar.shift(self.today, -earliest) if earliest < 0 else self.today
+
+    def _reached_for_due(self, due: dt.date) -> tuple[tuple[Rung, ...], tuple[Rung, ...]]:
+        """(rungs to fire, reminders passed over) for entries due on ``due``, as of today."""
+        reached = [r for r in self.rungs if self.today >= self.calendar.shift(due, r.offset)]
+        if not reached:
+            return (), ()
+        latest = reached[-1]
+        fire = [r for r in reached if r.kind != "remind" or r is latest]
+        passed = [r for r in reached if r.kind == "remind" and r is not latest]
+        return tuple(fire), tuple(passed)
+
+    def firings(self, candidates: Iterable[Candidate],
+                fired: Mapping[int, set[str]]) -> list[Firing]:
+        out: list[Firing] = []
+        for c in candidates:
+            fire, passed = self._reached(c.due)
+            if not fire:
+                continue
+            done = fired.get(c.entry_id, ())
+            for rung in fire:
+                if rung.id not in done:
+                    days = (self.calendar.between(self.today, c.due) if rung.kind == "remind"
+                            else self.calendar.between(c.due, self.today))
+                    out.append(Firing(c, rung, days))
+            out.extend(Firing(c, r, 0, silent=True) for r in passed if r.id not in done)
+        return out
+
+
+def _emails(contacts: Iterable[object]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for contact in contacts:
+        seen.setdefault(contact.email, None)  # type: ignore[attr-defined]
+    return tuple(seen)
+
+
+@dataclass
+class _Draft:
+    kind: str
+    to: tuple[str, ...]
+    recipient_name: str
+    unit_id: str | None
+    cc: dict[str, None]
+    items: dict[int, NoticeItem]  # by entry: an entry appears once, at its highest rung today
+
+
+class Router:
+    """Turns firings into one Notice per recipient (unit, coordinator, leadership)."""
+
+    def __init__(self, plan: Plan, today: dt.date) -> None:
+        self.plan = plan
+        self.today = today
+        self.info = PlanInfo.from_plan(plan)
+        self.milestones = {m.id: m for m in plan.milestones()}
+        self.undeliverable: set[str] = set()
+        self.rank = {rung.id: i for i, rung in enumerate(plan.escalation.rungs)}
+
+    def _lead_emails(self, candidate: Candidate) -> tuple[str, ...]:
+        if candidate.task_number is not None and candidate.task_number in self.plan.tasks:
+            leads = self.plan.leads_of(candidate.task_number)
+        else:
+            leads = (self.plan.meta.coordinator,)
+        return tuple(e for unit in leads for e in _emails(self.plan.units[unit].contacts))
+
+    def _audience(self, who: str, candidate: Candidate) -> tuple[str, tuple[str, ...], str, str | None]:
+        """(notice kind, addresses, recipient name, unit id) for one audience of an entry."""
+        if who in ("unit", "lead"):
+            unit_id = candidate.unit_id if who == "unit" else None
+            if who == "unit":
+                unit = self.plan.units.get(candidate.unit_id)
+                name = unit.name if unit else candidate.unit_id
+                return "unit-notice", _emails(unit.contacts) if unit else (), name, unit_id
+            return "unit-notice", self._lead_emails(candidate), "牵头单位", None
+        if who == "coordinator":
+            coordinator = self.plan.coordinator
+            return "coordinator-list", _emails(coordinator.contacts), coordinator.name, None
+        return "interview-proposal", _emails(self.plan.meta.leadership), "局领导", None
+
+    def _item(self, firing: Firing, unit_names: Mapping[str, str]) -> NoticeItem:
+        c = firing.candidate
+        milestone = self.milestones.get(c.milestone_id)
+        task = self.plan.tasks.get(c.task_number) if c.task_number is not None else None
+        return NoticeItem(
+            entry_id=c.entry_id, unit_id=c.unit_id, unit_name=unit_names.get(c.unit_id, c.unit_id),
+            milestone_id=c.milestone_id, title=c.title, task_number=c.task_number,
+            task_title=task.title if task else None, due=c.due, rung_id=firing.rung.id,
+            rung_kind=firing.rung.kind, days=firing.days,
+            formats=milestone.formats if milestone else (),
+            stats_table=milestone.stats_table if milestone else False,
+        )
+
+    def notices(self, firings: Iterable[Firing]) -> list[Notice]:
+        unit_names = {u.id: u.name for u in self.plan.units.values()}
+        drafts: dict[tuple[str, str], _Draft] = {}
+        for firing in firings:
+            if firing.silent:
+                continue
+            item = self._item(firing, unit_names)
+            for who in firing.rung.to:
+                kind, to, name, unit_id = self._audience(who, firing.candidate)
+                if not to:
+                    self.undeliverable.add(name)
+                    continue
+                # One message per recipient: unit notices per unit, the others per address.
+                group = unit_id or to[0]
+                draft = drafts.setdefault((kind, group), _Draft(kind, to, name, unit_id, {}, {}))
+                earlier = draft.items.get(item.entry_id)
+                if earlier is None or self.rank[item.rung_id] > self.rank[earlier.rung_id]:
+                    draft.items[item.entry_id] = item
+                for cc_who in firing.rung.cc:
+                    for address in self._audience(cc_who, firing.candidate)[1]:
+                        draft.cc.setdefault(address, None)
+        notices = []
+        for draft in drafts.values():
+            cc = tuple(a for a in draft.cc if a not in draft.to)
+            items = sorted(draft.items.values(), key=lambda i: (KIND_ORDER[i.rung_kind], i.unit_id, i.due,
+                                                       i.milestone_id))
+            notices.append(Notice(kind=draft.kind, run_date=self.today, to=draft.to, cc=cc,
+                                  recipient_name=draft.recipient_name, unit_id=draft.unit_id,
+                                  items=tuple(items), plan=self.info))
+        return sorted(notices, key=lambda n: (n.kind, n.unit_id or "", n.to))

@@ -1,0 +1,161 @@
+"""Replaying a season of the supervision cycle against a real database.
+
+Expected dates are worked out by hand from the 2024 calendar (端午 2024-06-10 is a
+holiday), so a calendar or ladder regression shows up as a wrong date here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from models import ledger
+from models.db import session_scope
+from models.sweep import run_sweep, supervision_list
+from models.tables import Escalation, LedgerEntry, OutboxMessage
+from plan.workdays import WorkCalendar
+
+D = dt.date
+
+
+def _days(start: dt.date, end: dt.date):
+    day = start
+    while day <= end:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+# (unit, milestone, submitted on) recorded during the replay, the morning of that day.
+SUBMISSIONS = {
+    D(2024, 6, 3): [("pudong", "work-plan")],
+    D(2024, 6, 12): [("xuhui", "work-plan")],          # late: after overdue, before 督导检查
+    D(2024, 7, 4): [("pudong", "half-year-summary")],
+    D(2024, 7, 10): [("xuhui", "half-year-summary")],  # late
+}
+
+
+@pytest.fixture
+def season(synced, plan):
+    """Run the sweep each day 2024-05-20 … 2024-07-31; returns per-day sweep results."""
+    results = {}
+    for day in _days(D(2024, 5, 20), D(2024, 7, 31)):
+        with session_scope() as session:
+            for unit, milestone in SUBMISSIONS.get(day, []):
+                ledger.record_submission(session, unit_id=unit, milestone_id=milestone,
+                                         submitted_on=day, source="cli", actor="测试员")
+            results[day] = run_sweep(session, plan=plan, today=day)
+    return results
+
+
+def _fired(unit: str, milestone: str) -> dict[str, dt.date]:
+    with session_scope() as session:
+        rows = session.execute(
+            select(Escalation.rung_id, Escalation.fired_on, Escalation.message_key)
+            .join(LedgerEntry, LedgerEntry.id == Escalation.entry_id)
+            .where(LedgerEntry.unit_id == unit, LedgerEntry.milestone_id == milestone)
+        ).all()
+    return {rung: fired_on for rung, fired_on, _key in rows}
+
+
+def test_unit_that_never_reports_climbs_every_rung_on_the_right_working_day(season):
+    assert _fired("huangpu", "work-plan") == {
+        "remind-5": D(2024, 5, 29),
+        "remind-1": D(2024, 6, 4),
+        "overdue": D(2024, 6, 6),
+        "supervise": D(2024, 6, 13),   # 5 working days: 06-10 (端午) does not count
+        "interview": D(2024, 6, 20),
+    }
+    assert _fired("huangpu", "half-year-summary") == {
+        "remind-5": D(2024, 6, 28),
+        "remind-1": D(2024, 7, 4),
+        "overdue": D(2024, 7, 8),
+        "supervise": D(2024, 7, 12),
+        "interview": D(2024, 7, 19),
+    }
+
+
+def test_submission_stops_the_ladder(season):
+    assert _fired("pudong", "work-plan") == {"remind-5": D(2024, 5, 29)}  # sent 06-03: no remind-1
+    assert _fired("xuhui", "work-plan") == {
+        "remind-5": D(2024, 5, 29), "remind-1": D(2024, 6, 4), "overdue": D(2024, 6, 6)}
+    assert _fired("xuhui", "half-year-summary") == {
+        "remind-5": D(2024, 6, 28), "remind-1": D(2024, 7, 4), "overdue": D(2024, 7, 8)}
+
+
+def test_nothing_happens_on_a_holiday_and_no_message_repeats(season):
+    assert season[D(2024, 6, 10)].working_day is False
+    assert season[D(2024, 6, 10)].notices == []
+    assert season[D(2024, 6, 15)].working_day is False  # a Saturday
+    with session_scope() as session:
+        keys = [m.key for m in session.execute(select(OutboxMessage)).scalars()]
+        fired = session.execute(select(Escalation.entry_id, Escalation.rung_id)).all()
+        days = {d for (d,) in session.execute(select(OutboxMessage.run_date))}
+    assert len(keys) == len(set(keys))
+    assert len(fired) == len(set(fired))
+    assert D(2024, 6, 10) not in days
+    # One message per recipient per run.
+    for result in season.values():
+        recipients = Counter((n.kind, n.unit_id or n.to[0]) for n in result.notices)
+        assert all(count == 1 for count in recipients.values())
+
+
+def test_overdue_notice_goes_to_the_unit_with_the_lead_in_copy(season, plan):
+    notices = season[D(2024, 6, 6)].notices
+    huangpu = next(n for n in notices if n.unit_id == "huangpu")
+    assert set(huangpu.to) == {c.email for c in plan.units["huangpu"].contacts}
+    assert "shszcj@126.com" in huangpu.cc  # the coordinator leads the reporting obligations
+    assert {(i.milestone_id, i.rung_id) for i in huangpu.items} >= {("work-plan", "overdue")}
+    assert not any(n.unit_id == "pudong" for n in notices)
+
+
+def test_supervision_list_and_interview_proposal(season, plan):
+    on_13th = season[D(2024, 6, 13)].notices
+    coordinator = next(n for n in on_13th if n.kind == "coordinator-list")
+    listed = {i.unit_id for i in coordinator.items if i.milestone_id == "work-plan"}
+    assert "huangpu" in listed and "xuhui" not in listed and "pudong" not in listed
+    interview = next(n for n in season[D(2024, 6, 20)].notices if n.kind == "interview-proposal")
+    assert set(interview.to) == {c.email for c in plan.meta.leadership}
+    with session_scope() as session:
+        on_list = {s.unit_id for s in supervision_list(session, today=D(2024, 7, 15),
+                                                       kinds=("supervise",))
+                   if s.milestone_id in ("work-plan", "half-year-summary")}
+    assert "huangpu" in on_list and "pudong" not in on_list and "xuhui" not in on_list
+
+
+def test_second_sweep_on_the_same_day_queues_nothing(synced, plan):
+    with session_scope() as session:
+        first = run_sweep(session, plan=plan, today=D(2024, 7, 8))
+    with session_scope() as session:
+        second = run_sweep(session, plan=plan, today=D(2024, 7, 8))
+    assert first.queued and second.queued == [] and second.escalations == 0
+
+
+def test_make_up_working_saturday_counts():
+    calendar = WorkCalendar()
+    assert calendar.is_workday(D(2024, 9, 14)) and calendar.is_workday(D(2024, 10, 12))
+    assert calendar.shift(D(2024, 9, 13), 1) == D(2024, 9, 14)
+    assert not calendar.is_workday(D(2024, 6, 10))
+
+
+def test_catch_up_run_lists_each_entry_once_at_its_highest_rung(synced, plan):
+    """A first run long after the due date fires 催办 and 督办 together, but the unit's
+    督办单 names the overdue item once, under 督办."""
+    with session_scope() as session:
+        result = run_sweep(session, plan=plan, today=D(2024, 7, 8))
+    huangpu = next(n for n in result.notices if n.unit_id == "huangpu")
+    entries = [i.entry_id for i in huangpu.items]
+    assert len(entries) == len(set(entries))
+    work_plan = next(i for i in huangpu.items if i.milestone_id == "work-plan")
+    assert work_plan.rung_id == "supervise"
+    assert "overdue" in huangpu.key and "supervise" in huangpu.key
+    # Reminders that were never sent are passed over silently, not sent late.
+    with session_scope() as session:
+        rows = dict(session.execute(
+            select(Escalation.rung_id, Escalation.message_key)
+            .join(LedgerEntry, LedgerEntry.id == Escalation.entry_id)
+            .where(LedgerEntry.unit_id == "huangpu", LedgerEntry.milestone_id == "work-plan")).all())
+    assert rows["remind-5"] is None and rows["remind-1"] is None
+    assert rows["supervise"] == huangpu.key
