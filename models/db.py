@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -94,27 +94,51 @@ def head_revisions(engine: Engine) -> set[str]:
     return set(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())
 
 
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Only one process migrates a database at a time (two first runs may start together)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(720823)"))
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(720823)"))
+                conn.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine | None = None) -> bool:
     """Bring the schema to the newest version. Returns True when something was applied."""
     from alembic import command
+    from sqlalchemy.exc import OperationalError
 
     engine = engine or get_engine()
     try:
         if current_revisions(engine) == head_revisions(engine):
             return False
-        with engine.begin() as conn:
-            config = _alembic_config(engine)
-            config.attributes["connection"] = conn
-            command.upgrade(config, "heads")
-    except Exception as err:
-        if isinstance(err, DubanError):
-            raise
-        from sqlalchemy.exc import OperationalError
-
-        if isinstance(err, OperationalError):
-            raise DubanError(f"无法连接数据库 {engine.url.render_as_string(hide_password=True)}",
-                             "检查 DUBAN_DATABASE_URL 和数据库服务是否启动") from err
-        raise
+        with _migration_lock(engine):
+            if current_revisions(engine) == head_revisions(engine):
+                return False  # another process migrated while we waited
+            with engine.begin() as conn:
+                config = _alembic_config(engine)
+                config.attributes["connection"] = conn
+                command.upgrade(config, "heads")
+    except OperationalError as err:
+        raise DubanError(f"无法连接数据库 {engine.url.render_as_string(hide_password=True)}：{err.orig}",
+                         "检查 DUBAN_DATABASE_URL 和数据库服务是否启动") from err
     return True
 
 
