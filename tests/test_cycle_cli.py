@@ -1,0 +1,99 @@
+"""``duban run`` and ``duban preview`` as a coordinator uses them."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import table_snapshot
+
+
+def _duban() -> list[str]:
+    script = Path(sys.executable).with_name("duban")
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from flows.cli import main; main()"]
+
+
+def _eml(folder: Path) -> list[email.message.EmailMessage]:
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+            for p in sorted(folder.glob("*.eml"))]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_duban_run_on_a_fresh_directory_writes_one_eml_per_recipient(workdir: Path, db_url: str,
+                                                                        tmp_path: Path, plan) -> None:
+    """The README's main command, through Prefect's local mode, as a subprocess."""
+    env = {**os.environ, "PREFECT_SERVER_EPHEMERAL_ENABLED": "true",
+           "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    env.pop("PREFECT_API_URL", None)
+    for key in [k for k in env if k.startswith("DUBAN_SMTP_")]:
+        env.pop(key)
+
+    def run(day: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*_duban(), "run", "--today", day], cwd=workdir, env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    first = run("2024-07-08")
+    assert first.returncode == 0, first.stderr
+    assert "Traceback" not in first.stdout + first.stderr
+    outbox = workdir / "var" / "outbox"
+    messages = _eml(outbox)
+    owing = set(plan.expand(plan.reports["half-year-summary"].units))
+    unit_notices = [m for m in messages if "督办单" in str(m["Subject"]) or "催办" in str(m["Subject"])]
+    to_units = {addr.addr_spec.split("@")[0] for m in unit_notices for addr in m["To"].addresses
+                if not addr.addr_spec.split("@")[0].endswith("-lead")}
+    assert owing <= to_units
+    assert len(unit_notices) == len({m["To"] for m in unit_notices})  # one message per unit
+    assert any(str(m["To"]).find("shszcj@126.com") >= 0 for m in messages)  # the coordinator's list
+    assert "督导检查名单" in first.stdout
+
+    count = len(messages)
+    second = run("2024-07-08")
+    assert second.returncode == 0, second.stderr
+    assert len(list(outbox.glob("*.eml"))) == count
+    assert "新排队 0 封" in second.stdout
+
+    third = run("2024-07-15")
+    assert third.returncode == 0, third.stderr
+    new = [m for m in _eml(outbox) if "2024年7月15日" in m.get_body(("plain",)).get_content()]
+    listed = next(m for m in new if "shszcj@126.com" in str(m["To"]))
+    assert "半年度工作总结" in listed.get_body(("plain",)).get_content()
+
+
+def test_preview_renders_without_recording_anything(synced, db_url, cli):
+    before = table_snapshot(db_url)
+    result = cli("preview", "--today", "2024-07-08", "--unit", "huangpu")
+    assert result.exit_code == 0, result.output
+    assert "黄浦区知识产权局" in result.output and "半年度工作总结" in result.output
+    assert "预览，未发送、未记录" in result.output
+    assert "浦东新区知识产权局：" not in result.output  # other units' notices are left out
+    assert table_snapshot(db_url) == before
+
+
+def test_preview_on_a_holiday_sends_nothing(synced, cli):
+    result = cli("preview", "--today", "2024-06-10")
+    assert result.exit_code == 0
+    assert "2024-06-10 不是工作日：不会发送任何邮件。" in result.output
+
+
+def test_preview_unknown_unit_is_refused(synced, db_url, cli):
+    result = cli("preview", "--today", "2024-07-08", "--unit", "pudon")
+    assert result.exit_code == 1
+    assert "错误：没有编号为「pudon」的单位" in result.output
+    assert "提示：是不是「pudong」？" in result.output
+
+
+def test_run_refuses_a_broken_plan_before_touching_anything(synced, db_url, cli, workdir):
+    before = table_snapshot(db_url)
+    plan_file = workdir / "plan.yaml"
+    plan_file.write_text(plan_file.read_text(encoding="utf-8").replace("due: 2024-06-05", "due: 2024-06-31"),
+                         encoding="utf-8")
+    result = cli("run", "--today", "2024-07-08")
+    assert result.exit_code == 1
+    assert "不是有效的日期「2024-06-31」" in result.output
+    assert table_snapshot(db_url) == before
