@@ -11,15 +11,18 @@ import sys
 import traceback
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from flows.console import err
 from models.db import var_dir
 from plan.errors import DubanError, PlanError
 
 UNEXPECTED_EXIT = 3
+# typer vendors its own click: its Exit/Abort and usage errors (TyperException) are how
+# commands end normally (exit 0/1/2) and must pass through, not be logged as unexpected.
+CLI_CONTROL = (typer.Exit, typer.Abort, TyperException)
 
 
 def log_path() -> str:
@@ -46,13 +49,13 @@ def show_error(exc: DubanError) -> None:
 
 
 class DubanGroup(TyperGroup):
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except DubanError as exc:
             show_error(exc)
             raise typer.Exit(exc.exit_code) from None
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except CLI_CONTROL:
             raise
         except KeyboardInterrupt:
             err.print("已中断。")
