@@ -37,7 +37,7 @@ def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) ->
     inbox_dir = Path(inbox) if inbox else var_dir() / "inbox"
     if not inbox_dir.is_dir() or not any(inbox_dir.iterdir()):
         return None
-    from flows.intake import process_inbox
+    from flows.inbox import process_inbox
 
     report = process_inbox(plan=plan, inbox_dir=inbox_dir, today=today, actor=actor)
     return report.as_json() if hasattr(report, "as_json") else dict(vars(report))
