@@ -1,4 +1,4 @@
-"""The ``cycle`` flow: inbox → sync → sweep → deliver as four coarse Prefect tasks.
+"""The ``cycle`` flow: sync → inbox → sweep → deliver as four coarse Prefect tasks.
 
 Never a task per ledger entry: each step is set-based (see flows.steps).
 """
@@ -34,8 +34,9 @@ def cycle(plan_path: str = "plan.yaml", today: str | None = None, inbox: str | N
     plan = load_plan(plan_path)
     return {
         "today": day.isoformat(),
-        "intake": intake_task(quote(plan), today=day, inbox=inbox, actor=actor),
+        # Sync first so the inbox can match files against an up-to-date ledger.
         "sync": sync_task(quote(plan), actor=actor),
+        "intake": intake_task(quote(plan), today=day, inbox=inbox, actor=actor),
         "sweep": sweep_task(quote(plan), today=day),
         "deliver": deliver_task(quote(plan), today=day),
     }

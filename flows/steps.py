@@ -1,4 +1,4 @@
-"""The supervision cycle's steps as plain functions: inbox → sync → sweep → deliver.
+"""The supervision cycle's steps as plain functions: sync → inbox → sweep → deliver.
 
 ``run_cycle`` runs them in-process without Prefect (replays, benchmarks, tests);
 :mod:`flows.cycle` wraps the same steps as coarse Prefect tasks.
@@ -81,8 +81,9 @@ def run_cycle(*, plan_path: str | Path = "plan.yaml", today: dt.date, inbox: str
     plan = plan or load_plan(plan_path)
     return {
         "today": today.isoformat(),
-        "intake": intake_step(plan, today=today, inbox=inbox, actor=actor),
+        # Sync first so the inbox can match files against an up-to-date ledger.
         "sync": sync_step(plan, actor=actor),
+        "intake": intake_step(plan, today=today, inbox=inbox, actor=actor),
         "sweep": sweep_step(plan, today=today),
         "deliver": deliver_step(plan, today=today),
     }
