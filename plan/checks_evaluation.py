@@ -7,3 +7,41 @@ from typing import Any
 
 def check(checker: Any) -> None:
     """Called by CrossChecker.run with the checker (use checker.error / checker.warn)."""
+    _check_evaluation(checker, checker.parts.get("evaluation"))
+    _check_requests(checker, checker.parts.get("requests"))
+
+
+def _check_evaluation(checker: Any, evaluation: Any) -> None:
+    if evaluation is None or "evaluation" not in checker.source.data:
+        return
+    checker.refs(("evaluation", "scope"), evaluation.scope)
+    if evaluation.criticise.below > evaluation.commend.min_score:
+        checker.error(("evaluation", "criticise", "below"),
+                      f"批评线 {evaluation.criticise.below:g} 高于表扬线 {evaluation.commend.min_score:g}，"
+                      "同一单位可能同时被表扬和批评",
+                      "criticise.below 应不大于 commend.min_score")
+    if evaluation.commend.min_score > evaluation.base:
+        checker.warn(("evaluation", "commend", "min_score"),
+                     f"表扬线 {evaluation.commend.min_score:g} 高于基础分 {evaluation.base:g}，没有单位能达到",
+                     "把 commend.min_score 改为不大于 base 的分数")
+    escalation = checker.parts.get("escalation")
+    rung = evaluation.criticise.rung
+    if rung is not None and escalation is not None and rung not in {r.kind for r in escalation.rungs}:
+        checker.warn(("evaluation", "criticise", "rung"),
+                     f"催办阶梯（escalation.rungs）中没有 kind 为 {rung} 的一级，这条批评规则不会生效",
+                     "改为阶梯中已有的级别（supervise 或 interview），或删掉这一行")
+    for period, day in evaluation.cutoff.items():
+        checker.in_period(("evaluation", "cutoff", period), day)
+
+
+def _check_requests(checker: Any, requests: Any) -> None:
+    if requests is None or "requests" not in checker.source.data:
+        return
+    division = requests.division
+    if division not in checker.unit_ids:
+        checker.ref(("requests", "division"), division)
+        return
+    kinds = {u.id: u.kind for _, u in checker.items("units")}
+    if kinds.get(division) != "division":
+        checker.warn(("requests", "division"), f"「{division}」不是局机关处室，请示将由它答复",
+                     "通常填写负责答复请示的处室，例如 protection-division")

@@ -1,16 +1,103 @@
 """plan.yaml sections for evaluation (通报表扬/通报批评) and requests (请示 → 批复) — issue #5.
 
 Registered in plan.schema.SECTIONS; cross checks live in plan.checks_evaluation.
+Every key has a default so a plan without these sections still loads; the defaults are
+the values shipped in plan.yaml.
 """
 
 from __future__ import annotations
 
-from plan.schema import Strict
+import datetime as dt
+
+from pydantic import Field
+
+from plan.schema import Id, Period, RungKind, Strict, Text
+
+Points = float
+
+
+class LateRule(Strict):
+    """逾期报送: points off per working day late, capped per obligation."""
+
+    per_day: Points = Field(default=1, ge=0)
+    max: Points = Field(default=10, ge=0)
+
+
+class MissingRule(Strict):
+    """截至评估日仍未报送: a fixed deduction plus per working day overdue, capped."""
+
+    points: Points = Field(default=10, ge=0)
+    per_day: Points = Field(default=1, ge=0)
+    max: Points = Field(default=30, ge=0)
+
+
+class RungRule(Strict):
+    """Points off for the highest rung an obligation reached (counted once per obligation)."""
+
+    chase: Points = Field(default=0, ge=0)
+    supervise: Points = Field(default=3, ge=0)
+    interview: Points = Field(default=6, ge=0)
+
+
+class StatsRule(Strict):
+    """行政保护案件统计表 of the period: not sent / sent with blank or invalid cells."""
+
+    missing: Points = Field(default=5, ge=0)
+    incomplete: Points = Field(default=3, ge=0)
+
+
+class ReviewRule(Strict):
+    """整改复查 outcome of an earlier evaluation."""
+
+    failed: Points = Field(default=10, ge=0)
+
+
+class Rules(Strict):
+    late: LateRule = LateRule()
+    missing: MissingRule = MissingRule()
+    rungs: RungRule = RungRule()
+    stats_table: StatsRule = StatsRule()
+    review: ReviewRule = ReviewRule()
+
+
+class Commend(Strict):
+    """通报表扬: units at or above ``min_score`` with a clean record, best ``max_units``."""
+
+    min_score: Points = Field(default=100, ge=0)
+    max_units: int = Field(default=5, ge=0)
+
+
+class Criticise(Strict):
+    """通报批评: units below ``below``, or with any obligation that reached ``rung``."""
+
+    below: Points = Field(default=80, ge=0)
+    rung: RungKind | None = "interview"
+
+
+class Deadline(Strict):
+    """A deadline counted from the evaluation date (working days, per calendar.count)."""
+
+    within: int = Field(default=20, ge=1, le=250)
 
 
 class Evaluation(Strict):
-    """Scoring rules, thresholds and rectification deadlines (filled in by issue #5)."""
+    """Scoring rules, thresholds and rectification deadlines."""
+
+    scope: list[Id] = Field(default_factory=lambda: ["reporting-units"])
+    base: Points = Field(default=100, ge=0)
+    rules: Rules = Rules()
+    commend: Commend = Commend()
+    criticise: Criticise = Criticise()
+    rectification: Deadline = Deadline(within=20)
+    interview: Deadline = Deadline(within=10)
+    # Optional last due date counted per period (default: everything due by the evaluation date).
+    cutoff: dict[Period, dt.date] = Field(default_factory=dict)
+    signer: Text = "上海市知识产权局"
 
 
 class Requests(Strict):
-    """Reply and follow-up deadlines for units' requests for instructions (issue #5)."""
+    """Reply and follow-up deadlines for units' requests for instructions."""
+
+    division: Id = "protection-division"
+    reply_within: int = Field(default=10, ge=1, le=250)
+    follow_up_within: int = Field(default=20, ge=1, le=250)

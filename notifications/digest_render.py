@@ -1,0 +1,139 @@
+"""The leadership digest rendered: HTML email (inline CSS, tables, no script), its plain-text
+alternative, and Markdown (also the Prefect artifact).  Rendering only: data comes in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from models.reports import Statistics
+from plan.digest_rules import Digest, Item, Progress, bar, percent
+from plan.evaluation import RUNG_LABELS
+from plan.model import Plan
+from plan.status import LIGHT_LABELS, STATE_LABELS, Light
+
+TEMPLATES = Path(__file__).with_name("templates")
+COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#9e9e9e"}
+FONT = ("'PingFang SC','Hiragino Sans GB','Microsoft YaHei','Noto Sans CJK SC','Source Han Sans SC',"
+        "'WenQuanYi Micro Hei',sans-serif")
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                      autoescape=lambda name: bool(name and name.endswith((".html", ".html.j2"))),
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["pct"] = percent
+    env.filters["textbar"] = bar
+    env.globals["colors"] = COLORS
+    env.globals["font"] = FONT
+    return env
+
+
+@dataclass
+class FollowUp:
+    """An open 整改 / 约谈 / 请示 line for the digest."""
+
+    kind: str
+    unit: str
+    title: str
+    due: dt.date
+    state: str
+    days_overdue: int = 0
+
+
+@dataclass
+class DigestView:
+    """Everything the templates read, as plain values."""
+
+    plan_title: str
+    doc_number: str
+    today: dt.date
+    since: dt.date | None
+    overall: dict[str, Any]
+    sections: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+    units: list[dict[str, Any]]
+    supervise: list[dict[str, Any]]
+    interview: list[dict[str, Any]]
+    newly_submitted: list[dict[str, Any]]
+    newly_overdue: list[dict[str, Any]]
+    newly_supervised: list[dict[str, Any]]
+    statistics: dict[str, Any] | None
+    follow_ups: list[FollowUp] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _progress(p: Progress) -> dict[str, Any]:
+    data = p.as_json()
+    data["light_label"] = LIGHT_LABELS[Light(data["light"])]
+    data["color"] = COLORS[data["light"]]
+    data["pct"] = round(p.share * 100)
+    return data
+
+
+def _item(i: Item) -> dict[str, Any]:
+    return {**i.as_json(), "due": i.due, "fired_on": i.fired_on, "submitted_on": i.submitted_on}
+
+
+def view(digest: Digest, plan: Plan, statistics: Statistics | None,
+         follow_ups: list[FollowUp] | None = None) -> DigestView:
+    sections = [{"number": n, "title": plan.sections[n].title, **_progress(p)}
+                for n, p in digest.sections.items() if n in plan.sections]
+    tasks = [{"number": n, "title": plan.tasks[n].title, "section": plan.tasks[n].section,
+              **_progress(p)} for n, p in digest.tasks.items() if n in plan.tasks]
+    units = []
+    for line in digest.units:
+        data = line.as_json()
+        data["light_label"] = LIGHT_LABELS[line.light]
+        data["color"] = COLORS[line.light.value]
+        units.append(data)
+    return DigestView(
+        plan_title=plan.meta.title, doc_number=plan.meta.doc_number, today=digest.today,
+        since=digest.since, overall=_progress(digest.overall), sections=sections, tasks=tasks,
+        units=units, supervise=[_item(i) for i in digest.supervise],
+        interview=[_item(i) for i in digest.interview],
+        newly_submitted=[_item(i) for i in digest.newly_submitted],
+        newly_overdue=[_item(i) for i in digest.newly_overdue],
+        newly_supervised=[_item(i) for i in digest.newly_supervised],
+        statistics=statistics.as_json() if statistics else None,
+        follow_ups=follow_ups or [],
+    )
+
+
+@dataclass(frozen=True)
+class DigestEmail:
+    subject: str
+    html: str
+    text: str
+
+
+def subject(v: DigestView) -> str:
+    return f"【督办简报】{v.plan_title}进展（截至{v.today.year}年{v.today.month}月{v.today.day}日）"
+
+
+def render_email(v: DigestView) -> DigestEmail:
+    env = environment()
+    context = {**v.as_dict(), "subject": subject(v)}
+    return DigestEmail(subject(v), env.get_template("digest_email.html").render(context),
+                       env.get_template("digest_email.txt").render(context))
+
+
+def render_markdown(v: DigestView) -> str:
+    return environment().get_template("digest.md.j2").render({**v.as_dict(), "subject": subject(v)})
+
+
+def units_table(v: DigestView) -> list[dict[str, Any]]:
+    """The rows of the ``digest-units`` table artifact (Chinese column names)."""
+    return [{"单位": u["name"], "灯": u["light_label"], "已到期": u["due_so_far"], "按时": u["on_time"],
+             "逾期报送": u["late"], "未报送": u["missing"], "最高升级": u["worst_rung_label"]}
+            for u in v.units]
+
+
+STATE_TEXT = {s.value: label for s, label in STATE_LABELS.items()}
+RUNG_TEXT = RUNG_LABELS

@@ -1,0 +1,98 @@
+"""Pure parts of the evaluation: scoring arithmetic, ranks, Chinese dates, and `duban check`
+on the evaluation / requests sections of plan.yaml."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from plan.evaluation import Obligation, UnitFacts, evaluate, listed
+from plan.schema_evaluation import Evaluation
+from plan.workdays import WorkCalendar
+from tests.fixtures_plan import at, edit, error, warning, write_plan
+
+D = dt.date
+
+
+def test_chinese_dates() -> None:
+    from notifications.notice_docx import chinese_date
+
+    assert chinese_date(D(2024, 7, 20)) == "二〇二四年七月二十日"
+    assert chinese_date(D(2024, 12, 31)) == "二〇二四年十二月三十一日"
+    assert chinese_date(D(2024, 10, 10)) == "二〇二四年十月十日"
+    assert chinese_date(D(2025, 1, 1)) == "二〇二五年一月一日"
+
+
+def test_caps_ties_and_thresholds() -> None:
+    calendar = WorkCalendar()
+    late = Obligation("a", "甲", D(2024, 6, 5), D(2024, 7, 5))  # 21 working days late: capped at 10
+    never = Obligation("b", "乙", D(2024, 7, 1), None, rung="supervise", rung_on=D(2024, 7, 8))
+    early = Obligation("c", "丙", D(2024, 7, 5), D(2024, 7, 1))
+    facts = [UnitFacts("u1", "一", (late,)), UnitFacts("u2", "二", (never,)),
+             UnitFacts("u3", "三", (early,)), UnitFacts("u4", "四", (early,)),
+             UnitFacts("u5", "五", (Obligation("d", "丁", D(2024, 7, 5), None, waived=True),))]
+    scores = {s.unit_id: s for s in evaluate(facts, Evaluation(), calendar, D(2024, 7, 15))}
+    assert scores["u1"].score == 90
+    assert scores["u2"].score == 100 - 20 - 3  # 10 + 10 working days overdue, then 督导检查 3
+    assert [r.text for r in scores["u2"].reasons][:2] == [
+        "「乙」（截止 2024-07-01）截至 2024-07-15 仍未报送，已逾期 10 个工作日，扣 20 分",
+        "「乙」（截止 2024-07-01）于 2024-07-08 升级至「督导检查」，扣 3 分"]
+    assert scores["u3"].rank == scores["u4"].rank == 1  # equal score and days early share a rank
+    assert scores["u5"].rank == 3 and scores["u5"].score == 100  # waived counts for nothing
+    assert [s.unit_id for s in listed(scores.values(), "commend")] == ["u3", "u4", "u5"]
+    assert [s.unit_id for s in listed(scores.values(), "criticise")] == ["u2"]
+    assert scores["u2"].reasons[-1].text == "列入通报批评建议名单：得分 77 低于批评线 80"
+    strict = Evaluation.model_validate({"criticise": {"below": 70, "rung": "supervise"},
+                                        "commend": {"max_units": 1}})
+    again = evaluate(facts, strict, calendar, D(2024, 7, 15))
+    assert [s.unit_id for s in listed(again, "criticise")] == ["u2"]
+    assert again[-1].reasons[-1].text == "列入通报批评建议名单：有事项升级至「督导检查」"
+    assert [s.unit_id for s in listed(again, "commend")] == ["u3"]
+
+
+def test_shipped_plan_has_the_sections(plan) -> None:
+    assert plan.evaluation.scope == ["reporting-units"]
+    assert plan.evaluation.rules.missing.max == 30
+    assert plan.requests.division == "protection-division" and plan.requests.reply_within == 10
+
+
+def _check(tmp: Path, monkeypatch: pytest.MonkeyPatch, cli, text: str):
+    write_plan(tmp, text)
+    monkeypatch.chdir(tmp)
+    return cli("check", "plan.yaml")
+
+
+def test_check_refuses_crossed_thresholds_and_unknown_refs(tmp_path, monkeypatch, cli) -> None:
+    text = edit(("criticise: {below: 80, rung: interview}", "criticise: {below: 101, rung: interview}"),
+                ("  scope: [reporting-units]", "  scope: [reporting-unit]"),
+                ("  division: protection-division\n  reply_within", "  division: protection-divison\n  reply_within"))
+    result = _check(tmp_path, monkeypatch, cli, text)
+    assert result.exit_code == 1
+    assert error(at(text, "reporting-unit]"), "evaluation.scope[0]", "没有编号为「reporting-unit」的单位或分组",
+                 "是不是「reporting-units」？") in result.stderr
+    assert error(at(text, "101"), "evaluation.criticise.below",
+                 "批评线 101 高于表扬线 100，同一单位可能同时被表扬和批评",
+                 "criticise.below 应不大于 commend.min_score") in result.stderr
+    assert error(at(text, "protection-divison"), "requests.division",
+                 "没有编号为「protection-divison」的单位或分组", "是不是「protection-division」？") in result.stderr
+    assert "错误：plan.yaml 有 3 处错误，未做任何改动" in result.stderr
+
+
+def test_check_warns_about_a_rung_the_ladder_lacks_and_bad_types(tmp_path, monkeypatch, cli) -> None:
+    text = edit(("    - {id: interview, kind: interview, offset: 10, to: [leadership], cc: [coordinator]}\n", ""),
+                ("  division: protection-division\n  reply_within", "  division: pudong\n  reply_within"))
+    result = _check(tmp_path, monkeypatch, cli, text)
+    assert result.exit_code == 0, result.output
+    assert warning(at(text, "rung: interview", 6), "evaluation.criticise.rung",
+                   "催办阶梯（escalation.rungs）中没有 kind 为 interview 的一级，这条批评规则不会生效",
+                   "改为阶梯中已有的级别（supervise 或 interview），或删掉这一行") in result.stderr
+    assert warning(at(text, "pudong\n  reply_within"), "requests.division",
+                   "「pudong」不是局机关处室，请示将由它答复",
+                   "通常填写负责答复请示的处室，例如 protection-division") in result.stderr
+    text = edit(("  reply_within: 10", "  reply_within: 十天"))
+    result = _check(tmp_path, monkeypatch, cli, text)
+    assert result.exit_code == 1
+    assert error(at(text, "十天"), "requests.reply_within", "应为整数，这里是「十天」",
+                 "填写整数，例如 5") in result.stderr
