@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -15,7 +15,16 @@ from models.db import session_scope
 from models.files import store_file
 from plan import load_plan
 from plan.errors import DubanError
-from plan.status import LIGHT_LABELS, LIGHTS, STATE_LABELS, Classifier, Light, State, tally
+from plan.status import (
+    LIGHT_LABELS,
+    LIGHTS,
+    STATE_LABELS,
+    Classifier,
+    EntryLike,
+    Light,
+    State,
+    tally,
+)
 from plan.workdays import WorkCalendar
 
 PlanOption = Annotated[str, typer.Option("--plan", help="方案文件路径。")]
@@ -51,7 +60,8 @@ def status(
             ledger.get_task(session, task)
         rows = ledger.entry_rows(session, unit=unit, task=task)
     states = [classifier.state(due=r.due, submitted_on=r.submitted_on, waived=r.waived) for r in rows]
-    per_task, per_unit, overall = tally(rows, states)
+    # EntryRow is frozen; EntryLike declares plain (writable) attributes, hence the cast.
+    per_task, per_unit, overall = tally(cast(list[EntryLike], rows), states)
     unit_names = {r.unit_id: r.unit_name for r in rows}
     task_titles = {r.task_number: r.task_title for r in rows if r.task_number is not None}
     if as_json:
@@ -80,7 +90,7 @@ def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any]
                   task_titles: dict[int, str | None]) -> None:
     as_of = classifier.today
     shown = [(r, s) for r, s in zip(rows, states, strict=True)
-             if show_all or LIGHTS[s] in (Light.RED, Light.AMBER) and s is not State.LATE]
+             if show_all or (LIGHTS[s] in (Light.RED, Light.AMBER) and s is not State.LATE)]
     if shown:
         table = Table(title=f"台账条目（截至 {as_of}）", title_justify="left")
         for name in ("灯", "单位", "节点", "任务", "截止", "状态", "报送日期"):
@@ -122,9 +132,18 @@ def record(
     as_json: JsonOption = False,
 ) -> None:
     """登记一次报送。逾期报送照常登记并标为逾期；文件计算哈希后存入 var/files/。"""
-    submitted_on = parse_date(date) or resolve_today(today)
-    stored = [store_file(Path(f)).as_json() for f in files or []]
+    as_of = resolve_today(today)
+    submitted_on = parse_date(date) or as_of
+    if submitted_on > as_of:
+        raise DubanError(f"报送日期 {submitted_on} 晚于今天（{as_of}）",
+                         "检查 --date；补登过去某天的报送时，--today 不能早于 --date")
+    missing = [str(f) for f in files or [] if not Path(f).is_file()]
+    if missing:
+        raise DubanError(f"找不到文件 {'、'.join(missing)}", "检查 --file 的路径")
     with session_scope() as session:
+        # Refuse an unknown unit/milestone before any file is copied into var/files/.
+        ledger.get_entry(session, unit_id=unit, milestone_id=milestone)
+        stored = [store_file(Path(f)).as_json() for f in files or []]
         done = ledger.record_submission(session, unit_id=unit, milestone_id=milestone,
                                         submitted_on=submitted_on, source="cli", actor=actor(),
                                         note=note, files=stored)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -13,7 +13,7 @@ from flows.cli import app
 from flows.console import JsonOption, PlanArgument, TodayOption, actor, err, out, print_json
 from models.db import database_url, get_engine, migrate, var_dir
 from plan import load_plan
-from plan.errors import DubanError, PlanError, Problem
+from plan.errors import DubanError, PlanError, Problem, warning_lines
 from plan.model import Plan
 
 
@@ -52,24 +52,32 @@ def _problems_json(problems: list[Problem]) -> list[dict[str, object]]:
     return [p.as_json() for p in problems]
 
 
+VerboseOption = Annotated[bool, typer.Option(
+    "--verbose", help="逐条列出全部警告（默认把同一类占位地址警告合并成一行）。")]
+
+
 @app.command()
-def check(plan: PlanArgument = "plan.yaml", as_json: JsonOption = False) -> None:
+def check(plan: PlanArgument = "plan.yaml", as_json: JsonOption = False,
+          verbose: VerboseOption = False) -> None:
     """检查 plan.yaml：列出全部错误和警告（文件:行:列、键路径、原因、改法）。有效时退出码 0。"""
     try:
         loaded = load_plan(plan)
     except PlanError as exc:
-        if as_json:
+        if as_json:  # always complete: scripts read every warning
             print_json({"ok": False, "tasks": 0, "units": 0, "milestones": 0, "entries": 0,
                         "unconfirmed_owners": 0, "warnings": _problems_json(exc.warnings),
                         "errors": _problems_json(exc.problems)})
             raise typer.Exit(1) from None
-        raise
+        err.print(exc.report(verbose), markup=False)
+        err.print(f"错误：{exc.message}", markup=False)
+        err.print(f"提示：{exc.hint}", markup=False)
+        raise typer.Exit(1) from None
     summary = plan_summary(loaded)
     if as_json:
         print_json({"ok": True, **summary, "warnings": _problems_json(loaded.warnings), "errors": []})
         return
-    for warning in loaded.warnings:
-        err.print(str(warning), markup=False)
+    for line in warning_lines(loaded.warnings, verbose):
+        err.print(line, markup=False)
     out.print(
         f"{plan} 有效：{summary['tasks']} 项任务，{summary['units']} 个单位，"
         f"{summary['milestones']} 个节点，{summary['entries']} 条台账义务。", markup=False)

@@ -31,9 +31,16 @@ def today_in_shanghai() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
 
 
+def _check_date(value: str | None) -> str | None:
+    """Refuse a bad --today while parsing, so click names the option (exit 2)."""
+    parse_date(value)
+    return value
+
+
 TodayOption = Annotated[
     str | None,
-    typer.Option("--today", help="按这一天运行（YYYY-MM-DD），默认今天（上海时间）。", show_default=False),
+    typer.Option("--today", help="按这一天运行（YYYY-MM-DD），默认今天（上海时间）。", show_default=False,
+                 callback=_check_date),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="输出 JSON，供脚本读取。")]
 PlanArgument = Annotated[str, typer.Argument(help="方案文件路径。")]

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.tables import AuditLog, LedgerEntry, Milestone, Submission, Task, Unit, utcnow
 from plan.errors import DubanError
@@ -38,24 +38,26 @@ def entry_rows(session: Session, *, unit: str | None = None, task: int | None = 
     """Live entries in one query.  A milestone tied to a report counts as submitted/waived
     when the same unit's entry for that report is."""
     e, rep = LedgerEntry, aliased(LedgerEntry)
-    submitted = func.coalesce(e.submitted_on, rep.submitted_on)
-    waived = case((e.status == "waived", True), (rep.status == "waived", True), else_=False)
+    submitted = func.coalesce(col(e.submitted_on), col(rep.submitted_on))
+    waived = case((col(e.status) == "waived", True), (col(rep.status) == "waived", True), else_=False)
     query = (
-        select(e.id, e.unit_id, Unit.name, e.milestone_id, Milestone.title, Milestone.kind,
-               Milestone.task_number, Task.title, e.due, submitted, waived, Milestone.report_id)
-        .join(Unit, Unit.id == e.unit_id)
-        .join(Milestone, Milestone.id == e.milestone_id)
-        .outerjoin(Task, Task.number == Milestone.task_number)
-        .outerjoin(rep, and_(rep.milestone_id == Milestone.report_id, rep.unit_id == e.unit_id))
-        .where(e.archived_at.is_(None))  # type: ignore[union-attr]
-        .order_by(e.due, Milestone.task_number, e.milestone_id, e.unit_id)
+        select(col(e.id), col(e.unit_id), col(Unit.name), col(e.milestone_id), col(Milestone.title),
+               col(Milestone.kind), col(Milestone.task_number), col(Task.title), col(e.due), submitted,
+               waived, col(Milestone.report_id))
+        .join(Unit, col(Unit.id) == col(e.unit_id))
+        .join(Milestone, col(Milestone.id) == col(e.milestone_id))
+        .outerjoin(Task, col(Task.number) == col(Milestone.task_number))
+        .outerjoin(rep, and_(col(rep.milestone_id) == col(Milestone.report_id),
+                             col(rep.unit_id) == col(e.unit_id)))
+        .where(col(e.archived_at).is_(None))
+        .order_by(col(e.due), col(Milestone.task_number), col(e.milestone_id), col(e.unit_id))
     )
     if unit:
-        query = query.where(e.unit_id == unit)
+        query = query.where(col(e.unit_id) == unit)
     if task is not None:
-        query = query.where(Milestone.task_number == task)
+        query = query.where(col(Milestone.task_number) == task)
     if milestone:
-        query = query.where(e.milestone_id == milestone)
+        query = query.where(col(e.milestone_id) == milestone)
     return [EntryRow(*row) for row in session.execute(query)]
 
 
@@ -67,7 +69,7 @@ def _suggest(word: str, choices: list[str], fallback: str) -> str:
 def get_unit(session: Session, unit_id: str) -> Unit:
     unit = session.get(Unit, unit_id)
     if unit is None or unit.archived_at is not None:
-        ids = list(session.execute(select(Unit.id).where(Unit.archived_at.is_(None))).scalars())  # type: ignore[union-attr]
+        ids = list(session.execute(select(col(Unit.id)).where(col(Unit.archived_at).is_(None))).scalars())
         if not ids:
             raise DubanError("台账是空的，还没有同步方案", "先运行 duban sync")
         raise DubanError(f"没有编号为「{unit_id}」的单位",
@@ -85,21 +87,28 @@ def get_task(session: Session, number: int) -> Task:
 def get_entry(session: Session, *, unit_id: str, milestone_id: str) -> LedgerEntry:
     get_unit(session, unit_id)
     entry = session.execute(
-        select(LedgerEntry).where(LedgerEntry.unit_id == unit_id,
-                                  LedgerEntry.milestone_id == milestone_id,
-                                  LedgerEntry.archived_at.is_(None))  # type: ignore[union-attr]
+        select(LedgerEntry).where(col(LedgerEntry.unit_id) == unit_id,
+                                  col(LedgerEntry.milestone_id) == milestone_id,
+                                  col(LedgerEntry.archived_at).is_(None))
     ).scalar_one_or_none()
     if entry is None:
         owed = list(session.execute(
-            select(LedgerEntry.milestone_id).where(LedgerEntry.unit_id == unit_id,
-                                                   LedgerEntry.archived_at.is_(None))  # type: ignore[union-attr]
+            select(col(LedgerEntry.milestone_id)).where(col(LedgerEntry.unit_id) == unit_id,
+                                                        col(LedgerEntry.archived_at).is_(None))
         ).scalars())
         exists = session.get(Milestone, milestone_id)
         if exists is None or exists.archived_at is not None:
             raise DubanError(f"没有编号为「{milestone_id}」的节点",
                              _suggest(milestone_id, owed, "节点编号见 plan.yaml 的 reports: 和各任务的 milestones:"))
+        # The milestone exists, so a near-miss spelling is not the problem: say who owes it.
+        owers = list(session.execute(
+            select(col(LedgerEntry.unit_id)).where(col(LedgerEntry.milestone_id) == milestone_id,
+                                                   col(LedgerEntry.archived_at).is_(None))
+            .order_by(col(LedgerEntry.unit_id))).scalars())
+        who = "、".join(owers[:5]) + (f" 等 {len(owers)} 个单位" if len(owers) > 5 else "")
         raise DubanError(f"单位「{unit_id}」不需要报送「{milestone_id}」",
-                         _suggest(milestone_id, owed, "运行 duban status --unit " + unit_id + " 查看该单位的节点"))
+                         (f"「{milestone_id}」由 {who} 报送；" if owers else "")
+                         + f"查看该单位的节点：duban status --unit {unit_id} --all")
     return entry
 
 
@@ -129,7 +138,7 @@ def record_submission(session: Session, *, unit_id: str, milestone_id: str,
     if files:
         wanted = sorted(f["sha256"] for f in files)
         for earlier in session.execute(
-            select(Submission).where(Submission.entry_id == entry.id)
+            select(Submission).where(col(Submission.entry_id) == entry.id)
         ).scalars():
             if sorted(f["sha256"] for f in earlier.files) == wanted:
                 return Recorded(earlier, entry, earlier.late, duplicate=True)

@@ -72,7 +72,7 @@ def _sync_rows(session: Session, model: type[SQLModel], key: str, desired: dict[
     if inserts:
         session.execute(insert(table), inserts)
     if updates:
-        session.execute(update(table).where(pk == bindparam("_key")),  # type: ignore[arg-type]
+        session.execute(update(table).where(pk == bindparam("_key")),
                         updates, execution_options={"synchronize_session": False})
     if gone:
         session.execute(update(table).where(pk.in_(gone)).values(archived_at=now),
@@ -103,6 +103,8 @@ def _sync_entries(session: Session, plan: Plan, diff: SyncDiff, now: dt.datetime
     inserts, updates = [], []
     added: dict[str, list[str]] = {}
     changed: dict[str, list[str]] = {}
+    restored: dict[str, list[str]] = {}
+    moved: dict[str, list[Any]] = {}  # milestone → [old due, new due], for the audit log
     for (milestone, unit), due in desired.items():
         row = existing.get((milestone, unit))
         if row is None:
@@ -111,7 +113,12 @@ def _sync_entries(session: Session, plan: Plan, diff: SyncDiff, now: dt.datetime
             added.setdefault(milestone, []).append(unit)
         elif row.due != due or row.archived_at is not None:
             updates.append({"_id": row.id, "due": due, "archived_at": None, "updated_at": now})
-            changed.setdefault(milestone, []).append(unit)
+            # An entry that comes back is "restored" (with its submissions), not "changed".
+            if row.archived_at is not None:
+                restored.setdefault(milestone, []).append(unit)
+            if row.due != due:
+                changed.setdefault(milestone, []).append(unit)
+                moved[milestone] = [_plain(row.due), _plain(due)]
     gone = [r.id for key, r in existing.items() if key not in desired and r.archived_at is None]
     archived: dict[str, list[str]] = {}
     for key, r in existing.items():
@@ -129,10 +136,14 @@ def _sync_entries(session: Session, plan: Plan, diff: SyncDiff, now: dt.datetime
                             execution_options={"synchronize_session": False})
     # Entries are audited per milestone: one row naming the units, not one row per entry.
     for action, group, target in (("sync.add", added, diff.added), ("sync.change", changed, diff.changed),
+                                  ("sync.restore", restored, diff.restored),
                                   ("sync.archive", archived, diff.archived)):
         for milestone, units in group.items():
             target.setdefault("entry", []).extend(f"{milestone}/{u}" for u in units)
-            audit.append(_audit(actor, action, "entry", milestone, {"units": units}))
+            detail: dict[str, Any] = {"units": units}
+            if action == "sync.change":
+                detail["due"] = moved[milestone]
+            audit.append(_audit(actor, action, "entry", milestone, detail))
 
 
 def sync_ledger(session: Session, plan: Plan, *, actor: str = "duban sync") -> SyncDiff:

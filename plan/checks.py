@@ -16,12 +16,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from plan import schema
+from plan.cron import cron_problem
 from plan.errors import KeyPath, Problem
 from plan.source import Source
 
 
 def nearest(word: str, choices: Iterable[str]) -> str | None:
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    # 0.65 keeps deu→due and task→tasks but not notes→units.
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.65)
     return found[0] if found else None
 
 
@@ -52,7 +54,8 @@ def unknown_keys(source: Source, data: Any, model: type[BaseModel], path: KeyPat
         if key not in fields:
             guess = nearest(key, fields)
             hint = f"是不是「{guess}」？" if guess else f"可用的键：{', '.join(fields)}"
-            out.append(source.problem((*path, key), f"未知的键「{key}」，已忽略", hint, "warning"))
+            out.append(source.problem((*path, key), f"未知的键「{key}」，已忽略", hint, "warning",
+                                      at_key=True))
             continue
         inner, is_list = _model_of(fields[key].annotation)
         if inner is None:
@@ -71,7 +74,8 @@ def unknown_top_level(source: Source) -> list[Problem]:
         if key not in schema.SECTIONS:
             guess = nearest(key, schema.SECTIONS)
             hint = f"是不是「{guess}」？" if guess else f"可用的部分：{', '.join(schema.SECTIONS)}"
-            out.append(source.problem((key,), f"未知的部分「{key}」，已忽略", hint, "warning"))
+            out.append(source.problem((key,), f"未知的部分「{key}」，已忽略", hint, "warning",
+                                      at_key=True))
     return out
 
 
@@ -83,13 +87,21 @@ class CrossChecker:
         self.parts = parts
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        # Ids of items whose own validation failed (already reported): references to them
+        # are not reported again, so one bad unit does not bury the file in follow-on errors.
+        self.broken: dict[str, set[str]] = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def error(self, path: KeyPath, message: str, hint: str) -> None:
         self.problems.append(self.source.problem(path, message, hint))
 
-    def warn(self, path: KeyPath, message: str, hint: str) -> None:
-        self.warnings.append(self.source.problem(path, message, hint, "warning"))
+    def warn(self, path: KeyPath, message: str, hint: str, *, kind: str = "",
+             subject: str = "") -> None:
+        self.warnings.append(self.source.problem(path, message, hint, "warning", kind=kind,
+                                                 subject=subject))
+
+    def is_broken(self, section: str, ident: object) -> bool:
+        return str(ident).lower() in self.broken.get(section, set())
 
     def items(self, section: str) -> list[tuple[int, Any]]:
         """(index in file, validated item) for list sections; broken items are absent."""
@@ -147,6 +159,8 @@ class CrossChecker:
     def ref(self, path: KeyPath, ref: str) -> None:
         if ref in self.unit_ids or ref in self.group_ids:
             return
+        if self.is_broken("units", ref) or self.is_broken("groups", ref):
+            return
         guess = nearest(ref, [*self.unit_ids, *self.group_ids])
         hint = f"是不是「{guess}」？" if guess else "单位编号见 units:，分组编号见 groups:"
         self.error(path, f"没有编号为「{ref}」的单位或分组", hint)
@@ -160,10 +174,13 @@ class CrossChecker:
         for i, group in groups.values():
             self.refs(("groups", i, "members"), group.members)
         # A group may list groups; a cycle (a group inside itself) would never expand.
-        for gid, (i, _group) in groups.items():
+        # Each cycle is reported once, at the first of its groups in the file.
+        reported: set[frozenset[str]] = set()
+        for gid, (i, group) in groups.items():
             trail = self._cycle(gid, groups, [gid])
-            if trail:
-                self.error(("groups", i, "members"),
+            if trail and frozenset(trail) not in reported:
+                reported.add(frozenset(trail))
+                self.error(("groups", i, "members", group.members.index(trail[1])),
                            f"分组「{gid}」包含了自己（{' → '.join(trail)}）",
                            f"从 members 中去掉「{trail[1]}」")
 
@@ -192,7 +209,7 @@ class CrossChecker:
             self.error(("plan", "period", "end"), "期限的结束日期早于开始日期",
                        "把 end 改到 start 之后")
             self.period = None
-        if meta.coordinator not in self.unit_ids:
+        if meta.coordinator not in self.unit_ids and not self.is_broken("units", meta.coordinator):
             guess = nearest(meta.coordinator, self.unit_ids)
             self.error(("plan", "coordinator"), f"没有编号为「{meta.coordinator}」的单位",
                        f"是不是「{guess}」？" if guess else "填写 units: 中牵头处室的编号")
@@ -213,7 +230,7 @@ class CrossChecker:
         reports = {r.id for _, r in self.items("reports")}
         for i, task in self.items("tasks"):
             base: KeyPath = ("tasks", i)
-            if sections and task.section not in sections:
+            if sections and task.section not in sections and not self.is_broken("sections", task.section):
                 self.error((*base, "section"), f"没有序号为 {task.section} 的部分",
                            f"sections: 中已有的序号：{', '.join(map(str, sorted(sections)))}")
             self.refs((*base, "lead"), task.lead)
@@ -230,7 +247,8 @@ class CrossChecker:
             self.error(path, f"节点「{milestone.id}」必须且只能写 due、report、every 三者之一"
                        + (f"（现在写了 {'、'.join(given)}）" if given else "（现在一个都没有）"),
                        "固定日期用 due，随总结报送用 report，周期性节点用 every")
-        if milestone.report is not None and milestone.report not in reports:
+        if (milestone.report is not None and milestone.report not in reports
+                and not self.is_broken("reports", milestone.report)):
             guess = nearest(milestone.report, reports)
             self.error((*path, "report"), f"没有编号为「{milestone.report}」的报告",
                        f"是不是「{guess}」？" if guess else "填写 reports: 中的报告编号")
@@ -316,7 +334,8 @@ class CrossChecker:
             if fake:
                 self.warn(("units", i, "contacts"),
                           f"{unit.name}的联系邮箱仍是占位地址：{', '.join(fake)}",
-                          "换成该单位的真实邮箱，否则邮件无法送达")
+                          "换成该单位的真实邮箱，否则邮件无法送达",
+                          kind="placeholder-email", subject=unit.id)
             elif not unit.contacts:
                 self.warn(("units", i), f"{unit.name}没有联系人，邮件无法送达", "在 contacts: 中添加联系人")
         meta = self.parts.get("plan")
@@ -325,17 +344,3 @@ class CrossChecker:
             if fake:
                 self.warn(("plan", "leadership"), f"局领导邮箱仍是占位地址：{', '.join(fake)}",
                           "换成真实邮箱，否则简报无法送达")
-
-
-def cron_problem(expression: str) -> str | None:
-    """Why ``expression`` is not a valid 5-field cron line, or None."""
-    fields = expression.split()
-    if len(fields) != 5:
-        return f"应有 5 段，这里有 {len(fields)} 段"
-    from apscheduler.triggers.cron import CronTrigger
-
-    try:
-        CronTrigger.from_crontab(expression, timezone="Asia/Shanghai")
-    except ValueError as err:
-        return str(err)
-    return None

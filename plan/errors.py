@@ -39,6 +39,10 @@ class Problem:
     message: str
     hint: str
     severity: Severity = "error"
+    # Warnings of one ``kind`` (e.g. placeholder addresses) are shown as one summary line;
+    # ``subject`` is what the summary lists (a unit id).  Neither is part of the JSON.
+    kind: str = ""
+    subject: str = ""
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}"
@@ -48,7 +52,8 @@ class Problem:
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
-        data.pop("severity")
+        for private in ("severity", "kind", "subject"):
+            data.pop(private)
         return data
 
 
@@ -70,8 +75,8 @@ class PlanError(DubanError):
     """plan.yaml is not valid; carries every problem found, not just the first."""
 
     def __init__(self, problems: Iterable[Problem], warnings: Iterable[Problem] = ()) -> None:
-        self.problems = list(problems)
-        self.warnings = list(warnings)
+        self.problems = sorted(problems, key=lambda p: (p.line, p.column))
+        self.warnings = sorted(warnings, key=lambda p: (p.line, p.column))
         first = self.problems[0] if self.problems else None
         file = first.file if first else "plan.yaml"
         super().__init__(
@@ -79,5 +84,32 @@ class PlanError(DubanError):
             "按上面每条提示修改后，运行 duban check 再检查一遍",
         )
 
-    def report(self) -> str:
-        return "\n".join(str(p) for p in [*self.problems, *self.warnings])
+    def report(self, verbose: bool = False) -> str:
+        """Every error, then the warnings (placeholder warnings summarised unless verbose)."""
+        return "\n".join([*map(str, self.problems), *warning_lines(self.warnings, verbose)])
+
+
+# The summary line of a kind of warning that repeats for many units.
+SUMMARIES = {
+    "placeholder-email": "{n} 个单位的联系邮箱仍是 example.org 占位地址：{subjects}",
+}
+
+
+def warning_lines(warnings: Iterable[Problem], verbose: bool = False) -> list[str]:
+    """Warnings as printed: one line per kind that repeats (unless ``verbose``), else each."""
+    warnings = list(warnings)
+    by_kind: dict[str, list[Problem]] = {}
+    for w in warnings:
+        if w.kind in SUMMARIES:
+            by_kind.setdefault(w.kind, []).append(w)
+    lines: list[str] = []
+    summarised: set[str] = set()
+    for w in warnings:
+        group = by_kind.get(w.kind, [])
+        if verbose or len(group) < 2:
+            lines.append(str(w))
+        elif w.kind not in summarised:
+            summarised.add(w.kind)
+            text = SUMMARIES[w.kind].format(n=len(group), subjects="、".join(g.subject for g in group))
+            lines.append(f"{w.file}: 警告: {text}；加 --verbose 查看每一处")
+    return lines

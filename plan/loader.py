@@ -31,6 +31,7 @@ def validate_source(source: Source) -> tuple[dict[str, Any], list[Problem], list
     problems: list[Problem] = []
     warnings: list[Problem] = unknown_top_level(source)
     parts: dict[str, Any] = {}
+    broken: dict[str, set[str]] = {}
     for key, (model, is_list, required) in schema.SECTIONS.items():
         if key not in source.data or source.data[key] is None:
             if required:
@@ -55,11 +56,15 @@ def validate_source(source: Source) -> tuple[dict[str, Any], list[Problem], list
                 checked = _validate(source, model, item, (key, i), problems)
                 if checked is not None:
                     items.append((i, checked))
+                elif isinstance(item, dict) and isinstance(item.get("id", item.get("number")),
+                                                           str | int):
+                    broken.setdefault(key, set()).add(str(item.get("id", item.get("number"))).lower())
             parts[key] = items
         else:
             warnings += unknown_keys(source, value, model, (key,))
             parts[key] = _validate(source, model, value, (key,), problems)
     checker = CrossChecker(source, parts)
+    checker.broken = broken
     checker.run()
     return parts, problems + checker.problems, warnings + checker.warnings
 

@@ -43,7 +43,7 @@ def translate(error: ErrorDetails) -> tuple[str, str]:
     if kind == "string_type":
         return f"应为文字，这里是{describe(value)}", "把值写成文字；数字或日期形式的文字请加引号"
     if kind == "string_too_short":
-        return "不能为空", "填写内容"
+        return f"「{key}」不能为空", "填写内容（不能只有空格）"
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         if "@" in pattern:
@@ -61,7 +61,7 @@ def translate(error: ErrorDetails) -> tuple[str, str]:
     if kind == "too_short":
         return "列表不能为空", "至少写一项"
     if kind == "literal_error":
-        expected = str(ctx.get("expected", "")).replace("'", "")
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
         return f"取值「{_show(value)}」无效", f"可选值：{expected}"
     if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
         bound = next(iter(ctx.values()), "")

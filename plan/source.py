@@ -33,6 +33,7 @@ class Source:
     file: str
     data: Any
     marks: dict[KeyPath, Mark] = field(default_factory=dict)
+    key_marks: dict[KeyPath, Mark] = field(default_factory=dict)  # where each key is written
 
     def mark(self, path: KeyPath) -> Mark:
         """Position of ``path``, or of its closest parent that exists (for missing keys)."""
@@ -43,12 +44,15 @@ class Source:
         return Mark(1, 1)
 
     def problem(
-        self, path: KeyPath, message: str, hint: str, severity: str = "error"
+        self, path: KeyPath, message: str, hint: str, severity: str = "error", *,
+        kind: str = "", subject: str = "", at_key: bool = False,
     ) -> Problem:
-        at = self.mark(path)
+        """A problem at ``path``'s value (or at its key, for problems with the key itself)."""
+        at = self.key_marks.get(tuple(path)) if at_key else None
+        at = at or self.mark(path)
         return Problem(
             self.file, at.line, at.column, format_path(path), message, hint,
-            "warning" if severity == "warning" else "error",
+            "warning" if severity == "warning" else "error", kind, subject,
         )
 
 
@@ -77,6 +81,7 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
         return self._scalar(node)
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
@@ -96,8 +101,9 @@ class _Builder:
                 continue
             key = str(key_node.value)
             child = (*path, key)
+            self.source.key_marks.setdefault(child, _mark(key_node))
             if key in out:
-                first = self.source.marks[child]
+                first = self.source.key_marks[child]
                 self.problems.append(
                     Problem(
                         self.source.file, key_node.start_mark.line + 1,
@@ -132,10 +138,25 @@ def _yaml_syntax_problem(file: str, err: yaml.MarkedYAMLError) -> Problem:
     if "found duplicate anchor" in problem or "found undefined alias" in problem:
         return Problem(file, line, column, "(文件)", f"YAML 锚点/别名有误：{problem}",
                        "检查 & 与 * 的名称是否一致")
+    for english, chinese in _SYNTAX.items():
+        if english in problem or english in (err.context or ""):
+            problem = chinese
+            break
     return Problem(
         file, line, column, "(文件)", f"YAML 语法错误：{problem}",
         "检查这一行及上一行的缩进、冒号后的空格和引号是否成对",
     )
+
+
+# PyYAML's most common complaints, in words a coordinator can act on.
+_SYNTAX = {
+    "mapping values are not allowed here": "这里不能出现「键: 值」（缩进不对，或值里的「: 」需要加引号）",
+    "could not find expected ':'": "缺少冒号「:」",
+    "expected <block end>": "缩进不一致",
+    "while scanning a quoted scalar": "引号没有成对",
+    "expected a single document": "文件里只能有一份内容，不要用 --- 分成多份",
+    "while parsing a flow": "方括号 [ ] 或花括号 { } 没有成对",
+}
 
 
 def read_yaml(path: Path, display: str | None = None) -> Source:
@@ -157,10 +178,11 @@ def read_yaml(path: Path, display: str | None = None) -> Source:
         column = err.start - (before.rfind(b"\n") + 1) + 1
         raise PlanError([Problem(file, line, column, "(文件)", "文件不是 UTF-8 编码",
                                  "用编辑器以 UTF-8 编码另存 plan.yaml（不要用 GBK/GB2312）")]) from None
-    if not text.strip() or all(
-        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
-    ):
+    if not text.strip():
         raise PlanError([Problem(file, 1, 1, "(文件)", "文件是空的",
+                                 "从仓库里的 plan.yaml 复制一份完整的方案再修改")])
+    if all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        raise PlanError([Problem(file, 1, 1, "(文件)", "文件只有注释，没有任何内容",
                                  "从仓库里的 plan.yaml 复制一份完整的方案再修改")])
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -168,9 +190,11 @@ def read_yaml(path: Path, display: str | None = None) -> Source:
         raise PlanError([_yaml_syntax_problem(file, err)]) from None
     except yaml.YAMLError as err:  # pragma: no cover - PyYAML raises marked errors for text
         raise PlanError([Problem(file, 1, 1, "(文件)", f"YAML 错误：{err}", "检查文件格式")]) from None
+    if node is None:  # only "---" or "..." markers
+        raise PlanError([Problem(file, 1, 1, "(文件)", "文件是空的",
+                                 "从仓库里的 plan.yaml 复制一份完整的方案再修改")])
     source = Source(file=file, data=None)
     builder = _Builder(source)
-    assert node is not None
     source.data = builder.build(node, ())
     if builder.problems:
         raise PlanError(builder.problems)

@@ -1,0 +1,182 @@
+"""`duban status / record / waive` in-process against a real temporary ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import table_snapshot
+
+
+def _status(cli, *args: str) -> dict:
+    result = cli("status", "--today", "2024-07-08", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _entry(data: dict, unit: str, milestone: str) -> dict:
+    (found,) = [e for e in data["entries"] if e["unit"] == unit and e["milestone"] == milestone]
+    return found
+
+
+def test_status_on_0708_reflects_recorded_half_year_summaries(synced, cli) -> None:
+    cli("record", "--unit", "pudong", "--milestone", "half-year-summary", "--date", "2024-07-03",
+        "--today", "2024-07-08", ok=True)
+    cli("record", "--unit", "lingang", "--milestone", "half-year-summary", "--date", "2024-07-05",
+        "--today", "2024-07-08", ok=True)
+    late = cli("record", "--unit", "xuhui", "--milestone", "half-year-summary", "--date", "2024-07-06",
+               "--today", "2024-07-08", ok=True)
+    assert late.stdout == ("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-06"
+                           "（逾期 1 天，截止 2024-07-05）。\n")
+
+    data = _status(cli)
+    assert data["today"] == "2024-07-08"
+    summary = {e["unit"]: e for e in data["entries"] if e["milestone"] == "half-year-summary"}
+    assert set(summary) == set(synced.expand(synced.reports["half-year-summary"].units))
+    for unit in ("pudong", "lingang"):
+        assert (summary[unit]["state"], summary[unit]["light"]) == ("on-time", "green")
+    assert summary["pudong"]["submitted_on"] == "2024-07-03"
+    assert (summary["xuhui"]["state"], summary["xuhui"]["state_label"]) == ("late", "逾期报送")
+    silent = [u for u in summary if u not in ("pudong", "lingang", "xuhui")]
+    assert silent
+    for unit in silent:
+        assert (summary[unit]["state"], summary[unit]["light"]) == ("overdue", "red")
+        assert summary[unit]["days_overdue"] == 1  # 07-05 (Fri) → 07-08 (Mon): one working day
+        assert summary[unit]["submitted_on"] is None
+    # Progress milestones tied to the summary close with it.
+    assert _entry(data, "pudong", "t05-half-year")["state"] == "on-time"
+    assert _entry(data, "huangpu", "t05-half-year")["state"] == "overdue"
+    assert data["totals"]["all"]["total"] == len(synced.obligations())
+
+
+def test_status_filters_by_unit_and_task(synced, cli) -> None:
+    data = _status(cli, "--unit", "pudong", "--task", "17")
+    assert {e["milestone"] for e in data["entries"]} == {"t17-half-year", "t17-annual"}
+    assert [t["task"] for t in data["totals"]["tasks"]] == [17]
+    assert [u["unit"] for u in data["totals"]["units"]] == ["pudong"]
+
+
+def test_a_submission_after_today_does_not_count_yet(synced, cli) -> None:
+    cli("record", "--unit", "jingan", "--milestone", "half-year-summary", "--date", "2024-07-04",
+        "--today", "2024-07-04", ok=True)
+    before = cli("status", "--today", "2024-07-03", "--json", "--unit", "jingan")
+    entry = _entry(json.loads(before.stdout), "jingan", "half-year-summary")
+    assert (entry["state"], entry["submitted_on"]) == ("due-soon", None)
+
+
+def test_record_refuses_a_date_after_today(synced, cli, db_url: str) -> None:
+    before = table_snapshot(db_url)
+    result = cli("record", "--unit", "pudong", "--milestone", "work-plan", "--date", "2024-07-09",
+                 "--today", "2024-07-08")
+    assert result.exit_code == 1
+    assert result.stderr == ("错误：报送日期 2024-07-09 晚于今天（2024-07-08）\n"
+                             "提示：检查 --date；补登过去某天的报送时，--today 不能早于 --date\n")
+    assert table_snapshot(db_url) == before
+
+
+@pytest.mark.parametrize(("unit", "milestone", "message"), [
+    ("xuhu", "half-year-summary", "错误：没有编号为「xuhu」的单位\n提示：是不是「xuhui」？\n"),
+    ("xuhui", "half-year-sumary", "错误：没有编号为「half-year-sumary」的节点\n提示：是不是「half-year-summary」？\n"),
+    ("xuhui", "t13-half-year", "错误：单位「xuhui」不需要报送「t13-half-year」\n"
+                               "提示：「t13-half-year」由 protection-centre 报送；"
+                               "查看该单位的节点：duban status --unit xuhui --all\n"),
+])
+def test_record_refusals_change_nothing(unit: str, milestone: str, message: str, synced, cli,
+                                        db_url: str, workdir: Path) -> None:
+    document = workdir / "总结.docx"
+    document.write_bytes(b"half-year summary")
+    before = table_snapshot(db_url)
+    result = cli("record", "--unit", unit, "--milestone", milestone, "--file", str(document),
+                 "--today", "2024-07-08")
+    assert result.exit_code == 1
+    assert result.stderr == message
+    assert table_snapshot(db_url) == before
+    assert not (workdir / "var" / "files").exists()  # nothing copied for a refused record
+
+
+def test_record_stores_files_by_hash_once(synced, cli, db_url: str, workdir: Path) -> None:
+    document = workdir / "半年总结.docx"
+    document.write_bytes("浦东新区半年度工作总结".encode())
+    digest = hashlib.sha256(document.read_bytes()).hexdigest()
+    args = ("record", "--unit", "pudong", "--milestone", "half-year-summary", "--date", "2024-07-03",
+            "--file", str(document), "--today", "2024-07-08")
+
+    first = cli(*args, "--json")
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.stdout)
+    assert (data["late"], data["duplicate"]) == (False, False)
+    assert data["files"] == [{"name": "半年总结.docx", "sha256": digest, "size": document.stat().st_size}]
+    stored = workdir / "var" / "files" / digest[:2] / digest
+    assert stored.read_bytes() == document.read_bytes()
+
+    again = cli(*args)
+    assert again.exit_code == 0
+    assert again.stdout == "这些文件已在 2024-07-03 登记过，未重复登记。\n"
+    rows = table_snapshot(db_url)
+    assert len(rows["submission"]) == 1
+    assert [p.name for p in (workdir / "var" / "files").rglob("*") if p.is_file()] == [digest]
+
+
+def test_record_of_a_missing_file_is_refused(synced, cli, db_url: str) -> None:
+    before = table_snapshot(db_url)
+    result = cli("record", "--unit", "pudong", "--milestone", "work-plan", "--file", "不存在.docx",
+                 "--today", "2024-07-08")
+    assert result.exit_code == 1
+    assert result.stderr == "错误：找不到文件 不存在.docx\n提示：检查 --file 的路径\n"
+    assert table_snapshot(db_url) == before
+
+
+def test_waive_marks_the_entry_and_is_audited(synced, cli, db_url: str) -> None:
+    result = cli("waive", "--unit", "huangpu", "--milestone", "t11-oqs-shanghai", "--reason", "赛事改期")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "已豁免：huangpu · t11-oqs-shanghai（截止 2024-05-24）。\n"
+    entry = _entry(_status(cli, "--unit", "huangpu"), "huangpu", "t11-oqs-shanghai")
+    assert (entry["state"], entry["light"]) == ("waived", "grey")
+    audit = [row for row in table_snapshot(db_url)["audit_log"] if row[3] == "entry.waive"]
+    assert len(audit) == 1
+
+
+def test_waive_needs_a_reason(synced, cli, db_url: str) -> None:
+    before = table_snapshot(db_url)
+    result = cli("waive", "--unit", "huangpu", "--milestone", "t11-oqs-shanghai", "--reason", "  ")
+    assert result.exit_code == 1
+    assert result.stderr == "错误：豁免理由不能为空\n提示：用 --reason 写明理由\n"
+    assert table_snapshot(db_url) == before
+
+
+def test_status_before_any_sync_says_what_to_do(workdir: Path, cli) -> None:
+    result = cli("status", "--today", "2024-07-08")
+    assert result.exit_code == 1
+    assert result.stderr == "错误：台账是空的，还没有同步方案\n提示：先运行 duban sync\n"
+
+
+def test_status_of_an_unknown_unit(synced, cli) -> None:
+    result = cli("status", "--today", "2024-07-08", "--unit", "pudon")
+    assert result.exit_code == 1
+    assert result.stderr == "错误：没有编号为「pudon」的单位\n提示：是不是「pudong」？\n"
+
+
+@pytest.mark.parametrize("command", [("status",), ("record", "--unit", "pudong", "--milestone", "work-plan")])
+def test_an_impossible_today_is_a_usage_error(command: tuple[str, ...], synced, cli) -> None:
+    result = cli(*command, "--today", "2024-13-01")
+    assert result.exit_code == 2
+    shown = re.sub(r"[\s│╭╮╰╯─]+", "", result.stderr)  # typer draws usage errors in a box
+    assert "Invalidvaluefor'--today':「2024-13-01」不是有效的日期，请写成YYYY-MM-DD，例如2024-07-08" in shown
+    assert "意外错误" not in result.stderr
+
+
+def test_an_unexpected_error_exits_3_and_names_the_log(workdir: Path, cli,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DUBAN_DATABASE_URL", "nosuchdb://ledger")
+    result = cli("status", "--today", "2024-07-08")
+    assert result.exit_code == 3
+    log = workdir / "var" / "log" / "duban.log"
+    assert result.stderr.splitlines() == [
+        "意外错误：NoSuchModuleError: Can't load plugin: sqlalchemy.dialects:nosuchdb",
+        f"详细信息已写入 {log}；请把这个文件发给维护人员。",
+    ]
+    assert "Traceback (most recent call last)" in log.read_text(encoding="utf-8")

@@ -1,0 +1,130 @@
+"""plan.yaml → ledger: idempotent, archive-not-delete, changes propagate (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from models import ledger
+from models.db import session_scope
+from models.sync import SyncDiff, sync_ledger
+from models.tables import AuditLog, LedgerEntry, Milestone, Submission
+from plan import load_plan
+from tests.conftest import table_snapshot
+from tests.fixtures_plan import edit, shipped, write_plan
+
+
+def _sync(workdir: Path, text: str) -> SyncDiff:
+    write_plan(workdir, text)
+    with session_scope() as session:
+        return sync_ledger(session, load_plan("plan.yaml"), actor="测试员")
+
+
+def _entries(milestone: str) -> dict[str, LedgerEntry]:
+    with session_scope() as session:
+        rows = session.execute(select(LedgerEntry).where(LedgerEntry.milestone_id == milestone)).scalars()
+        return {e.unit_id: e for e in rows}
+
+
+def _count(model: type) -> int:
+    with session_scope() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def _without_block(text: str, start: str, end: str) -> str:
+    """``text`` without the lines from ``start`` up to (not including) ``end``."""
+    i, j = text.index(start), text.index(end)
+    return text[:i] + text[j:]
+
+
+def test_first_sync_adds_every_obligation(synced, db_url: str) -> None:
+    rows = table_snapshot(db_url)
+    assert len(rows["ledger_entry"]) == len(synced.obligations())
+    assert len(rows["task"]) == 18
+    assert len(rows["unit"]) == len(synced.units)
+    assert len(rows["milestone"]) == len(synced.milestones())
+
+
+def test_second_sync_changes_nothing(synced, db_url: str, workdir: Path) -> None:
+    before = table_snapshot(db_url)
+    audit_rows = _count(AuditLog)
+    diff = _sync(workdir, shipped())
+    assert diff.empty, diff.counts()
+    assert _count(AuditLog) == audit_rows
+    assert table_snapshot(db_url) == before
+
+
+def test_removed_milestone_is_archived_not_deleted_and_comes_back(synced, db_url: str,
+                                                                  workdir: Path) -> None:
+    with session_scope() as session:
+        ledger.record_submission(session, unit_id="pudong", milestone_id="t08-cste",
+                                 submitted_on=dt.date(2024, 6, 18), source="cli", actor="测试员")
+    without = _without_block(shipped(), "      - id: t08-cste\n", "      - id: t08-ciie\n")
+
+    diff = _sync(workdir, without)
+    assert diff.archived["milestone"] == ["t08-cste"]
+    assert sorted(diff.archived["entry"]) == ["t08-cste/protection-centre", "t08-cste/pudong"]
+    assert not diff.added and not diff.changed
+    entries = _entries("t08-cste")
+    assert set(entries) == {"pudong", "protection-centre"}
+    assert all(e.archived_at is not None for e in entries.values())
+    assert _count(Submission) == 1
+    with session_scope() as session:
+        assert not ledger.entry_rows(session, milestone="t08-cste")
+        assert session.get(Milestone, "t08-cste").archived_at is not None
+
+    diff = _sync(workdir, shipped())
+    assert diff.restored["milestone"] == ["t08-cste"]
+    assert sorted(diff.restored["entry"]) == ["t08-cste/protection-centre", "t08-cste/pudong"]
+    assert not diff.changed and not diff.archived
+    entries = _entries("t08-cste")
+    assert all(e.archived_at is None for e in entries.values())
+    assert entries["pudong"].submitted_on == dt.date(2024, 6, 18)
+    with session_scope() as session:
+        (row,) = ledger.entry_rows(session, unit="pudong", milestone="t08-cste")
+        assert row.submitted_on == dt.date(2024, 6, 18)
+        actions = [a for (a,) in session.execute(
+            select(AuditLog.action).where(AuditLog.object_id == "t08-cste").order_by(AuditLog.id))]
+    assert actions == ["sync.add", "sync.add", "sync.archive", "sync.archive", "sync.restore",
+                       "sync.restore"]
+
+
+def test_changed_due_date_propagates_to_entries(synced, workdir: Path) -> None:
+    diff = _sync(workdir, edit(("due: 2024-06-05", "due: 2024-06-07")))
+    assert diff.changed["milestone"] == ["work-plan"]
+    assert len(diff.changed["entry"]) == len(_entries("work-plan"))
+    assert {e.due for e in _entries("work-plan").values()} == {dt.date(2024, 6, 7)}
+    with session_scope() as session:
+        change = session.execute(select(AuditLog).where(AuditLog.action == "sync.change",
+                                                        AuditLog.object_type == "entry")).scalar_one()
+    assert change.actor == "测试员"
+    assert change.detail["due"] == ["2024-06-05", "2024-06-07"]
+
+
+def test_report_due_date_moves_the_milestones_tied_to_it(synced, workdir: Path) -> None:
+    _sync(workdir, edit(("due: 2024-07-05", "due: 2024-07-10")))
+    for milestone in ("half-year-summary", "t01-half-year", "t13-half-year"):
+        assert {e.due for e in _entries(milestone).values()} == {dt.date(2024, 7, 10)}, milestone
+    assert {e.due for e in _entries("t01-annual").values()} == {dt.date(2024, 12, 5)}
+
+
+def test_unit_leaving_a_group_loses_its_entries_but_keeps_submissions(synced, workdir: Path) -> None:
+    with session_scope() as session:
+        ledger.record_submission(session, unit_id="lingang", milestone_id="t02-half-year",
+                                 submitted_on=dt.date(2024, 7, 1), source="cli", actor="测试员")
+    diff = _sync(workdir, edit(("members: [districts, lingang]", "members: [districts]")))
+    assert "t02-half-year/lingang" in diff.archived["entry"]
+    assert "half-year-summary/lingang" not in diff.archived["entry"]  # still a reporting unit
+    assert _entries("t02-half-year")["lingang"].archived_at is not None
+    assert _count(Submission) == 1
+
+
+def test_new_milestone_is_added_for_its_units(synced, workdir: Path) -> None:
+    text = edit(("      - id: t08-ciie\n", "      - id: t08-extra\n        title: 补充节点\n"
+                 "        kind: deadline\n        due: 2024-09-30\n        units: [jingan]\n"
+                 "      - id: t08-ciie\n"))
+    diff = _sync(workdir, text)
+    assert diff.added == {"milestone": ["t08-extra"], "entry": ["t08-extra/jingan"]}
+    assert _entries("t08-extra")["jingan"].due == dt.date(2024, 9, 30)
