@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -20,7 +20,6 @@ from plan.status import (
     LIGHTS,
     STATE_LABELS,
     Classifier,
-    EntryLike,
     Light,
     State,
     tally,
@@ -60,8 +59,7 @@ def status(
             ledger.get_task(session, task)
         rows = ledger.entry_rows(session, unit=unit, task=task)
     states = [classifier.state(due=r.due, submitted_on=r.submitted_on, waived=r.waived) for r in rows]
-    # EntryRow is frozen; EntryLike declares plain (writable) attributes, hence the cast.
-    per_task, per_unit, overall = tally(cast(list[EntryLike], rows), states)
+    per_task, per_unit, overall = tally(rows, states)
     unit_names = {r.unit_id: r.unit_name for r in rows}
     task_titles = {r.task_number: r.task_title for r in rows if r.task_number is not None}
     if as_json:

@@ -31,12 +31,13 @@ def cycle(plan_path: str = "plan.yaml", today: str | None = None, inbox: str | N
     from flows.console import today_in_shanghai
 
     day = dt.date.fromisoformat(today) if today else today_in_shanghai()
-    plan = load_plan(plan_path)
+    # quote(): Prefect must not walk the whole plan to record task parameters.
+    plan: Any = quote(load_plan(plan_path))
     return {
         "today": day.isoformat(),
         # Sync first so the inbox can match files against an up-to-date ledger.
-        "sync": sync_task(quote(plan), actor=actor),
-        "intake": intake_task(quote(plan), today=day, inbox=inbox, actor=actor),
-        "sweep": sweep_task(quote(plan), today=day),
-        "deliver": deliver_task(quote(plan), today=day),
+        "sync": sync_task(plan, actor=actor),
+        "intake": intake_task(plan, today=day, inbox=inbox, actor=actor),
+        "sweep": sweep_task(plan, today=day),
+        "deliver": deliver_task(plan, today=day),
     }

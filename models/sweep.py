@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.locks import take_lock, upsert
 from models.tables import Escalation, LedgerEntry, Milestone, utcnow
@@ -43,12 +43,13 @@ def open_candidates(session: Session, *, today: dt.date, horizon: dt.date) -> li
     """
     e = LedgerEntry
     rows = session.execute(
-        select(e.id, e.unit_id, e.milestone_id, Milestone.title, Milestone.task_number, e.due)
-        .join(Milestone, Milestone.id == e.milestone_id)
-        .where(e.archived_at.is_(None), Milestone.archived_at.is_(None),  # type: ignore[union-attr]
-               Milestone.report_id.is_(None), e.status != "waived",  # type: ignore[union-attr]
-               or_(e.submitted_on.is_(None), e.submitted_on > today),  # type: ignore[union-attr]
-               e.due <= horizon)
+        select(col(e.id), col(e.unit_id), col(e.milestone_id), col(Milestone.title),
+               col(Milestone.task_number), col(e.due))
+        .join(Milestone, col(Milestone.id) == col(e.milestone_id))
+        .where(col(e.archived_at).is_(None), col(Milestone.archived_at).is_(None),
+               col(Milestone.report_id).is_(None), col(e.status) != "waived",
+               or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today),
+               col(e.due) <= horizon)
     )
     return [Candidate(*row) for row in rows]
 
@@ -56,10 +57,10 @@ def open_candidates(session: Session, *, today: dt.date, horizon: dt.date) -> li
 def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[int, set[str]]:
     e = LedgerEntry
     rows = session.execute(
-        select(Escalation.entry_id, Escalation.rung_id)
-        .join(e, e.id == Escalation.entry_id)
-        .where(e.archived_at.is_(None), e.due <= horizon,  # type: ignore[union-attr]
-               or_(e.submitted_on.is_(None), e.submitted_on > today))  # type: ignore[union-attr]
+        select(col(Escalation.entry_id), col(Escalation.rung_id))
+        .join(e, col(e.id) == col(Escalation.entry_id))
+        .where(col(e.archived_at).is_(None), col(e.due) <= horizon,
+               or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today))
     )
     fired: dict[int, set[str]] = {}
     for entry_id, rung_id in rows:
@@ -125,16 +126,17 @@ class SupervisedEntry:
     fired_on: dt.date
 
 
-def supervision_list(session: Session, *, today: dt.date, kinds: tuple[str, ...] = ("supervise", "interview"),
-                     ) -> list[SupervisedEntry]:
+def supervision_list(session: Session, *, today: dt.date,
+                     kinds: tuple[str, ...] = ("supervise", "interview")) -> list[SupervisedEntry]:
     """Entries still open today that reached the 督导检查 (or 约谈) rung: the current list."""
     e = LedgerEntry
     rows = session.execute(
-        select(e.id, e.unit_id, e.milestone_id, e.due, Escalation.kind, func.min(Escalation.fired_on))
-        .join(Escalation, and_(Escalation.entry_id == e.id, Escalation.kind.in_(kinds)))  # type: ignore[attr-defined]
-        .where(e.archived_at.is_(None), e.status != "waived", Escalation.fired_on <= today,  # type: ignore[union-attr]
-               or_(e.submitted_on.is_(None), e.submitted_on > today))  # type: ignore[union-attr]
-        .group_by(e.id, e.unit_id, e.milestone_id, e.due, Escalation.kind)
-        .order_by(e.unit_id, e.due)
+        select(col(e.id), col(e.unit_id), col(e.milestone_id), col(e.due), col(Escalation.kind),
+               func.min(col(Escalation.fired_on)))
+        .join(Escalation, and_(col(Escalation.entry_id) == col(e.id), col(Escalation.kind).in_(kinds)))
+        .where(col(e.archived_at).is_(None), col(e.status) != "waived", col(Escalation.fired_on) <= today,
+               or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today))
+        .group_by(col(e.id), col(e.unit_id), col(e.milestone_id), col(e.due), col(Escalation.kind))
+        .order_by(col(e.unit_id), col(e.due))
     )
     return [SupervisedEntry(*row) for row in rows]

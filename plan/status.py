@@ -91,11 +91,10 @@ def worst_light(lights: Iterable[Light]) -> Light:
 
 
 class EntryLike(Protocol):
-    unit_id: str
-    task_number: int | None
-    due: dt.date
-    submitted_on: dt.date | None
-    waived: bool
+    @property
+    def unit_id(self) -> str: ...
+    @property
+    def task_number(self) -> int | None: ...
 
 
 @dataclass

@@ -25,8 +25,8 @@ class WorkCalendar:
         self.workdays = frozenset(self.config.extra_workdays)
         self.by_working_days = self.config.count == "working-days"
         self.unknown_years: set[int] = set()
-        self.is_workday = lru_cache(maxsize=8192)(self._is_workday)  # type: ignore[method-assign]
-        self.shift = lru_cache(maxsize=65536)(self._shift)  # type: ignore[method-assign]
+        self.is_workday = lru_cache(maxsize=8192)(self._is_workday)
+        self.shift = lru_cache(maxsize=65536)(self._shift)
 
     def _is_workday(self, day: dt.date) -> bool:
         if day in self.holidays:

@@ -6,9 +6,9 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import models.intake_tables  # noqa: F401  (each import registers tables on SQLModel.metadata)
-import models.report_tables  # noqa: F401
-import models.schedule_tables  # noqa: F401
+import models.intake_tables
+import models.report_tables
+import models.schedule_tables
 import models.tables  # noqa: F401
 
 target_metadata = SQLModel.metadata
