@@ -1,0 +1,203 @@
+"""The outbox table's reads and writes: queue, claim, mark sent/failed, retry.
+
+Delivery is safe with several processes at once because a message changes hands only
+through :func:`claim`, one ``UPDATE … WHERE id IN (SELECT …) AND state = … RETURNING``
+committed before anything is sent: PostgreSQL skips rows another claimer holds
+(``FOR UPDATE SKIP LOCKED``), SQLite serialises writers.  A claim is a lease: rows left
+``sending`` by a crashed run are claimed again once ``lease_until`` has passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from models.tables import OutboxMessage
+from plan.errors import DubanError
+
+STATES = ("queued", "sending", "sent", "failed")
+CRASHED_TOO_OFTEN = ("发送过程多次中断（进程退出），可能已经送达；"
+                     "请与收件人核实后再用 duban outbox retry 重发")
+_TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+def _insert(session: Session) -> Any:
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(_TABLE)
+    if name == "sqlite":
+        return sqlite.insert(_TABLE)
+    raise DubanError(f"不支持的数据库类型 {name}", "使用 SQLite 或 PostgreSQL")
+
+
+def queue(session: Session, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert messages; a key already in the outbox is left alone.  Returns the keys added."""
+    if not rows:
+        return []
+    now = dt.datetime.now(dt.UTC)
+    values = [{"state": "queued", "attempts": 0, "unit_id": None, "last_error": None,
+               "next_attempt_at": None, "lease_until": None, "sent_at": None,
+               "created_at": now, "updated_at": now, **row} for row in rows]
+    # No conflict target: a clash on key *or* Message-ID means "already queued".
+    stmt = _insert(session).on_conflict_do_nothing().returning(_TABLE.c.key)
+    return list(session.execute(stmt, values).scalars())
+
+
+def list_messages(session: Session, *, state: str | None = None) -> list[OutboxMessage]:
+    query = select(OutboxMessage).order_by(col(OutboxMessage.id))
+    if state is not None:
+        query = query.where(col(OutboxMessage.state) == state)
+    return list(session.scalars(query))
+
+
+def get_message(session: Session, *, key: str) -> OutboxMessage:
+    row = session.scalars(select(OutboxMessage).where(col(OutboxMessage.key) == key)).first()
+    if row is None:
+        raise DubanError(f"发件箱中没有键为「{key}」的邮件", "运行 duban outbox 查看现有邮件及其键")
+    return row
+
+
+def retry(session: Session, *, key: str) -> OutboxMessage:
+    """Put a failed message back in the queue (attempts kept, so the history stays true)."""
+    row = get_message(session, key=key)
+    if row.state != "failed":
+        raise DubanError(
+            f"邮件「{key}」的状态是 {row.state}，只有 failed（发送失败）的邮件可以重发",
+            "运行 duban outbox --state failed 查看发送失败的邮件")
+    row.state = "queued"
+    row.next_attempt_at = None
+    row.lease_until = None
+    row.updated_at = dt.datetime.now(dt.UTC)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _claimable(now: dt.datetime) -> Any:
+    msg = OutboxMessage
+    due = and_(col(msg.state) == "queued",
+               or_(col(msg.next_attempt_at).is_(None), col(msg.next_attempt_at) <= now))
+    expired = and_(col(msg.state) == "sending", col(msg.lease_until) < now)
+    return or_(due, expired)
+
+
+def claim(session: Session, *, now: dt.datetime, lease: dt.timedelta, limit: int,
+          max_attempts: int | None = None) -> list[OutboxMessage]:
+    """Take up to ``limit`` due messages for sending, in id order.  Commit right after.
+
+    Each claim counts as an attempt.  A message whose lease expired (its run crashed) is
+    taken again; with ``max_attempts`` set, one that already had all its attempts is
+    marked failed instead, so a message that crashes the sender cannot loop forever.
+    """
+    msg = OutboxMessage
+    if max_attempts is not None:
+        session.execute(
+            update(msg)
+            .where(col(msg.state) == "sending", col(msg.lease_until) < now,
+                   col(msg.attempts) >= max_attempts)
+            .values(state="failed", lease_until=None, updated_at=now, last_error=CRASHED_TOO_OFTEN)
+            .execution_options(synchronize_session=False))
+    # A MATERIALIZED CTE runs once.  As a plain IN (subquery) PostgreSQL may re-run it
+    # while updating and, since updated rows no longer match, take more than ``limit``.
+    picked = (select(col(msg.id)).where(_claimable(now)).order_by(col(msg.id)).limit(limit)
+              .with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED"))
+    stmt = (update(msg)
+            .where(col(msg.id).in_(select(picked.c.id)), _claimable(now))
+            .values(state="sending", lease_until=now + lease, attempts=col(msg.attempts) + 1,
+                    updated_at=now)
+            .returning(msg)
+            .execution_options(synchronize_session=False, populate_existing=True))
+    rows = list(session.scalars(stmt))
+    rows.sort(key=lambda r: r.id or 0)
+    return rows
+
+
+def renew(session: Session, *, ids: Sequence[int], until: dt.datetime) -> int:
+    """Extend the lease of messages this run still holds (a long batch)."""
+    if not ids:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.state) == "sending")
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def release(session: Session, *, ids: Sequence[int], now: dt.datetime) -> None:
+    """Give claimed messages back untried (the run stopped for a reason not theirs)."""
+    if not ids:
+        return
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.state) == "sending")
+        .values(state="queued", lease_until=None, attempts=col(OutboxMessage.attempts) - 1,
+                updated_at=now)
+        .execution_options(synchronize_session=False))
+
+
+# Built once: mark_sent runs once per message, and building the statement each time cost
+# more than executing it.
+_MARK_SENT = (update(_TABLE)
+              .where(_TABLE.c.id.in_(bindparam("b_ids", expanding=True)),
+                     _TABLE.c.state == "sending")
+              .values(state="sent", sent_at=bindparam("b_now"), updated_at=bindparam("b_now"),
+                      lease_until=None, next_attempt_at=None, last_error=bindparam("b_note")))
+
+
+def mark_sent(session: Session, *, ids: Sequence[int], now: dt.datetime,
+              note: str | None = None) -> int:
+    """The server accepted these messages.  ``note`` records recipients it refused."""
+    if not ids:
+        return 0
+    result = session.connection().execute(
+        _MARK_SENT, {"b_ids": list(ids), "b_now": now, "b_note": note})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def next_attempt(now: dt.datetime, attempts: int, backoff: dt.timedelta) -> dt.datetime:
+    """Exponential backoff: base, 2×, 4×, … after the 1st, 2nd, 3rd failed attempt."""
+    return now + backoff * (2 ** max(attempts - 1, 0))
+
+
+def mark_failed(session: Session, *, id: int | None = None, ids: Sequence[int] = (),
+                error: str, permanent: bool, now: dt.datetime, max_attempts: int,
+                backoff: dt.timedelta) -> dict[int, str]:
+    """Record a failed attempt.  Returns {id: new state}: ``queued`` (will retry) or ``failed``.
+
+    A permanent failure fails at once; a temporary one is retried after a backoff until
+    the message has had ``max_attempts`` attempts.
+    """
+    wanted = [*([id] if id is not None else []), *ids]
+    if not wanted:
+        return {}
+    msg = OutboxMessage
+    current = dict(session.execute(
+        select(col(msg.id), col(msg.attempts))
+        .where(col(msg.id).in_(wanted), col(msg.state) == "sending")).tuples().all())
+    params: list[dict[str, Any]] = []
+    outcome: dict[int, str] = {}
+    for row_id, attempts in current.items():
+        failed = permanent or attempts >= max_attempts
+        outcome[row_id] = "failed" if failed else "queued"
+        params.append({"b_id": row_id, "b_state": outcome[row_id],
+                       "b_next": None if failed else next_attempt(now, attempts, backoff)})
+    if params:
+        # One statement, executed for every row (executemany).
+        stmt = (update(_TABLE)
+                .where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.state == "sending")
+                .values(state=bindparam("b_state"), next_attempt_at=bindparam("b_next"),
+                        last_error=error[:2000], lease_until=None, updated_at=now))
+        session.connection().execute(stmt, params)
+    return outcome
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(select(col(OutboxMessage.state), func.count())
+                           .group_by(col(OutboxMessage.state))).tuples().all()
+    return {state: int(n) for state, n in rows}

@@ -1,0 +1,110 @@
+"""Notice + rendering → one outbox row: sender, recipients, Message-ID, bodies.
+
+Everything a message needs is fixed here, once; delivery only moves these bytes.  The
+Message-ID is derived from the outbox key, so a message sent again after a crash carries
+the same Message-ID and receivers that deduplicate on it drop the copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from email.utils import parseaddr
+from typing import Any
+
+from notifications.notice import Notice
+from notifications.render import Rendered, one_line
+from plan.errors import DubanError
+
+DEFAULT_SENDER_NAME = "上海市知识产权局督办"
+FALLBACK_ADDRESS = "noreply@duban.invalid"
+# A deliberately plain addr-spec: no spaces, quotes, commas or angle brackets, so an
+# address can never smuggle a second recipient or a header into a message.
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+                      r"@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_DOMAIN_SAFE = re.compile(r"[^A-Za-z0-9.-]")
+
+
+def check_address(address: str, *, where: str) -> str:
+    if not _ADDRESS.match(address):
+        raise DubanError(f"{where}的邮箱地址「{one_line(address)}」无效",
+                         "写成 name@example.org 这样的纯地址，不带姓名、空格或尖括号")
+    return address
+
+
+def parse_sender(value: str) -> tuple[str, str]:
+    """``"名字 <addr>"`` or ``"addr"`` → (display name, address)."""
+    name, address = parseaddr(one_line(value))
+    if not address or "@" not in address:
+        raise DubanError(f"发件人「{one_line(value)}」无效",
+                         "DUBAN_SMTP_FROM 写成「显示名 <name@example.org>」或「name@example.org」")
+    check_address(address, where="发件人")
+    return one_line(name), address
+
+
+def default_sender(plan_mailbox: str) -> str:
+    """``$DUBAN_SMTP_FROM`` if set, else the plan's mailbox under the bureau's name.
+
+    Replies then reach the mailbox units already send their documents to.
+    """
+    configured = os.environ.get("DUBAN_SMTP_FROM", "").strip()
+    if configured:
+        name, address = parse_sender(configured)
+        return mailbox(name, address)
+    return mailbox(DEFAULT_SENDER_NAME, plan_mailbox)
+
+
+def sender_address(plan_mailbox: str | None = None) -> tuple[str, str]:
+    """(display name, address) of the sender; see :func:`default_sender`."""
+    return parse_sender(default_sender(plan_mailbox or FALLBACK_ADDRESS))
+
+
+def make_message_id(key: str, sender: str) -> str:
+    """``<duban.{sha256(key)[:24]}@{sender's domain}>``: the same key, the same Message-ID."""
+    domain = parseaddr(sender)[1].rpartition("@")[2]
+    domain = _DOMAIN_SAFE.sub("", domain).strip(".-") or "duban.invalid"
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+    return f"<duban.{digest}@{domain}>"
+
+
+def mailbox(name: str, address: str) -> str:
+    """One mailbox, ``"显示名" <addr>``, name flattened to one line and always quoted.
+
+    Kept readable (not RFC 2047-encoded) in the outbox; quoting makes ``,`` ``<`` and
+    ``"`` in a unit name harmless, so the string parses back to exactly one mailbox.  The
+    transport encodes the name when it builds the message.
+    """
+    flat = one_line(name)
+    if not flat:
+        return address
+    escaped = flat.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}" <{address}>'
+
+
+def outbox_row(notice: Notice, rendered: Rendered, *, sender: str) -> dict[str, Any]:
+    """The columns of one :class:`models.tables.OutboxMessage`, ready to queue.
+
+    ``to`` holds mailboxes with the recipient's name (``"黄浦区知识产权局" <addr>``);
+    ``cc`` holds plain addresses.  Addresses are checked: a malformed one is refused
+    here, before anything is queued.
+    """
+    for address in (*notice.to, *notice.cc):
+        check_address(address, where=f"收件人（{one_line(notice.recipient_name)}）")
+    key = notice.key
+    cc = [a for a in dict.fromkeys(notice.cc) if a not in notice.to]
+    return {
+        "key": key,
+        "message_id": make_message_id(key, sender),
+        "kind": notice.kind,
+        "run_date": notice.run_date,
+        "unit_id": notice.unit_id,
+        "sender": one_line(sender),
+        "to": [mailbox(notice.recipient_name, a) for a in dict.fromkeys(notice.to)],
+        "cc": cc,
+        "subject": one_line(rendered.subject),
+        "body_text": rendered.text,
+        "body_html": rendered.html,
+        "state": "queued",
+        "attempts": 0,
+    }

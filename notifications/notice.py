@@ -1,0 +1,91 @@
+"""What one message says, before it is rendered: a :class:`Notice` for one recipient.
+
+The sweep builds Notices (one per recipient per run, all that recipient's items in it);
+rendering and the outbox only read them.  ``Notice.key`` is the outbox's idempotency key:
+the same recipient, run date and rung set always give the same key, so a second run on
+the same day queues nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("unit-notice", "coordinator-list", "interview-proposal")
+RUNG_KINDS = ("remind", "chase", "supervise", "interview")
+
+
+@dataclass(frozen=True)
+class NoticeItem:
+    """One ledger entry on a notice, at the rung it reached today."""
+
+    entry_id: int
+    unit_id: str
+    unit_name: str
+    milestone_id: str
+    title: str  # milestone title
+    task_number: int | None
+    task_title: str | None
+    due: dt.date
+    rung_id: str  # e.g. remind-5, overdue, supervise, interview
+    rung_kind: str  # remind | chase | supervise | interview
+    days: int  # remind: working days left until due; others: working days overdue
+    formats: tuple[str, ...]  # e.g. ("word", "pdf-stamped")
+    stats_table: bool  # the case statistics table (行政保护案件统计表) goes with it
+
+    def __post_init__(self) -> None:
+        if self.rung_kind not in RUNG_KINDS:
+            raise ValueError(f"unknown rung kind {self.rung_kind!r}")
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    """The plan facts every message cites: title, 文号, where to send, whom to call."""
+
+    title: str
+    doc_number: str
+    issuer: str
+    mailbox: str
+    coordinator_name: str  # 知识产权保护处
+    contacts: tuple[tuple[str, str], ...]  # (name, phone)
+
+    @classmethod
+    def from_plan(cls, plan: Any) -> PlanInfo:
+        meta = plan.meta
+        return cls(
+            title=meta.title,
+            doc_number=meta.doc_number,
+            issuer=meta.issuer,
+            mailbox=meta.mailbox,
+            coordinator_name=plan.coordinator.name,
+            contacts=tuple((c.name, c.phone or "") for c in meta.contacts),
+        )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to one recipient for one run date."""
+
+    kind: str  # unit-notice | coordinator-list | interview-proposal
+    run_date: dt.date
+    to: tuple[str, ...]  # addresses, non-empty
+    cc: tuple[str, ...]
+    recipient_name: str  # 浦东新区知识产权局 / 知识产权保护处 / 局领导
+    unit_id: str | None  # for unit-notice
+    items: tuple[NoticeItem, ...]  # non-empty
+    plan: PlanInfo
+
+    def __post_init__(self) -> None:
+        # An empty email or one with nobody to read it is a bug upstream, never sent.
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown notice kind {self.kind!r}")
+        if not self.to:
+            raise ValueError("a notice needs at least one recipient")
+        if not self.items:
+            raise ValueError("a notice needs at least one item")
+
+    @property
+    def key(self) -> str:
+        rungs = "+".join(sorted({i.rung_id for i in self.items}))
+        return f"{self.kind}|{self.to[0]}|{self.run_date.isoformat()}|{rungs}"

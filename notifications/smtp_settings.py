@@ -1,0 +1,98 @@
+"""SMTP settings from ``DUBAN_SMTP_*`` (never from plan.yaml).
+
+The password comes from ``DUBAN_SMTP_PASSWORD`` or the system keyring
+(``keyring set duban <user>``); it is kept out of the repr, so it cannot reach a log.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from plan.errors import DubanError
+
+ENV_PREFIX = "DUBAN_SMTP_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(ENV_PREFIX + name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise DubanError(f"环境变量 {ENV_PREFIX}{name} 的值「{raw}」无效", "填写 true 或 false")
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(ENV_PREFIX + name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise DubanError(f"环境变量 {ENV_PREFIX}{name} 的值「{raw}」无效", "填写一个正数")
+    return value
+
+
+def _keyring_password(user: str) -> str | None:
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+
+        try:
+            return keyring.get_password("duban", user)
+        except KeyringError:
+            return None
+    except ImportError:
+        return None
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    user: str | None
+    sender: str | None  # DUBAN_SMTP_FROM
+    starttls: bool
+    ssl: bool
+    timeout: float
+    password: str | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings | None:
+        """Settings from ``DUBAN_SMTP_*``; None when ``DUBAN_SMTP_HOST`` is not set."""
+        host = os.environ.get(ENV_PREFIX + "HOST", "").strip()
+        if not host:
+            return None
+        use_ssl = _flag("SSL", False)
+        starttls = _flag("STARTTLS", not use_ssl)
+        if use_ssl and starttls:
+            raise DubanError("DUBAN_SMTP_SSL 和 DUBAN_SMTP_STARTTLS 不能同时为 true",
+                             "465 端口用 DUBAN_SMTP_SSL=true；587 端口用 DUBAN_SMTP_STARTTLS=true")
+        port = _number("PORT", 465 if use_ssl else 587 if starttls else 25)
+        if port != int(port) or port > 65535:
+            raise DubanError(f"环境变量 DUBAN_SMTP_PORT 的值「{port:g}」无效",
+                             "填写 1–65535 之间的端口号，例如 25、465 或 587")
+        user = os.environ.get(ENV_PREFIX + "USER", "").strip() or None
+        password = os.environ.get(ENV_PREFIX + "PASSWORD") or None
+        if user and password is None:
+            password = _keyring_password(user)
+            if password is None:
+                raise DubanError(f"设置了 DUBAN_SMTP_USER={user}，但找不到它的密码",
+                                 f"设置环境变量 DUBAN_SMTP_PASSWORD，"
+                                 f"或运行 keyring set duban {user} 存入系统密钥环")
+        return cls(host=host, port=int(port), user=user,
+                   sender=os.environ.get(ENV_PREFIX + "FROM", "").strip() or None,
+                   starttls=starttls, ssl=use_ssl, timeout=_number("TIMEOUT", 30.0),
+                   password=password)
+
+    def describe(self) -> str:
+        mode = "SSL" if self.ssl else "STARTTLS" if self.starttls else "明文"
+        who = f"，用户 {self.user}" if self.user else ""
+        return f"SMTP {self.host}:{self.port}（{mode}{who}）"
