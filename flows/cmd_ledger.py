@@ -10,7 +10,7 @@ from rich.table import Table
 
 from flows.cli import app
 from flows.console import JsonOption, TodayOption, actor, out, parse_date, print_json, resolve_today
-from models import ledger
+from models import intake, ledger
 from models.db import session_scope
 from models.files import store_file
 from plan import load_plan
@@ -58,6 +58,8 @@ def status(
         if task is not None:
             ledger.get_task(session, task)
         rows = ledger.entry_rows(session, unit=unit, task=task)
+        # "reported done, evidence missing" and similar, from the units' workbooks (issue #4)
+        flags = intake.progress_flags(session)
     states = [classifier.state(due=r.due, submitted_on=r.submitted_on, waived=r.waived) for r in rows]
     per_task, per_unit, overall = tally(rows, states)
     unit_names = {r.unit_id: r.unit_name for r in rows}
@@ -71,6 +73,7 @@ def status(
                 "submitted_on": r.submitted_on.isoformat() if r.submitted_on and r.submitted_on <= as_of else None,
                 "state": s.value, "state_label": STATE_LABELS[s], "light": LIGHTS[s].value,
                 "days_overdue": classifier.days_overdue(r.due) if s is State.OVERDUE else 0,
+                "flag": flags.get(r.id),
             } for r, s in zip(rows, states, strict=True)],
             "totals": {
                 "tasks": [{"task": n, "title": task_titles[n], **t.as_json()} for n, t in sorted(per_task.items())],
@@ -80,12 +83,12 @@ def status(
         })
         return
     _print_status(rows, states, per_task, per_unit, overall, classifier, show_all or bool(unit or task),
-                  unit_names, task_titles)
+                  unit_names, task_titles, flags)
 
 
 def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any], per_unit: dict[str, Any],
                   overall: Any, classifier: Classifier, show_all: bool, unit_names: dict[str, str],
-                  task_titles: dict[int, str | None]) -> None:
+                  task_titles: dict[int, str | None], flags: dict[int, str]) -> None:
     as_of = classifier.today
     shown = [(r, s) for r, s in zip(rows, states, strict=True)
              if show_all or (LIGHTS[s] in (Light.RED, Light.AMBER) and s is not State.LATE)]
@@ -97,6 +100,8 @@ def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any]
             detail = STATE_LABELS[s]
             if s is State.OVERDUE:
                 detail += f" {classifier.days_overdue(r.due)} 个工作日"
+            if r.id in flags:
+                detail += f"（{flags[r.id]}）"
             submitted = r.submitted_on.isoformat() if r.submitted_on and r.submitted_on <= as_of else ""
             table.add_row(_light(LIGHTS[s]), r.unit_name, r.milestone_title,
                           str(r.task_number or ""), r.due.isoformat(), detail, submitted)
