@@ -101,11 +101,14 @@ def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any]
             if s is State.OVERDUE:
                 detail += f" {classifier.days_overdue(r.due)} 个工作日"
             if r.id in flags:
-                detail += f"（{flags[r.id]}）"
+                detail += " ⚑"
             submitted = r.submitted_on.isoformat() if r.submitted_on and r.submitted_on <= as_of else ""
             table.add_row(_light(LIGHTS[s]), r.unit_name, r.milestone_title,
                           str(r.task_number or ""), r.due.isoformat(), detail, submitted)
         out.print(table)
+        flagged = [(r, flags[r.id]) for r, _s in shown if r.id in flags]
+        for r, flag in flagged:
+            out.print(f"⚑ {r.unit_name} · {r.milestone_title}：{flag}", markup=False)
     columns = [s for s in State]
     for title, items in (("按任务合计", [(f"{n}. {task_titles[n]}", t) for n, t in sorted(per_task.items())]),
                          ("按单位合计", [(unit_names[u], t) for u, t in per_unit.items()])):
