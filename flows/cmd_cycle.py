@@ -9,11 +9,17 @@ from rich.rule import Rule
 from sqlmodel import Session
 
 from flows.cli import app
-from flows.console import JsonOption, TodayOption, actor, out, print_json, resolve_today
+from flows.console import (
+    JsonOption,
+    PlanOption,
+    TodayOption,
+    actor,
+    out,
+    print_json,
+    resolve_today,
+)
 from models.db import get_engine, migrate
 from plan import load_plan
-
-PlanOption = Annotated[str, typer.Option("--plan", help="方案文件路径。")]
 
 
 @app.command()

@@ -13,7 +13,17 @@ import typer
 from rich.table import Table
 
 from flows.cli import DubanGroup, app
-from flows.console import JsonOption, TodayOption, actor, err, out, print_json, resolve_today
+from flows.console import (
+    JsonOption,
+    PlanOption,
+    TodayOption,
+    UnitOption,
+    actor,
+    err,
+    out,
+    print_json,
+    resolve_today,
+)
 from flows.intake_imports import import_ledger_file, import_stats_file, plan_year, unit_names
 from models import intake, ledger
 from models.db import session_scope, var_dir
@@ -33,8 +43,6 @@ ledger_app = typer.Typer(cls=DubanGroup, no_args_is_help=True, context_settings=
 app.add_typer(stats, name="stats")
 app.add_typer(ledger_app, name="ledger")
 
-PlanOption = Annotated[str, typer.Option("--plan", help="方案文件路径。")]
-UnitOption = Annotated[str | None, typer.Option("--unit", help="单位编号，例如 pudong。")]
 PeriodOption = Annotated[str | None, typer.Option(
     "--period", help="统计期间：half-year（上半年）或 annual（全年）。")]
 OutputOption = Annotated[Path, typer.Option("-o", "--output", help="输出文件（.xlsx）。")]

@@ -9,7 +9,17 @@ import typer
 from rich.table import Table
 
 from flows.cli import app
-from flows.console import JsonOption, TodayOption, actor, out, parse_date, print_json, resolve_today
+from flows.console import (
+    JsonOption,
+    PlanOption,
+    TodayOption,
+    UnitOption,
+    actor,
+    out,
+    parse_date,
+    print_json,
+    resolve_today,
+)
 from models import intake, ledger
 from models.db import session_scope
 from models.files import store_file
@@ -26,8 +36,6 @@ from plan.status import (
 )
 from plan.workdays import WorkCalendar
 
-PlanOption = Annotated[str, typer.Option("--plan", help="方案文件路径。")]
-UnitOption = Annotated[str | None, typer.Option("--unit", help="单位编号，例如 pudong。")]
 TaskOption = Annotated[int | None, typer.Option("--task", help="任务序号（1–18）。")]
 
 LIGHT_STYLE = {Light.GREEN: "green", Light.AMBER: "yellow", Light.RED: "red", Light.GREY: "dim"}

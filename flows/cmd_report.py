@@ -16,6 +16,7 @@ import typer
 from flows.cli import DubanGroup, app
 from flows.console import (
     JsonOption,
+    PlanOption,
     TodayOption,
     actor,
     err,
@@ -28,7 +29,6 @@ from models.db import get_engine, migrate, session_scope
 from plan import load_plan
 from plan.evaluation import LIST_LABELS, PERIOD_LABELS
 
-PlanOption = Annotated[str, typer.Option("--plan", help="方案文件路径。")]
 PeriodOption = Annotated[str, typer.Option("--period", help="评估期：half-year（半年）或 annual（全年）。")]
 
 

@@ -44,6 +44,8 @@ TodayOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="输出 JSON，供脚本读取。")]
 PlanArgument = Annotated[str, typer.Argument(help="方案文件路径。")]
+PlanOption = Annotated[str, typer.Option("--plan", help="方案文件路径。")]
+UnitOption = Annotated[str | None, typer.Option("--unit", help="单位编号，例如 pudong。")]
 
 
 def resolve_today(value: str | None) -> dt.date:

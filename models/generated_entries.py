@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from models.ledger import audit
+from models.ledger import audit, mark_waived
 from models.tables import LedgerEntry, Milestone, utcnow
 
 
@@ -55,9 +55,4 @@ def waive(session: Session, *, milestone_id: str, unit_id: str, reason: str, act
     ).scalar_one_or_none()
     if entry is None or entry.status == "waived":
         return
-    entry.status = "waived"
-    entry.waived_reason = reason
-    entry.updated_at = utcnow()
-    session.add(entry)
-    audit(session, actor=actor, action="entry.waive", object_type="entry",
-          object_id=f"{milestone_id}/{unit_id}", detail={"reason": reason})
+    mark_waived(session, entry, reason=reason, actor=actor)

@@ -163,13 +163,18 @@ def record_submission(session: Session, *, unit_id: str, milestone_id: str,
 
 def waive_entry(session: Session, *, unit_id: str, milestone_id: str, reason: str,
                 actor: str) -> LedgerEntry:
-    entry = get_entry(session, unit_id=unit_id, milestone_id=milestone_id)
+    return mark_waived(session, get_entry(session, unit_id=unit_id, milestone_id=milestone_id),
+                       reason=reason, actor=actor)
+
+
+def mark_waived(session: Session, entry: LedgerEntry, *, reason: str, actor: str) -> LedgerEntry:
+    """Waive ``entry`` (no more reminders) and audit who did it and why."""
     entry.status = "waived"
     entry.waived_reason = reason
     entry.updated_at = utcnow()
     session.add(entry)
     audit(session, actor=actor, action="entry.waive", object_type="entry",
-          object_id=f"{milestone_id}/{unit_id}", detail={"reason": reason})
+          object_id=f"{entry.milestone_id}/{entry.unit_id}", detail={"reason": reason})
     return entry
 
 
