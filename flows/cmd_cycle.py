@@ -22,6 +22,9 @@ from models.db import get_engine, migrate
 from plan import load_plan
 
 
+KIND_LABELS = {"remind": "提醒", "chase": "催办", "supervise": "督办", "interview": "约谈建议"}
+
+
 @app.command()
 def run(
     today: TodayOption = None,
@@ -53,7 +56,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     if not sweep["working_day"]:
         out.print(f"{day} 不是工作日：不提醒、不催办、不发送（plan.yaml calendar.send_on_non_working_days）。")
         return
-    fired = "，".join(f"{k} {v}" for k, v in sweep["escalations"].items() if v) or "无"
+    kinds = sweep.get("rung_kinds", {})
+    fired = "，".join(f"{KIND_LABELS.get(kinds.get(k, ''), k)}（{k}）{v} 条"
+                     for k, v in sweep["escalations"].items() if v) or "无"
     out.print(f"{day}：检查未完成台账条目 {sweep['entries_checked']} 条；新触发：{fired}。", markup=False)
     out.print(f"邮件：新排队 {sweep['messages_queued']} 封；发送 {deliver.get('sent', 0)} 封，"
               f"待重试 {deliver.get('retrying', 0)} 封，失败 {deliver.get('failed', 0)} 封。")

@@ -57,6 +57,7 @@ def sweep_step(plan: Plan, *, today: dt.date) -> dict[str, Any]:
         "working_day": result.working_day,
         "entries_checked": result.entries_checked,
         "escalations": by_rung,
+        "rung_kinds": {rung.id: rung.kind for rung in plan.escalation.rungs},
         "messages_queued": len(result.queued),
         "queued_keys": result.queued,
         "supervision_units": [{"unit": u, "name": plan.units[u].name} for u in units],

@@ -51,6 +51,7 @@ def test_duban_run_on_a_fresh_directory_writes_one_eml_per_recipient(workdir: Pa
     assert len(unit_notices) == len({m["To"] for m in unit_notices})  # one message per unit
     assert any(str(m["To"]).find("shszcj@126.com") >= 0 for m in messages)  # the coordinator's list
     assert "督导检查名单" in first.stdout
+    assert "新触发：催办（overdue）" in first.stdout
 
     count = len(messages)
     second = run("2024-07-08")
