@@ -21,7 +21,6 @@ from flows.console import (
 from models.db import get_engine, migrate
 from plan import load_plan
 
-
 KIND_LABELS = {"remind": "提醒", "chase": "催办", "supervise": "督办", "interview": "约谈建议"}
 
 
