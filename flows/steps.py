@@ -51,8 +51,7 @@ def sweep_step(plan: Plan, *, today: dt.date) -> dict[str, Any]:
                    key=list(plan.units).index)
     by_rung = {rung.id: 0 for rung in plan.escalation.rungs}
     for firing in result.fired:
-        if not firing.silent:
-            by_rung[firing.rung.id] += 1
+        by_rung[firing.rung.id] += 1
     return {
         "working_day": result.working_day,
         "entries_checked": result.entries_checked,

@@ -33,7 +33,7 @@ class SweepResult:
 
     @property
     def escalations(self) -> int:
-        return sum(not f.silent for f in self.fired)
+        return len(self.fired)
 
 
 def open_candidates(session: Session, *, today: dt.date, horizon: dt.date) -> list[Candidate]:
@@ -102,9 +102,10 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
             key_of.setdefault((item.entry_id, item.rung_id), row["key"])
             recipients.setdefault((item.entry_id, item.rung_id), []).extend(notice.to)
     if firings:
+        now = utcnow()
         escalations = [{
             "entry_id": f.candidate.entry_id, "rung_id": f.rung.id, "kind": f.rung.kind,
-            "fired_on": today, "created_at": utcnow(),
+            "fired_on": today, "created_at": now,
             "recipients": recipients.get((f.candidate.entry_id, f.rung.id), []),
             "message_key": key_of.get((f.candidate.entry_id, f.rung.id)),
         } for f in firings]

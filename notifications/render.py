@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from notifications.notice import Notice, NoticeItem
 
@@ -43,11 +44,24 @@ class Section:
     items: tuple[NoticeItem, ...]
 
 
+# The coordinator's list and the interview proposal name at most this many items per unit;
+# the rest are counted ("另有 N 项") — a national-scale list must stay readable.
+MAX_ITEMS_PER_UNIT = 10
+
+
 @dataclass(frozen=True)
 class UnitGroup:
     unit_id: str
     unit_name: str
     items: tuple[NoticeItem, ...]
+
+    @property
+    def shown(self) -> tuple[NoticeItem, ...]:
+        return self.items[:MAX_ITEMS_PER_UNIT]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.items) - MAX_ITEMS_PER_UNIT)
 
 
 def one_line(value: str) -> str:
@@ -67,6 +81,20 @@ def materials(item: NoticeItem) -> str:
     """What the unit must send for an item, e.g. ``Word 版、PDF 盖章版；随附行政保护案件统计表``."""
     parts = "、".join(FORMAT_LABELS.get(f, f) for f in item.formats) or "电子件"
     return f"{parts}；随附行政保护案件统计表" if item.stats_table else parts
+
+
+def days_text(item: NoticeItem) -> str:
+    """办理情况: working days left before the due date, or overdue after it."""
+    if item.rung_kind == "remind":
+        return "今日截止" if item.days <= 0 else f"还剩 {item.days} 个工作日"
+    return f"已逾期 {item.days} 个工作日"
+
+
+def days_html(item: NoticeItem) -> Markup:
+    # A filter, not a macro: it runs once per item, and macros cost ten times more.
+    if item.rung_kind == "remind":
+        return Markup.escape(days_text(item))
+    return Markup('<span style="color:#b3001b;font-weight:bold;">{}</span>').format(days_text(item))
 
 
 def task_label(item: NoticeItem) -> str:
@@ -106,7 +134,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(cn_date=cn_date, cn_ordinal=cn_ordinal, materials=materials,
-                       task_label=task_label)
+                       task_label=task_label, days_text=days_text, days_html=days_html)
     return env
 
 

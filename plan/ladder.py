@@ -3,8 +3,8 @@ on a given day, and who is told.  Pure rules over rows the sweep fetched in bulk
 
 A rung is *reached* on the working day ``shift(due, offset)``.  Every reached rung that
 has not fired yet fires — except reminders, which only make sense before the due date:
-once a later rung is reached, or a later reminder is, an unfired earlier reminder is
-marked as passed without a message, so it never fires late.
+only the latest reached rung may be a reminder, so a reminder that was missed (duban
+started late, or was off) is skipped rather than sent after its moment.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ class Firing:
     candidate: Candidate
     rung: Rung
     days: int  # remind: working days left; otherwise working days overdue
-    silent: bool = False  # a reminder passed over: recorded, not sent
 
 
 class Ladder:
@@ -51,36 +50,28 @@ class Ladder:
         self.today = today
         self.rungs = list(plan.escalation.rungs)
         self._reached = lru_cache(maxsize=None)(self._reached_for_due)
+        self._days = lru_cache(maxsize=None)(self._days_for)
 
     def horizon(self) -> dt.date:
         """The latest due date any rung can act on today (the earliest reminder's reach)."""
         earliest = min(r.offset for r in self.rungs)
         return self.calendar.shift(self.today, -earliest) if earliest < 0 else self.today
 
-    def _reached_for_due(self, due: dt.date) -> tuple[tuple[Rung, ...], tuple[Rung, ...]]:
-        """(rungs to fire, reminders passed over) for entries due on ``due``, as of today."""
+    def _reached_for_due(self, due: dt.date) -> tuple[Rung, ...]:
+        """The rungs that may fire today for entries due on ``due``."""
         reached = [r for r in self.rungs if self.today >= self.calendar.shift(due, r.offset)]
-        if not reached:
-            return (), ()
-        latest = reached[-1]
-        fire = [r for r in reached if r.kind != "remind" or r is latest]
-        passed = [r for r in reached if r.kind == "remind" and r is not latest]
-        return tuple(fire), tuple(passed)
+        return tuple(r for r in reached if r.kind != "remind" or r is reached[-1])
+
+    def _days_for(self, due: dt.date, remind: bool) -> int:
+        return self.calendar.between(self.today, due) if remind else self.calendar.between(due, self.today)
 
     def firings(self, candidates: Iterable[Candidate],
                 fired: Mapping[int, set[str]]) -> list[Firing]:
         out: list[Firing] = []
         for c in candidates:
-            fire, passed = self._reached(c.due)
-            if not fire:
-                continue
             done = fired.get(c.entry_id, ())
-            for rung in fire:
-                if rung.id not in done:
-                    days = (self.calendar.between(self.today, c.due) if rung.kind == "remind"
-                            else self.calendar.between(c.due, self.today))
-                    out.append(Firing(c, rung, days))
-            out.extend(Firing(c, r, 0, silent=True) for r in passed if r.id not in done)
+            out.extend(Firing(c, rung, self._days(c.due, rung.kind == "remind"))
+                       for rung in self._reached(c.due) if rung.id not in done)
         return out
 
 
@@ -111,13 +102,15 @@ class Router:
         self.milestones = {m.id: m for m in plan.milestones()}
         self.undeliverable: set[str] = set()
         self.rank = {rung.id: i for i, rung in enumerate(plan.escalation.rungs)}
+        self._unit_emails = {u.id: _emails(u.contacts) for u in plan.units.values()}
+        self._leads: dict[int | None, tuple[str, ...]] = {}
 
     def _lead_emails(self, candidate: Candidate) -> tuple[str, ...]:
-        if candidate.task_number is not None and candidate.task_number in self.plan.tasks:
-            leads = self.plan.leads_of(candidate.task_number)
-        else:
-            leads = (self.plan.meta.coordinator,)
-        return tuple(e for unit in leads for e in _emails(self.plan.units[unit].contacts))
+        task = candidate.task_number
+        if task not in self._leads:
+            leads = self.plan.leads_of(task) if task in self.plan.tasks else (self.plan.meta.coordinator,)
+            self._leads[task] = tuple(dict.fromkeys(e for unit in leads for e in self._unit_emails[unit]))
+        return self._leads[task]
 
     def _audience(self, who: str, candidate: Candidate) -> tuple[str, tuple[str, ...], str, str | None]:
         """(notice kind, addresses, recipient name, unit id) for one audience of an entry."""
@@ -126,7 +119,7 @@ class Router:
             if who == "unit":
                 unit = self.plan.units.get(candidate.unit_id)
                 name = unit.name if unit else candidate.unit_id
-                return "unit-notice", _emails(unit.contacts) if unit else (), name, unit_id
+                return "unit-notice", self._unit_emails.get(candidate.unit_id, ()), name, unit_id
             return "unit-notice", self._lead_emails(candidate), "牵头单位", None
         if who == "coordinator":
             coordinator = self.plan.coordinator
@@ -150,8 +143,6 @@ class Router:
         unit_names = {u.id: u.name for u in self.plan.units.values()}
         drafts: dict[tuple[str, str], _Draft] = {}
         for firing in firings:
-            if firing.silent:
-                continue
             item = self._item(firing, unit_names)
             for who in firing.rung.to:
                 kind, to, name, unit_id = self._audience(who, firing.candidate)
