@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
+from docx.text.paragraph import Paragraph
 
 DIGITS = "〇一二三四五六七八九"
 PERIOD_WORDS = {"half-year": "上半年", "annual": "全年"}
@@ -102,13 +105,36 @@ def _font(run: object, size: float, bold: bool = False, color: RGBColor | None =
         run.font.color.rgb = color  # type: ignore[attr-defined]
 
 
+class _Body:
+    """Appends paragraphs in O(1).  python-docx's add_paragraph searches the body for the
+    section properties on every call, which made a national-scale notice quadratic."""
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        self.body = doc.element.body
+        self.sect = self.body.find(qn("w:sectPr"))
+        if self.sect is not None:
+            self.body.remove(self.sect)
+
+    def add_paragraph(self) -> Paragraph:
+        element = OxmlElement("w:p")
+        self.body.append(element)
+        return Paragraph(element, self.doc._body)
+
+    def close(self) -> None:
+        if self.sect is not None:
+            self.body.append(self.sect)  # the section properties must stay last
+
+
 def write_docx(notice: Notice, path: Path) -> Path:
-    doc = Document()
+    document = Document()
     red = RGBColor(0xC6, 0x28, 0x28)
     if notice.draft:
-        header = doc.sections[0].header.paragraphs[0]
+        header = document.sections[0].header.paragraphs[0]
         header.alignment = WD_ALIGN_PARAGRAPH.CENTER
         _font(header.add_run("草稿——未经局领导审定，不得印发"), 10.5, True, red)
+    doc = _Body(document)  # from here on the section properties are detached until close()
+    if notice.draft:
         mark = doc.add_paragraph()
         mark.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         _font(mark.add_run("草稿"), 22, True, red)
@@ -129,8 +155,9 @@ def write_docx(notice: Notice, path: Path) -> Path:
         para = doc.add_paragraph()
         para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         _font(para.add_run(text), 16)
+    doc.close()
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(path))
+    document.save(str(path))
     return path
 
 

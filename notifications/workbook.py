@@ -67,6 +67,8 @@ def write_workbook(path: Path, *, digest: Digest, plan: Plan,
         sheets[number] = ws
     other = wb.create_sheet("其他事项（报告、整改、约谈、请示）"[:31])
     other.append(HEADER)
+    # Row counters of our own: openpyxl's max_row scans every cell, which made this quadratic.
+    rows_in: dict[int, int] = {id(ws): 1 for ws in [*sheets.values(), other]}
     for row, state, worst in digest.entries:
         task = plan.tasks.get(row.task_number) if row.task_number is not None else None
         ws = (sheets.get(task.section) if task else None) or other
@@ -76,7 +78,8 @@ def write_workbook(path: Path, *, digest: Digest, plan: Plan,
                    row.unit_name, row.due, LIGHT_LABELS[light], STATE_LABELS[state], submitted,
                    days_overdue(row.due) if state is State.OVERDUE else None,
                    RUNG_LABELS.get(worst or "", "")])
-        r = ws.max_row
+        rows_in[id(ws)] += 1
+        r = rows_in[id(ws)]
         ws.cell(r, 7).fill = _fill(light)
         ws.cell(r, 6).number_format = "yyyy-mm-dd"
         ws.cell(r, 9).number_format = "yyyy-mm-dd"

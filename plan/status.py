@@ -60,6 +60,7 @@ class Classifier:
         self.today = today
         self.due_soon = due_soon
         self._open = lru_cache(maxsize=None)(self._open_state)
+        self.days_overdue = lru_cache(maxsize=None)(self._days_overdue)  # type: ignore[method-assign]
 
     def _open_state(self, due: dt.date) -> State:
         if self.today > due:
@@ -77,7 +78,10 @@ class Classifier:
         return self._open(due)
 
     def days_overdue(self, due: dt.date) -> int:
-        """Working days past due (0 when not overdue)."""
+        """Working days past due (0 when not overdue); cached per due date in __init__."""
+        return self._days_overdue(due)
+
+    def _days_overdue(self, due: dt.date) -> int:
         return max(0, self.calendar.between(due, self.today))
 
 
