@@ -1,0 +1,1 @@
+"""duban's benchmarks: ``python -m bench`` (see bench/RESULTS.md)."""

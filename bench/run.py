@@ -1,0 +1,267 @@
+"""``python -m bench``: duban's benchmark suite.  Prints a table, writes JSON.
+
+    python -m bench                      # everything (the 2,000,000-entry plan takes a while)
+    python -m bench --quick              # without the 2,000,000-entry plan
+    python -m bench --pg postgresql://postgres@127.0.0.1:5432/bench   # also on PostgreSQL
+    python -m bench --tiny               # a smoke run on tiny sizes (what the test runs)
+
+Each measurement runs in a fresh process (``bench.step`` or the ``duban`` command), so its
+peak memory is its own.  Figures are compared with targets, never asserted: regressions
+are found by re-running this and comparing with bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.synthetic import write_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+PLAN = ROOT / "plan.yaml"
+SIZES = {"national": (1_000, 200), "national-x10": (10_000, 200), "tiny": (20, 10)}
+BARE_FLOW = """
+from flows.prefect_env import configure_prefect
+configure_prefect()
+from prefect import flow
+
+@flow(name="bare", persist_result=False)
+def bare() -> None:
+    pass
+
+bare()
+"""
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a user's shell: none of our test or CI switches."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DUBAN_", "PREFECT_"))}
+    env.update(extra)
+    return env
+
+
+STEP_TIMEOUT = 600.0  # seconds; a step over this is recorded as such, not waited for
+
+
+def run_step(op: str, env: dict[str, str], cwd: Path, *args: str,
+             timeout: float = STEP_TIMEOUT) -> dict[str, Any]:
+    try:
+        result = subprocess.run([sys.executable, "-m", "bench.step", op, *args], env=env, cwd=cwd,
+                                capture_output=True, text=True, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"op": op, "timed_out": True, "seconds": None, "note": f"> {timeout:.0f} s, stopped"}
+    if result.returncode != 0:
+        raise RuntimeError(f"bench.step {op} failed:\n{result.stderr[-3000:]}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def timed_command(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    """Wall time and peak RSS of a whole command (GNU time when present)."""
+    gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    prefix = [gnu_time, "-v"] if gnu_time else []
+    began = time.perf_counter()
+    result = subprocess.run([*prefix, *args], env=env, cwd=cwd, capture_output=True, text=True,
+                            check=False)
+    seconds = time.perf_counter() - began
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
+    return {"seconds": seconds, "peak_mb": round(int(match.group(1)) / 1024, 1) if match else None}
+
+
+def database(backend: str, folder: Path, pg: str | None) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{folder / 'var' / 'duban.db'}"
+    assert pg
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(pg.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return pg
+
+
+# -- the sections ----------------------------------------------------------------------------
+def bench_real_plan_run(rows: list[dict[str, Any]], scratch: Path) -> None:
+    """``duban run`` on the real plan, cold (fresh var/) and warm, next to a bare flow."""
+    duban = str(Path(sys.executable).parent / "duban")
+    for name, command in (("duban run", [duban, "run", "--today", "2024-07-08"]),
+                          ("bare Prefect flow", [sys.executable, "-c", BARE_FLOW])):
+        folder = scratch / re.sub(r"\W+", "-", name)
+        (folder / "var").mkdir(parents=True)  # Prefect creates PREFECT_HOME only if var/ exists
+        shutil.copy(PLAN, folder / "plan.yaml")
+        # A cold start migrates a fresh Prefect database: give it more than the 60 s default.
+        env = clean_env(DUBAN_VAR=str(folder / "var"), PYTHONPATH=str(ROOT),
+                        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="300")
+        cold = timed_command(command, env, folder)
+        warm = min((timed_command(command, env, folder) for _ in range(2)), key=lambda r: r["seconds"])
+        rows.append({"section": "real plan", "case": f"{name} cold", "backend": "sqlite", **cold})
+        rows.append({"section": "real plan", "case": f"{name} warm", "backend": "sqlite", **warm})
+    by_case = {r["case"]: r for r in rows if r["section"] == "real plan"}
+    ratio = by_case["duban run warm"]["seconds"] / by_case["bare Prefect flow warm"]["seconds"]
+    rows.append({"section": "real plan", "case": "duban run warm ÷ bare flow warm", "backend": "sqlite",
+                 "ratio": round(ratio, 2), "target": "≤ 1.5×", "met": ratio <= 1.5})
+
+
+SYNTHETIC_OPS = ("sync", "sweep", "digest", "evaluate")
+
+
+def bench_synthetic(rows: list[dict[str, Any]], scratch: Path, size: str, backends: list[str],
+                    pg: str | None, ops: tuple[str, ...] = SYNTHETIC_OPS,
+                    timeout: float = STEP_TIMEOUT) -> None:
+    units, milestones = SIZES[size]
+    folder = scratch / size
+    plan = write_plan(folder, units=units, milestones=milestones)
+    for backend in backends:
+        (folder / "var").mkdir(exist_ok=True)
+        url = database(backend, folder, pg)
+        env = clean_env(DUBAN_DATABASE_URL=url, DUBAN_VAR=str(folder / "var"), PYTHONPATH=str(ROOT),
+                        PREFECT_SERVER_EPHEMERAL_ENABLED="false")
+        case = f"{units:,} units × {milestones} milestones"
+        # The first sweep on a fresh ledger fires every rung already due at once (the worst
+        # case); the next day's sweep is what a daily cycle does from then on.
+        for op, label, args in (("sync", "sync", ()),
+                                ("sweep", "sweep", ("--today", "2024-07-08")),
+                                ("sweep", "sweep next day", ("--today", "2024-07-09")),
+                                ("digest", "digest", ("--today", "2024-07-08")),
+                                ("evaluate", "evaluate", ("--today", "2024-07-22"))):
+            if op not in ops and op != "sync":  # everything else needs the synced ledger
+                continue
+            result = run_step(op, env, folder, "--plan", str(plan), *args, timeout=timeout)
+            row = {"section": f"synthetic {label}", "case": case, "backend": backend, **result}
+            if label == "sweep" and size == "national":
+                row.update(target="< 2 s, < 1 GB", met=not result.get("timed_out")
+                           and result["seconds"] < 2 and result["peak_mb"] < 1024)
+            rows.append(row)
+        if backend == "sqlite":
+            (folder / "var" / "duban.db").unlink(missing_ok=True)
+
+
+def bench_delivery(rows: list[dict[str, Any]], scratch: Path, count: int) -> None:
+    folder = scratch / "deliver"
+    (folder / "var").mkdir(parents=True)
+    env = clean_env(DUBAN_VAR=str(folder / "var"), PYTHONPATH=str(ROOT))
+    result = run_step("deliver", env, folder, "--count", str(count))
+    rows.append({"section": "delivery", "case": f"{count:,} messages, one SMTP connection",
+                 "backend": "sqlite", **result})
+
+
+def bench_replay(rows: list[dict[str, Any]], scratch: Path, start: str, end: str) -> None:
+    folder = scratch / "replay"
+    folder.mkdir()
+    shutil.copy(PLAN, folder / "plan.yaml")
+    env = clean_env(DUBAN_VAR=str(folder / "var"), PYTHONPATH=str(ROOT))
+    result = run_step("replay", env, folder, "--plan", "plan.yaml", "--start", start, "--end", end)
+    row = {"section": "replay", "case": f"real plan {start}..{end}", "backend": "sqlite", **result}
+    if (start, end) == ("2024-05-14", "2024-12-31"):
+        row.update(target="< 5 min", met=result["seconds"] < 300)
+    rows.append(row)
+
+
+# -- machine and output ----------------------------------------------------------------------
+def machine(pg: str | None) -> dict[str, Any]:
+    info: dict[str, Any] = {"nproc": os.cpu_count(), "python": platform.python_version(),
+                            "sqlite": sqlite3.sqlite_version, "platform": platform.platform()}
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        models = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+    info["cpu"] = models[0] if models else platform.processor()
+    with open("/proc/meminfo", encoding="utf-8") as handle:
+        total = next(line for line in handle if line.startswith("MemTotal"))
+    info["memory_gb"] = round(int(total.split()[1]) / 1024 / 1024, 1)
+    from importlib.metadata import version
+
+    info["prefect"] = version("prefect")
+    if pg:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(pg.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.connect() as conn:
+            info["postgresql"] = conn.execute(text("SHOW server_version")).scalar()
+        engine.dispose()
+    return info
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="duban bench", show_edge=False)
+    for column in ("section", "case", "backend", "seconds", "peak MB", "rate/ratio", "target"):
+        table.add_column(column, justify="right" if column in ("seconds", "peak MB") else "left")
+    for row in rows:
+        rate = (f"{row['messages_per_second']:,.0f} msg/s" if row.get("messages_per_second")
+                else f"{row['ratio']}×" if "ratio" in row else "")
+        target = row.get("target", "")
+        if target:
+            target += " ✓" if row.get("met") else " ✗"
+        table.add_row(row["section"], row["case"], row["backend"],
+                      f"{row['seconds']:.2f}" if row.get("seconds") is not None else row.get("note", ""),
+                      f"{row['peak_mb']:.0f}" if row.get("peak_mb") else "", rate, target)
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="skip the 2,000,000-entry plan")
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes, no Prefect (smoke run)")
+    parser.add_argument("--pg", default=os.environ.get("DUBAN_BENCH_DATABASE_URL"),
+                        help="PostgreSQL URL for the synthetic plans (its schema is emptied)")
+    parser.add_argument("--skip", action="append", default=[],
+                        choices=["real-plan", "synthetic", "delivery", "replay"])
+    parser.add_argument("--sizes", help="synthetic sizes, comma-separated: " + ", ".join(SIZES))
+    parser.add_argument("--ops", default=",".join(SYNTHETIC_OPS),
+                        help="synthetic steps, comma-separated (sync always runs)")
+    parser.add_argument("--step-timeout", type=float, default=STEP_TIMEOUT,
+                        help="seconds before a synthetic step is stopped and recorded as too slow")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    rows: list[dict[str, Any]] = []
+    backends = ["sqlite", *(["postgresql"] if args.pg else [])]
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="duban-bench-") as tmp:
+        scratch = Path(tmp)
+        if args.tiny:
+            sizes, count, period = ["tiny"], 100, ("2024-07-01", "2024-07-12")
+        else:
+            sizes = ["national", *([] if args.quick else ["national-x10"])]
+            count, period = 10_000, ("2024-05-14", "2024-12-31")
+        if "real-plan" not in args.skip and not args.tiny:
+            bench_real_plan_run(rows, scratch)
+        if args.sizes:
+            sizes = args.sizes.split(",")
+        if "synthetic" not in args.skip:
+            for size in sizes:
+                bench_synthetic(rows, scratch, size, backends, args.pg, tuple(args.ops.split(",")),
+                                args.step_timeout)
+        if "delivery" not in args.skip:
+            bench_delivery(rows, scratch, count)
+        if "replay" not in args.skip:
+            bench_replay(rows, scratch, *period)
+    print_table(rows)
+    report = {"when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+              "arguments": {"quick": args.quick, "tiny": args.tiny, "postgresql": bool(args.pg),
+                            "skip": args.skip},
+              "machine": machine(args.pg), "total_seconds": round(time.perf_counter() - began, 1),
+              "results": rows}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n",
+                           encoding="utf-8")
+    console.print(f"written {args.output}")
+    return 0

@@ -1,0 +1,158 @@
+"""One benchmark step, run in its own process so its peak memory is its own:
+
+    python -m bench.step OP [--plan P] [--today D] [--count N] [--start D --end D]
+
+Prints one JSON line: {"op", "seconds", "peak_mb", ...}.  ``seconds`` times the step
+itself (not the interpreter start or imports); ``peak_mb`` is the process's peak RSS.
+The database is ``DUBAN_DATABASE_URL`` and the working folder ``DUBAN_VAR``, as for duban.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import time
+from collections.abc import Callable
+from typing import Any
+
+from models.db import get_engine, migrate, session_scope
+from plan import load_plan
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    began = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - began, value
+
+
+def op_sync(args: argparse.Namespace) -> dict[str, Any]:
+    from models.sync import sync_ledger
+
+    migrate(get_engine())
+    load_seconds, plan = timed(lambda: load_plan(args.plan))
+
+    def sync() -> int:
+        with session_scope() as session:
+            diff = sync_ledger(session, plan, actor="bench")
+        return len(diff.added.get("entry", []))
+
+    seconds, added = timed(sync)
+    return {"seconds": seconds, "plan_load_seconds": load_seconds, "entries": added}
+
+
+def op_sweep(args: argparse.Namespace) -> dict[str, Any]:
+    from models.sweep import run_sweep
+
+    plan = load_plan(args.plan)
+    migrate(get_engine())
+
+    def sweep() -> Any:
+        with session_scope() as session:
+            return run_sweep(session, plan=plan, today=dt.date.fromisoformat(args.today))
+
+    seconds, result = timed(sweep)
+    return {"seconds": seconds, "entries_checked": result.entries_checked,
+            "escalations": result.escalations, "queued": len(result.queued)}
+
+
+def op_digest(args: argparse.Namespace) -> dict[str, Any]:
+    from flows.report_jobs import run_digest
+
+    migrate(get_engine())
+    seconds, result = timed(lambda: run_digest(plan_path=args.plan, today=dt.date.fromisoformat(args.today),
+                                               email=True))
+    return {"seconds": seconds, "queued": len(result.queued)}
+
+
+def op_evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    from flows.report_jobs import run_evaluation
+
+    migrate(get_engine())
+    seconds, result = timed(lambda: run_evaluation(plan_path=args.plan, period="half-year",
+                                                   today=dt.date.fromisoformat(args.today), actor="bench"))
+    return {"seconds": seconds, "units_scored": len(result.scores)}
+
+
+def op_deliver(args: argparse.Namespace) -> dict[str, Any]:
+    """``count`` messages to a local aiosmtpd server (its own process, so it does not share
+    this one's GIL), through duban's SMTP transport over one connection."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from models.outbox import queue
+    from notifications.delivery import deliver_pending
+    from notifications.transport import transport_from_env
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+                               "-l", f"127.0.0.1:{port}"])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        os.environ.update({"DUBAN_SMTP_HOST": "127.0.0.1", "DUBAN_SMTP_PORT": str(port),
+                           "DUBAN_SMTP_STARTTLS": "false", "DUBAN_SMTP_FROM": "duban@bench.duban.test"})
+        engine = get_engine()
+        migrate(engine)
+        body = "各单位：\n\n请按期报送半年度工作总结。\n\n知识产权保护处\n" * 5
+        with session_scope() as session:
+            queue(session, [{"key": f"bench|{n}", "message_id": f"<bench-{n}@bench.duban.test>",
+                             "kind": "unit-notice", "run_date": dt.date(2024, 7, 8),
+                             "sender": "duban@bench.duban.test", "to": [f"u{n:05d}@bench.duban.test"],
+                             "cc": [], "subject": f"【督办单】第{n}号单位：1项材料逾期未报送",
+                             "body_text": body, "body_html": f"<p>{body}</p>"}
+                            for n in range(args.count)])
+        seconds, report = timed(lambda: deliver_pending(engine_or_session_factory=engine,
+                                                        transport=transport_from_env(),
+                                                        now=dt.datetime.now(dt.UTC)))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return {"seconds": seconds, "sent": report.sent, "failed": report.failed,
+            "messages_per_second": report.sent / seconds if seconds else None}
+
+
+def op_replay(args: argparse.Namespace) -> dict[str, Any]:
+    from flows.replay import replay
+
+    plan = load_plan(args.plan)
+    result = replay(plan, start=dt.date.fromisoformat(args.start), end=dt.date.fromisoformat(args.end),
+                    source_url=None)
+    return {"seconds": result.seconds, "working_days": len(result.days), "messages": result.messages}
+
+
+OPS = {"sync": op_sync, "sweep": op_sweep, "digest": op_digest, "evaluate": op_evaluate,
+       "deliver": op_deliver, "replay": op_replay}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.step")
+    parser.add_argument("op", choices=sorted(OPS))
+    parser.add_argument("--plan", default="plan.yaml")
+    parser.add_argument("--today", default="2024-07-08")
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--start", default="2024-05-14")
+    parser.add_argument("--end", default="2024-12-31")
+    args = parser.parse_args()
+    result = OPS[args.op](args)
+    print(json.dumps({"op": args.op, **result, "peak_mb": round(peak_mb(), 1)}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""The benchmark suite runs end to end on tiny sizes and writes its JSON (no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT
+
+
+def test_synthetic_plan_is_a_valid_plan(tmp_path: Path) -> None:
+    from bench.synthetic import write_plan
+    from plan import load_plan
+
+    plan = load_plan(write_plan(tmp_path, units=30, milestones=12))
+    assert len(plan.obligations()) == 30 * 12
+    assert yaml.safe_load((tmp_path / "plan.yaml").read_text(encoding="utf-8"))["tasks"]
+
+
+def test_bench_tiny_writes_json(tmp_path: Path) -> None:
+    output = tmp_path / "latest.json"
+    result = subprocess.run([sys.executable, "-m", "bench", "--tiny", "--output", str(output)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(output.read_text(encoding="utf-8"))
+    sections = {row["section"] for row in report["results"]}
+    assert sections == {"synthetic sync", "synthetic sweep", "synthetic sweep next day",
+                        "synthetic digest", "synthetic evaluate", "delivery", "replay"}
+    delivery = next(r for r in report["results"] if r["section"] == "delivery")
+    assert (delivery["sent"], delivery["failed"]) == (100, 0)
+    assert {"nproc", "cpu", "memory_gb", "python", "sqlite"} <= set(report["machine"])
+    assert "duban bench" in result.stdout
