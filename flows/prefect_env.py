@@ -7,6 +7,7 @@ Measured in STACK-NOTES: these keep a normal run free of telemetry tracebacks an
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from models.db import var_dir
 
@@ -23,5 +24,8 @@ QUIET_DEFAULTS = {
 
 def configure_prefect() -> None:
     os.environ.setdefault("PREFECT_HOME", str((var_dir() / "prefect").resolve()))
+    # Prefect cannot create a home whose parent is missing (a fresh folder without var/):
+    # its local server would then time out after a minute.
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     for key, value in QUIET_DEFAULTS.items():
         os.environ.setdefault(key, value)

@@ -29,6 +29,7 @@ from models.reports import (
     stats_states,
 )
 from models.requests import list_requests
+from models.schedule import recent_job_failures
 from notifications import notice_docx
 from notifications.dashboard import write_dashboard
 from notifications.digest_render import (
@@ -116,6 +117,12 @@ def _follow_ups(session: Session, digest: Digest, plan: Plan, classifier: Classi
     for m in meetings:
         line("约谈", names.get(m.unit_id, m.unit_id), f"{PERIOD_LABELS.get(m.period, m.period)}评估通报批评约谈",
              m.milestone_id, plan.meta.coordinator)
+    # A scheduled job that failed since the previous digest (or in the last week) is news too.
+    since = digest.since or classifier.today - dt.timedelta(days=7)
+    for run in recent_job_failures(session, since):
+        if run.run_date <= classifier.today:
+            out.append(FollowUp("定时作业", "—", f"{run.job_id}（{run.flow}）运行失败：{(run.error or '')[:120]}",
+                                run.run_date, "失败，需人工处理"))
     for req in list_requests(session, open_only=True):
         milestone = f"request-{req.id}" if req.status == "open" else f"request-{req.id}-followup"
         stage = "待批复" if req.status == "open" else "批复落实跟踪"

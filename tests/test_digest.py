@@ -176,3 +176,17 @@ def test_digest_refuses_an_empty_ledger(workdir, cli, db_url):
     assert not (workdir / "var" / "reports" / "2024-07-15").exists()
     if before is not None:
         assert table_snapshot(db_url) == before
+
+
+def test_a_failed_scheduled_job_is_shown_in_the_next_digest(season, cli):
+    from models.schedule import claim_run, finish_run
+
+    with session_scope() as session:
+        assert claim_run(session, job_id="cycle", flow="cycle", run_date=D(2024, 7, 12), host="h", pid=1)
+        finish_run(session, job_id="cycle", run_date=D(2024, 7, 12), error="SMTP 服务器拒绝连接")
+    data = digest_json(cli)
+    failed = [f for f in data["follow_ups"] if f["kind"] == "定时作业"]
+    assert failed == [{"kind": "定时作业", "unit": "—", "title": "cycle（cycle）运行失败：SMTP 服务器拒绝连接",
+                       "due": "2024-07-12", "state": "失败，需人工处理", "days_overdue": 0}]
+    text = (Path("var") / "reports" / "2024-07-15" / "digest.md").read_text(encoding="utf-8")
+    assert "cycle（cycle）运行失败：SMTP 服务器拒绝连接" in text
