@@ -14,8 +14,8 @@ from rich.console import Console
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, emoji=False)  # "plan.yaml:100:7" must not become 💯
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def parse_date(value: str | None) -> dt.date | None:
