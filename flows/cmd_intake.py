@@ -202,8 +202,7 @@ def ledger_export(output: Annotated[Path, typer.Option(
     as_of = resolve_today(today)
     classifier = Classifier(WorkCalendar(loaded.calendar), as_of, loaded.escalation.due_soon)
     with session_scope() as session:
-        if not ledger.is_synced(session):
-            raise DubanError("台账是空的，还没有同步方案", "先运行 duban sync")
+        ledger.require_synced(session)
         if unit:
             ledger.get_unit(session, unit)
         rows = ledger.entry_rows(session, unit=unit)
@@ -273,8 +272,7 @@ def inbox(directory: Annotated[Path | None, typer.Argument(
     folder = directory or var_dir() / "inbox"
     folder.mkdir(parents=True, exist_ok=True)
     with session_scope() as session:
-        if not ledger.is_synced(session):
-            raise DubanError("台账是空的，还没有同步方案", "先运行 duban sync，再处理收件文件夹")
+        ledger.require_synced(session, hint="先运行 duban sync，再处理收件文件夹")
     report = process_inbox(plan=loaded, inbox_dir=folder, today=resolve_today(today), actor=actor())
     if as_json:
         print_json(report.as_json())

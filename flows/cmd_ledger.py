@@ -59,8 +59,7 @@ def status(
     loaded = load_plan(plan)
     classifier = Classifier(WorkCalendar(loaded.calendar), as_of, loaded.escalation.due_soon)
     with session_scope() as session:
-        if not ledger.is_synced(session):
-            raise DubanError("台账是空的，还没有同步方案", "先运行 duban sync")
+        ledger.require_synced(session)
         if unit:
             ledger.get_unit(session, unit)
         if task is not None:

@@ -265,7 +265,7 @@ def process_inbox(*, plan: Plan, inbox_dir: Path, today: dt.date, actor: str) ->
     with session_scope() as session:
         synced = ledger.is_synced(session)
     if not synced:  # else every file would be refused; leave them for after the sync
-        run.report.warnings.append("台账是空的，还没有同步方案：收件文件夹中的文件留在原处，同步后再处理")
+        run.report.warnings.append(f"{ledger.NOT_SYNCED}：收件文件夹中的文件留在原处，同步后再处理")
         return run.report
     for path in list(_files(inbox_dir)):
         run.take(path)

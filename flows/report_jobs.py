@@ -73,11 +73,6 @@ class DigestResult:
     summary: dict[str, Any]
 
 
-def _require_synced(session: Session) -> None:
-    if not ledger.is_synced(session):
-        raise DubanError("台账是空的，还没有同步方案", "先运行 duban sync")
-
-
 def _statistics(session: Session, plan: Plan, today: dt.date) -> Statistics | None:
     reports = [(r.period, r.due) for r in plan.reports.values() if r.stats_table and r.period]
     period = stats_period(reports, today)
@@ -154,7 +149,7 @@ def run_digest(*, plan_path: str = "plan.yaml", today: dt.date, email: bool = Tr
     classifier = Classifier(calendar, today, plan.escalation.due_soon)
     folder = var_dir() / "reports" / today.isoformat()
     with session_scope() as session:
-        _require_synced(session)
+        ledger.require_synced(session)
         rows = ledger.entry_rows(session)
         digest = build(rows, classifier=classifier,
                        sections_of={n: t.section for n, t in plan.tasks.items()},
@@ -318,7 +313,7 @@ def run_evaluation(*, plan_path: str = "plan.yaml", period: str, today: dt.date,
     cutoff = min(today, plan.evaluation.cutoff.get(period, today))  # type: ignore[call-overload]
     folder = var_dir() / "reports" / f"evaluation-{period}"
     with session_scope() as session:
-        _require_synced(session)
+        ledger.require_synced(session)
         ev.refuse_if_approved(session, period=period)
         for unit in include:
             ev.record_override(session, period=period, unit_id=unit, action="include", target=target,

@@ -71,7 +71,7 @@ def get_unit(session: Session, unit_id: str) -> Unit:
     if unit is None or unit.archived_at is not None:
         ids = list(session.execute(select(col(Unit.id)).where(col(Unit.archived_at).is_(None))).scalars())
         if not ids:
-            raise DubanError("台账是空的，还没有同步方案", "先运行 duban sync")
+            raise DubanError(NOT_SYNCED, "先运行 duban sync")
         raise DubanError(f"没有编号为「{unit_id}」的单位",
                          _suggest(unit_id, ids, "单位编号见 plan.yaml 的 units:，或运行 duban status"))
     return unit
@@ -180,3 +180,12 @@ def mark_waived(session: Session, entry: LedgerEntry, *, reason: str, actor: str
 
 def is_synced(session: Session) -> bool:
     return session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() > 0
+
+
+NOT_SYNCED = "台账是空的，还没有同步方案"
+
+
+def require_synced(session: Session, *, hint: str = "先运行 duban sync") -> None:
+    """Refuse to work on an empty ledger, with the one message every command uses."""
+    if not is_synced(session):
+        raise DubanError(NOT_SYNCED, hint)
