@@ -25,10 +25,6 @@ UNEXPECTED_EXIT = 3
 CLI_CONTROL = (typer.Exit, typer.Abort, TyperException)
 
 
-def log_path() -> str:
-    return str(var_dir() / "log" / "duban.log")
-
-
 def _log_unexpected(exc: BaseException) -> str:
     path = var_dir() / "log" / "duban.log"
     try:

@@ -20,8 +20,6 @@ from plan.schema import Rung
 from plan.workdays import WorkCalendar
 
 KIND_ORDER = {"supervise": 0, "chase": 1, "interview": 2, "remind": 3}
-NOTICE_KIND = {"unit": "unit-notice", "lead": "unit-notice", "coordinator": "coordinator-list",
-               "leadership": "interview-proposal"}
 
 
 @dataclass(frozen=True)
