@@ -44,10 +44,14 @@ def plan_data(units: int, milestones: int) -> dict[str, Any]:
             "summary": f"基准测试用的合成任务{number}", "lead": [coordinator["id"]],
             "units": ["reporting-units"],
             "milestones": [{"id": f"t{number}-m{i:04d}", "title": f"合成节点{i}", "kind": "progress",
-                            "due": days[i * len(days) // max(count, 1)].isoformat()} for i in own],
+                            # confirmed, so the ladder escalates them as far as a seed date
+                            "due": days[i * len(days) // max(count, 1)].isoformat(),
+                            "source": "confirmed"} for i in own],
         })
     data = {key: shipped[key] for key in ("plan", "calendar", "escalation", "schedules", "evaluation",
                                           "requests") if key in shipped}
+    if "evaluation" in data:
+        data["evaluation"] = {**data["evaluation"], "scope": ["reporting-units"]}
     data.update({
         "units": [coordinator, *generated],
         "groups": [{"id": "reporting-units", "name": "报送单位", "members": unit_ids}],

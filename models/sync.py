@@ -152,7 +152,7 @@ def sync_ledger(session: Session, plan: Plan, *, actor: str = "duban sync") -> S
     diff = SyncDiff()
     audit: list[dict[str, Any]] = []
     steps: list[tuple[type[SQLModel], str, Callable[[], dict[Any, dict[str, Any]]], str]] = [
-        (Unit, "id", lambda: {u.id: {"name": u.name, "kind": u.kind,
+        (Unit, "id", lambda: {u.id: {"name": u.name, "kind": u.kind, "role": u.resolved_role,
                                      "contacts": [c.model_dump() for c in u.contacts]}
                               for u in plan.units.values()}, "unit"),
         (Task, "number", lambda: {t.number: {"section": t.section,
@@ -165,7 +165,8 @@ def sync_ledger(session: Session, plan: Plan, *, actor: str = "duban sync") -> S
                                           "due": m.due, "report_id": m.report,
                                           "window_start": m.window_start,
                                           "window_end": m.window_end, "stats_table": m.stats_table,
-                                          "formats": list(m.formats), "period": m.period}
+                                          "formats": list(m.formats), "period": m.period,
+                                          "source": m.source}
                                    for m in plan.milestones()}, "milestone"),
     ]
     for model, key, desired, kind in steps:

@@ -17,6 +17,7 @@ class Unit(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     name: str
     kind: str = Field(max_length=32)
+    role: str = Field(default="reporting", max_length=16)  # reporting | task-only (plan.schema.UnitRole)
     contacts: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     archived_at: dt.datetime | None = None
 
@@ -44,6 +45,8 @@ class Milestone(SQLModel, table=True):
     stats_table: bool = False
     formats: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     period: str | None = Field(default=None, max_length=16)
+    # seed | confirmed | assumed: only seed/confirmed dates are escalated past 催办 and scored.
+    source: str = Field(default="seed", max_length=16)
     # plan: from plan.yaml (sync manages it); evaluation / request: created by duban itself
     # (整改 entries, 请示 replies), which sync must never archive.
     origin: str = Field(default="plan", max_length=16)

@@ -276,6 +276,12 @@ class CrossChecker:
                            "填写 1 到 7 之间的数")
         if milestone.units is not None:
             self.refs((*path, "units"), milestone.units)
+        if milestone.report is None and (milestone.source or "assumed") == "assumed":
+            shown = "source: assumed" if milestone.source else "未写 source，按 assumed"
+            self.warn((*path, "source") if milestone.source else (*path, "id"),
+                      f"节点「{milestone.id}」的日期为推定（{shown}）：只提醒、催办，不升级督办、不计入评估",
+                      "经确认后把这一节点的 source 改为 confirmed；日期来自通知原文则写 seed",
+                      kind="assumed-date", subject=milestone.id)
 
     def check_escalation(self) -> None:
         escalation = self.parts.get("escalation")

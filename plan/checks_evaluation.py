@@ -15,6 +15,7 @@ def _check_evaluation(checker: Any, evaluation: Any) -> None:
     if evaluation is None or "evaluation" not in checker.source.data:
         return
     checker.refs(("evaluation", "scope"), evaluation.scope)
+    _check_scope_roles(checker, evaluation.scope)
     if evaluation.criticise.below > evaluation.commend.min_score:
         checker.error(("evaluation", "criticise", "below"),
                       f"批评线 {evaluation.criticise.below:g} 高于表扬线 {evaluation.commend.min_score:g}，"
@@ -32,6 +33,30 @@ def _check_evaluation(checker: Any, evaluation: Any) -> None:
                      "改为阶梯中已有的级别（supervise 或 interview），或删掉这一行")
     for period, day in evaluation.cutoff.items():
         checker.in_period(("evaluation", "cutoff", period), day)
+
+
+def _check_scope_roles(checker: Any, scope: list[str]) -> None:
+    """A task-only unit (局机关处室…) must never be scored or named in a public 通报."""
+    if any(p.path.startswith("groups") for p in checker.problems):
+        return  # a broken group (cycle, unknown member) expands to nonsense: fix that first
+    units = {u.id: u for _, u in checker.items("units")}
+    groups = {g.id: g for _, g in checker.items("groups")}
+    task_only: list[str] = []
+    stack, seen = list(scope), set()
+    while stack:
+        ref = stack.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        if ref in groups:
+            stack.extend(groups[ref].members)
+        elif ref in units and not units[ref].reports_publicly:
+            task_only.append(ref)
+    if task_only:
+        names = "、".join(units[u].name for u in units if u in task_only)
+        checker.error(("evaluation", "scope"),
+                      f"参评范围包含只承担任务（role: task-only）的单位：{names}；它们不能被评分或写入通报",
+                      "scope 只填 role: reporting 的单位或分组，例如 [districts, lingang, centres]")
 
 
 def _check_requests(checker: Any, requests: Any) -> None:

@@ -34,6 +34,12 @@ class ConcreteMilestone:
     formats: tuple[str, ...] = ()
     period: str | None = None
     note: str | None = None
+    source: str = "seed"  # seed | confirmed | assumed (see schema.DateSource)
+
+    @property
+    def enforceable(self) -> bool:
+        """The date may be escalated past 催办, scored and cited: the notice or a coordinator set it."""
+        return self.source != "assumed"
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class Plan:
                 id=report.id, title=report.title, kind="report", due=report.due,
                 units=self.expand(report.units), stats_table=report.stats_table,
                 formats=tuple(report.formats), period=report.period, note=report.note,
+                source=report.source,
             ))
         for task in self.tasks.values():
             for m in task.milestones:
@@ -96,23 +103,40 @@ class Plan:
                 common = dict(kind=m.kind, units=units, task=task.number, note=m.note,
                               window_start=m.window.start if m.window else None,
                               window_end=m.window.end if m.window else None)
+                # A date written here is an inference until marked seed or confirmed.
+                own_source = m.source or "assumed"
                 if m.every is not None:
                     for suffix, label, due in occurrences(m.every):
                         out.append(ConcreteMilestone(id=f"{m.id}@{suffix}",
                                                      title=f"{m.title}（{label}）", due=due,
-                                                     **common))  # type: ignore[arg-type]
+                                                     source=own_source, **common))  # type: ignore[arg-type]
                 elif m.report is not None:
                     report = self.reports[m.report]
                     out.append(ConcreteMilestone(id=m.id, title=m.title, due=report.due,
-                                                 report=m.report, **common))  # type: ignore[arg-type]
+                                                 report=m.report, source=report.source,
+                                                 **common))  # type: ignore[arg-type]
                 else:
                     assert m.due is not None
                     out.append(ConcreteMilestone(id=m.id, title=m.title, due=m.due,
-                                                 **common))  # type: ignore[arg-type]
+                                                 source=own_source, **common))  # type: ignore[arg-type]
         return out
 
     def obligations(self) -> list[Obligation]:
         return [Obligation(m.id, unit, m.due) for m in self.milestones() for unit in m.units]
+
+    def assumed_milestones(self) -> list[ConcreteMilestone]:
+        """Milestones whose date is an inference still waiting for a coordinator's confirmation."""
+        return [m for m in self.milestones() if not m.enforceable]
+
+    def reporting_units(self) -> tuple[str, ...]:
+        """Units that may be supervised, interviewed and named in a 通报 (role: reporting)."""
+        return tuple(u.id for u in self.units.values() if u.reports_publicly)
+
+    def formats_for(self, milestone: ConcreteMilestone, unit_id: str) -> tuple[str, ...]:
+        """What ``unit_id`` must send: task-only units are never asked for a stamped PDF."""
+        if self.units[unit_id].reports_publicly:
+            return milestone.formats
+        return tuple(f for f in milestone.formats if f != "pdf-stamped")
 
     def unconfirmed_owners(self) -> list[int]:
         return [t.number for t in self.tasks.values() if not t.owners_confirmed]

@@ -26,6 +26,15 @@ MilestoneKind = Literal["progress", "event", "campaign", "deadline"]
 Period = Literal["half-year", "annual"]
 FileFormat = Literal["word", "pdf-stamped", "pdf", "xlsx"]
 FlowName = Literal["cycle", "digest", "evaluate"]
+# Where a date comes from: the notice states it (seed), a coordinator confirmed an inferred
+# date (confirmed), or it is still an inference (assumed: reminded, never escalated past 催办,
+# never scored, never cited in a 通报).
+DateSource = Literal["seed", "confirmed", "assumed"]
+# reporting: owes documents and may be supervised, interviewed and publicly criticised.
+# task-only: carries tasks and gets reminders, but is never escalated past 催办, never asked for
+# a stamped PDF and never named in a 通报 (the bureau's own divisions, centres the notice
+# does not address).
+UnitRole = Literal["reporting", "task-only"]
 
 
 class Strict(BaseModel):
@@ -97,7 +106,19 @@ class Unit(Strict):
     id: Id
     name: Text
     kind: UnitKind
+    role: UnitRole | None = None  # None: division → task-only, every other kind → reporting
     contacts: list[Contact] = []
+
+    @property
+    def resolved_role(self) -> UnitRole:
+        if self.role is not None:
+            return self.role
+        return "task-only" if self.kind == "division" else "reporting"
+
+    @property
+    def reports_publicly(self) -> bool:
+        """May be supervised (督导检查), interviewed (约谈) and named in a 通报."""
+        return self.resolved_role == "reporting"
 
 
 class Group(Strict):
@@ -120,6 +141,7 @@ class Report(Strict):
     stats_table: bool = False
     period: Period | None = None
     note: str | None = None
+    source: DateSource = "seed"
 
 
 class Recurrence(Strict):
@@ -139,6 +161,8 @@ class Milestone(Strict):
     window: DateRange | None = None
     units: list[Id] | None = None
     note: str | None = None
+    # None: a report-tied milestone takes its report's source; a dated one is "assumed".
+    source: DateSource | None = None
 
 
 class Task(Strict):

@@ -40,7 +40,6 @@ def submissions() -> dict[dt.date, list[tuple[str, str]]]:
     def add(day: dt.date, unit: str, milestone: str) -> None:
         plan.setdefault(day, []).append((unit, milestone))
 
-    add(D(2024, 5, 23), "huangpu", "t11-oqs-shanghai")
     add(D(2024, 6, 18), "pudong", "t08-cste")
     add(D(2024, 6, 18), "protection-centre", "t08-cste")
     for unit in REPORTING:

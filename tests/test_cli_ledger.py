@@ -131,10 +131,10 @@ def test_record_of_a_missing_file_is_refused(synced, cli, db_url: str) -> None:
 
 
 def test_waive_marks_the_entry_and_is_audited(synced, cli, db_url: str) -> None:
-    result = cli("waive", "--unit", "huangpu", "--milestone", "t11-oqs-shanghai", "--reason", "赛事改期")
+    result = cli("waive", "--unit", "huangpu", "--milestone", "t11-paris-2024", "--reason", "赛事改期")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "已豁免：huangpu · t11-oqs-shanghai（截止 2024-05-24）。\n"
-    entry = _entry(_status(cli, "--unit", "huangpu"), "huangpu", "t11-oqs-shanghai")
+    assert result.stdout == "已豁免：huangpu · t11-paris-2024（截止 2024-08-16）。\n"
+    entry = _entry(_status(cli, "--unit", "huangpu"), "huangpu", "t11-paris-2024")
     assert (entry["state"], entry["light"]) == ("waived", "grey")
     audit = [row for row in table_snapshot(db_url)["audit_log"] if row[3] == "entry.waive"]
     assert len(audit) == 1
@@ -142,7 +142,7 @@ def test_waive_marks_the_entry_and_is_audited(synced, cli, db_url: str) -> None:
 
 def test_waive_needs_a_reason(synced, cli, db_url: str) -> None:
     before = table_snapshot(db_url)
-    result = cli("waive", "--unit", "huangpu", "--milestone", "t11-oqs-shanghai", "--reason", "  ")
+    result = cli("waive", "--unit", "huangpu", "--milestone", "t11-paris-2024", "--reason", "  ")
     assert result.exit_code == 1
     assert result.stderr == "错误：豁免理由不能为空\n提示：用 --reason 写明理由\n"
     assert table_snapshot(db_url) == before

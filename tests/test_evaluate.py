@@ -83,8 +83,8 @@ def test_drafts_open_with_python_docx_and_name_the_units(season, cli, workdir):
     assert "沪知局保〔2024〕　　号" in text  # the serial is left blank for the registry
     assert ("各区知识产权局，临港新片区市场监管局，局机关各处室，市知识产权服务中心、市知识产权保护中心："
             in text)
-    assert "一、静安区知识产权局（评估得分 0，第 22 名）" in text
-    assert "二、闵行区知识产权局（评估得分 64，第 21 名）" in text
+    assert "一、静安区知识产权局（评估得分 0，第 19 名）" in text
+    assert "二、闵行区知识产权局（评估得分 64，第 18 名）" in text
     assert "于二〇二四年八月十六日前向上海市知识产权局报送整改报告" in text
     assert text.splitlines()[-2:] == ["上海市知识产权局", "二〇二四年七月二十日"]
     commend = "\n".join(p.text for p in docx.Document(data["files"]["commend_docx"]).paragraphs)

@@ -53,7 +53,7 @@ def test_caps_ties_and_thresholds() -> None:
 
 
 def test_shipped_plan_has_the_sections(plan) -> None:
-    assert plan.evaluation.scope == ["reporting-units"]
+    assert plan.evaluation.scope == ["districts", "lingang", "centres"]
     assert plan.evaluation.rules.missing.max == 30
     assert plan.requests.division == "protection-division" and plan.requests.reply_within == 10
 

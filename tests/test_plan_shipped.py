@@ -103,8 +103,29 @@ def _windows(plan, task: int) -> dict[str, tuple[dt.date, dt.date]]:
 
 
 def test_task_11_event_windows(plan) -> None:
-    assert set(_windows(plan, 11).values()) == {(D(2024, 5, 16), D(2024, 5, 19)),  # 资格系列赛·上海
-                                                (D(2024, 7, 26), D(2024, 8, 11))}  # 巴黎奥运会
+    # The notice sets no report date for the Shanghai qualifier (16–19 May, before the work
+    # plan is even due), so it has no milestone of its own: only Paris has one.
+    assert set(_windows(plan, 11).values()) == {(D(2024, 7, 26), D(2024, 8, 11))}  # 巴黎奥运会
+
+
+def test_only_the_notices_three_reports_are_seed_dates(plan) -> None:
+    enforced = {m.id for m in plan.milestones() if m.task is None or m.report}
+    assert {m.id for m in plan.milestones() if m.enforceable} == enforced
+    assert {m.id for m in plan.milestones() if m.source == "seed" and m.task is None} == {
+        "work-plan", "half-year-summary", "annual-summary"}
+    assert {m.id.split("@")[0] for m in plan.assumed_milestones()} == {
+        "t07-dragon-boat", "t07-mid-autumn", "t07-national-day", "t08-cste", "t08-ciie",
+        "t10-ecommerce-monitoring", "t11-paris-2024"}
+
+
+def test_divisions_are_task_only_and_never_evaluated(plan) -> None:
+    task_only = {u.id for u in plan.units.values() if not u.reports_publicly}
+    assert task_only == {"protection-division", "policy-division", "utilization-division",
+                         "public-service-division", "fengxian-rapid-centre"}
+    assert not task_only & set(plan.expand(plan.evaluation.scope))
+    half_year = next(m for m in plan.milestones() if m.id == "half-year-summary")
+    assert plan.formats_for(half_year, "xuhui") == ("word", "pdf-stamped")
+    assert plan.formats_for(half_year, "policy-division") == ("word",)
 
 
 def test_task_8_event_windows(plan) -> None:
