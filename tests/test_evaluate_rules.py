@@ -11,7 +11,7 @@ import pytest
 from plan.evaluation import Obligation, UnitFacts, evaluate, listed
 from plan.schema_evaluation import Evaluation
 from plan.workdays import WorkCalendar
-from tests.fixtures_plan import at, edit, error, warning, write_plan
+from tests.fixtures_plan import at, edit, error, shipped, warning, write_plan
 
 D = dt.date
 
@@ -66,12 +66,12 @@ def _check(tmp: Path, monkeypatch: pytest.MonkeyPatch, cli, text: str):
 
 def test_check_refuses_crossed_thresholds_and_unknown_refs(tmp_path, monkeypatch, cli) -> None:
     text = edit(("criticise: {below: 80, rung: interview}", "criticise: {below: 101, rung: interview}"),
-                ("  scope: [reporting-units]", "  scope: [reporting-unit]"),
+                ("  scope: [districts, lingang, centres]", "  scope: [district, lingang, centres]"),
                 ("  division: protection-division\n  reply_within", "  division: protection-divison\n  reply_within"))
     result = _check(tmp_path, monkeypatch, cli, text)
     assert result.exit_code == 1
-    assert error(at(text, "reporting-unit]"), "evaluation.scope[0]", "没有编号为「reporting-unit」的单位或分组",
-                 "是不是「reporting-units」？") in result.stderr
+    assert error(at(text, "district,"), "evaluation.scope[0]", "没有编号为「district」的单位或分组",
+                 "是不是「districts」？") in result.stderr
     assert error(at(text, "101"), "evaluation.criticise.below",
                  "批评线 101 高于表扬线 100，同一单位可能同时被表扬和批评",
                  "criticise.below 应不大于 commend.min_score") in result.stderr
@@ -96,3 +96,29 @@ def test_check_warns_about_a_rung_the_ladder_lacks_and_bad_types(tmp_path, monke
     assert result.exit_code == 1
     assert error(at(text, "十天"), "requests.reply_within", "应为整数，这里是「十天」",
                  "填写整数，例如 5") in result.stderr
+
+
+def test_check_refuses_a_task_only_unit_in_the_evaluation_scope(tmp_path, monkeypatch, cli) -> None:
+    # 局机关处室 carry tasks but are never scored or named in a public 通报.
+    text = edit(("  scope: [districts, lingang, centres]", "  scope: [districts, lingang, centres, divisions]"))
+    result = _check(tmp_path, monkeypatch, cli, text)
+    assert result.exit_code == 1
+    assert error(at(text, "[districts, lingang, centres, divisions]"), "evaluation.scope",
+                 "参评范围包含只承担任务（role: task-only）的单位：知识产权保护处、政策法规处、知识产权运用促进处、"
+                 "知识产权公共服务处；它们不能被评分或写入通报",
+                 "scope 只填 role: reporting 的单位或分组，例如 [districts, lingang, centres]") in result.stderr
+
+
+def test_check_lists_assumed_dates_with_their_lines(tmp_path, monkeypatch, cli) -> None:
+    result = _check(tmp_path, monkeypatch, cli, shipped())
+    assert result.exit_code == 0
+    assert warning(at(shipped(), "source: assumed", offset=8), "tasks[6].milestones[2].source",
+                   "节点「t07-dragon-boat」的日期为推定（source: assumed）：只提醒、催办，不升级督办、不计入评估",
+                   "经确认后把这一节点的 source 改为 confirmed；日期来自通知原文则写 seed") in result.stderr
+    confirmed = edit(("        note: 端午节为2024年6月10日；专项行动起止日期和报送截止日期为推定，请确认。\n"
+                      "        source: assumed",
+                      "        note: 端午节为2024年6月10日；专项行动起止日期和报送截止日期为推定，请确认。\n"
+                      "        source: confirmed"))
+    again = _check(tmp_path, monkeypatch, cli, confirmed)
+    assert "t07-dragon-boat" not in again.stderr
+    assert "t07-mid-autumn" in again.stderr
