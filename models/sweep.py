@@ -15,11 +15,11 @@ from sqlmodel import Session, col
 
 from models.locks import take_lock, upsert
 from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, Unit, utcnow
-from notifications.notice import Notice
+from notifications.notice import Notice, NoticeItem
 from plan.errors import DubanError
-from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router
+from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router, earlier_rungs
 from plan.model import Plan
-from plan.supervision import SupervisionSheet, cn_month_day
+from plan.supervision import SupervisionSheet, build_sheet, cn_month_day
 from plan.workdays import WorkCalendar
 
 # Outbox states that count as "sent" for a notice's history: handed to delivery and not failed.
@@ -141,7 +141,8 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     firings = ladder.firings(candidates, fired_rungs(session, today=today, horizon=horizon))
     router = Router(plan, today, calendar)
     result.notices = router.notices(firings)
-    result.sheets = router.sheets
+    order = list(plan.units)
+    result.sheets = sorted(router.sheets, key=lambda sheet: order.index(sheet.unit_id))
     result.undeliverable = sorted(router.undeliverable)
     result.fired = firings
     sender = sender or default_sender(plan.meta.mailbox)
@@ -201,3 +202,51 @@ def supervision_list(session: Session, *, today: dt.date,
         .order_by(col(e.unit_id), col(e.due))
     )
     return [SupervisedEntry(*row) for row in rows]
+
+
+def supervision_sheets(session: Session, *, plan: Plan, today: dt.date) -> list[SupervisionSheet]:
+    """The 督办单 issued on ``today`` (supervise rows fired that day), rebuilt from the ledger:
+    the same sheets the sweep built, for writing the printable .docx after the run.
+
+    Two queries: the day's supervise rows with their entries, then every recorded rung of
+    those entries (for the earlier rungs each sheet item cites).
+    """
+    e = LedgerEntry
+    rows = session.execute(
+        select(col(e.id), col(e.unit_id), col(e.milestone_id), col(Milestone.title),
+               col(Milestone.task_number), col(e.due))
+        .join(Escalation, and_(col(Escalation.entry_id) == col(e.id), col(Escalation.kind) == "supervise",
+                               col(Escalation.fired_on) == today))
+        .join(Milestone, col(Milestone.id) == col(e.milestone_id))
+        .outerjoin(Unit, col(Unit.id) == col(e.unit_id))
+        .where(col(Milestone.source) != "assumed", or_(col(Unit.role).is_(None), col(Unit.role) != "task-only"),
+               col(e.archived_at).is_(None))
+    ).all()
+    if not rows:
+        return []
+    sent = case((col(OutboxMessage.state).in_(SENT_STATES), True), else_=False)
+    recorded: dict[int, dict[str, FiredRung]] = {}
+    for entry_id, rung_id, kind, fired_on, was_sent in session.execute(
+            select(col(Escalation.entry_id), col(Escalation.rung_id), col(Escalation.kind),
+                   col(Escalation.fired_on), sent)
+            .outerjoin(OutboxMessage, col(OutboxMessage.key) == col(Escalation.message_key))
+            .where(col(Escalation.entry_id).in_([row[0] for row in rows]))):
+        recorded.setdefault(entry_id, {})[rung_id] = FiredRung(kind, fired_on, bool(was_sent))
+    calendar = WorkCalendar(plan.calendar)
+    milestones = {m.id: m for m in plan.milestones()}
+    by_unit: dict[str, list[NoticeItem]] = {}
+    for entry_id, unit_id, milestone_id, title, task_number, due in rows:
+        milestone = milestones.get(milestone_id)
+        if unit_id not in plan.units:
+            continue
+        by_unit.setdefault(unit_id, []).append(NoticeItem(
+            entry_id=entry_id, unit_id=unit_id, unit_name=plan.units[unit_id].name,
+            milestone_id=milestone_id, title=title, task_number=task_number, task_title=None, due=due,
+            rung_id="supervise", rung_kind="supervise", days=calendar.between(due, today),
+            formats=plan.formats_for(milestone, unit_id) if milestone else (),
+            stats_table=milestone.stats_table if milestone else False,
+            earlier=earlier_rungs(recorded.get(entry_id, {}), today, "supervise")))
+    order = list(plan.units)
+    return [build_sheet(plan, calendar, unit_id=unit_id, items=by_unit[unit_id], today=today,
+                        milestones=milestones)
+            for unit_id in sorted(by_unit, key=order.index)]

@@ -25,6 +25,7 @@ from plan.supervision import EarlierRung, SupervisionSheet, build_sheet
 from plan.workdays import WorkCalendar
 
 KIND_ORDER = {"supervise": 0, "chase": 1, "interview": 2, "remind": 3}
+KIND_ORDER_LADDER = {"remind": 0, "chase": 1, "supervise": 2, "interview": 3}
 # The rungs an unenforceable entry (assumed date, task-only unit) may reach.
 UNENFORCED_KINDS = frozenset({"remind", "chase"})
 # The rungs a notice may cite as history, in ladder order.
@@ -78,9 +79,6 @@ def earlier_rungs(recorded: Mapping[str, FiredRung], today: dt.date, below: str)
     for row in rows:  # the first time each kind was sent
         by_kind.setdefault(row.kind, EarlierRung(row.kind, row.fired_on))
     return tuple(sorted(by_kind.values(), key=lambda r: KIND_ORDER_LADDER[r.kind]))
-
-
-KIND_ORDER_LADDER = {"remind": 0, "chase": 1, "supervise": 2, "interview": 3}
 
 
 class Ladder:

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from models import ledger
 from models.db import session_scope
-from models.sweep import run_sweep, supervision_list
+from models.sweep import run_sweep, supervision_list, supervision_sheets
 from models.tables import Escalation, LedgerEntry, OutboxMessage
+from plan.supervision import EarlierRung
 from plan.workdays import WorkCalendar
 
 D = dt.date
@@ -216,6 +217,11 @@ def test_normal_sequence_cites_the_recorded_chase(season, plan):
     sheet = next(s for s in season[fired["supervise"]].sheets if s.unit_id == "huangpu")
     assert sheet.number == f"督〔2024〕半年第{list(plan.units).index('huangpu') + 1:02d}号"
     assert f"督办编号：{sheet.number}" in text
+    assert [i.earlier for i in sheet.items] == [(EarlierRung("remind", D(2024, 6, 28)),
+                                                 EarlierRung("chase", D(2024, 7, 8)))]
+    assert "此前已于6月28日提醒、7月8日催办。" in text
+    with session_scope() as session:  # the printable .docx can be written from the ledger later
+        assert supervision_sheets(session, plan=plan, today=fired["supervise"]) == season[fired["supervise"]].sheets
     with session_scope() as session:
         (proposal,) = session.execute(select(OutboxMessage.body_text).where(
             OutboxMessage.run_date == fired["interview"],
