@@ -29,12 +29,20 @@ def run(
     today: TodayOption = None,
     plan: PlanOption = "plan.yaml",
     inbox: Annotated[str | None, typer.Option("--inbox", help="收件目录，默认 var/inbox/。")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="日期早于最近一次运行或不在方案执行期内时仍然运行（已升级的事项不会再提醒）。")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """主作业：收件 → 同步方案 → 扫描台账并逐级提醒/催办/督办 → 发送邮件（Prefect 流程）。"""
+    from models.sweep import check_run_date
+
     as_of = resolve_today(today)
-    load_plan(plan)  # a broken plan is refused before Prefect starts, and changes nothing
-    migrate(get_engine())
+    loaded = load_plan(plan)  # a broken plan is refused before Prefect starts, and changes nothing
+    engine = get_engine()
+    migrate(engine)
+    if not force:  # refused before anything is synced, read or queued
+        with Session(engine) as session:
+            check_run_date(session, plan=loaded, today=as_of)
     from flows.cycle import cycle
 
     summary = cycle(plan_path=plan, today=as_of.isoformat(), inbox=inbox, actor=actor())

@@ -142,10 +142,12 @@ def record(
     files: Annotated[list[Path] | None, typer.Option("--file", help="报送的文件，可重复。")] = None,
     note: Annotated[str | None, typer.Option("--note", help="备注。")] = None,
     today: TodayOption = None,
+    plan: PlanOption = "plan.yaml",
     as_json: JsonOption = False,
 ) -> None:
     """登记一次报送。逾期报送照常登记并标为逾期；文件计算哈希后存入 var/files/。"""
     as_of = resolve_today(today)
+    calendar = WorkCalendar(load_plan(plan).calendar)  # lateness is counted in working days
     submitted_on = parse_date(date) or as_of
     if submitted_on > as_of:
         raise DubanError(f"报送日期 {submitted_on} 晚于今天（{as_of}）",
@@ -161,7 +163,7 @@ def record(
                                         submitted_on=submitted_on, source="cli", actor=actor(),
                                         note=note, files=stored)
         unit_name = ledger.get_unit(session, unit).name
-    days_late = (done.submission.submitted_on - done.entry.due).days
+    days_late = calendar.between(done.entry.due, done.submission.submitted_on)
     if as_json:
         print_json({"submission": done.submission.id, "unit": unit, "milestone": milestone,
                     "submitted_on": done.submission.submitted_on.isoformat(), "late": done.late,
@@ -170,7 +172,9 @@ def record(
     if done.duplicate:
         out.print(f"这些文件已在 {done.submission.submitted_on} 登记过，未重复登记。")
         return
-    timing = f"逾期 {days_late} 天" if done.late else "按时"
+    timing = "按时"
+    if done.late:  # a Saturday after a Friday due date is late by no working day: say which
+        timing = f"逾期 {days_late} 个工作日" if days_late > 0 else "截止日后的休息日报送，逾期不足 1 个工作日"
     out.print(f"已登记：{unit_name} · {milestone}，报送日期 {submitted_on}（{timing}，截止 {done.entry.due}）"
               + (f"，文件 {len(stored)} 个" if stored else "") + "。", markup=False)
 

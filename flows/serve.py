@@ -143,6 +143,13 @@ def _fire(runtime: Runtime, job_id: str) -> str:
         # A catch-up of an earlier day's run, on a day the job still fires: wait for that.
         log.info("作业 %s：今天稍后还会按时运行，不补跑", job_id)
         return "skipped-later"
+    period = plan.meta.period
+    if job.flow == "cycle" and not period.start <= today <= period.end:
+        # After the period every item would read "已逾期 500 个工作日": say why nothing is sent.
+        log.warning("作业 %s：%s 不在方案执行期（%s 至 %s）内，不提醒、不催办、不发送；"
+                    "请更新 plan.yaml 的 meta.period 或停止 duban serve", job_id, today,
+                    period.start, period.end)
+        return "skipped-period"
     day = claim_day(job, plan, today)
     with session_scope(runtime.engine) as session:
         claimed = claim_run(session, job_id=job_id, flow=job.flow, run_date=day,

@@ -10,15 +10,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session, col
 
 from models.locks import take_lock, upsert
-from models.tables import Escalation, LedgerEntry, Milestone, utcnow
-from notifications.notice import Notice
-from plan.ladder import Candidate, Firing, Ladder, Router
+from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, Unit, utcnow
+from notifications.notice import Notice, NoticeItem
+from plan.errors import DubanError
+from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router, earlier_rungs
 from plan.model import Plan
+from plan.supervision import SupervisionSheet, build_sheet, cn_month_day
 from plan.workdays import WorkCalendar
+
+# Outbox states that count as "sent" for a notice's history: handed to delivery and not failed.
+SENT_STATES = ("queued", "sending", "sent")
 
 
 @dataclass
@@ -30,6 +35,8 @@ class SweepResult:
     notices: list[Notice] = field(default_factory=list)
     queued: list[str] = field(default_factory=list)
     undeliverable: list[str] = field(default_factory=list)
+    # The 督办单 of each unit reached at the supervise rung today (for the printable .docx).
+    sheets: list[SupervisionSheet] = field(default_factory=list)
 
     @property
     def escalations(self) -> int:
@@ -39,33 +46,78 @@ class SweepResult:
 def open_candidates(session: Session, *, today: dt.date, horizon: dt.date) -> list[Candidate]:
     """Entries not submitted (as of today), not waived, due by ``horizon``.
 
-    Milestones tied to a report are left out: they follow their report's entry.
+    Milestones tied to a report are left out: they follow their report's entry.  Each row
+    says whether the entry is enforceable (a seed/confirmed date of a reporting unit).
     """
     e = LedgerEntry
+    assumed = col(Milestone.source) == "assumed"
+    enforceable = case((or_(assumed, col(Unit.role) == "task-only"), False), else_=True)
     rows = session.execute(
         select(col(e.id), col(e.unit_id), col(e.milestone_id), col(Milestone.title),
-               col(Milestone.task_number), col(e.due))
+               col(Milestone.task_number), col(e.due), enforceable,
+               case((assumed, True), else_=False))
         .join(Milestone, col(Milestone.id) == col(e.milestone_id))
+        .outerjoin(Unit, col(Unit.id) == col(e.unit_id))
         .where(col(e.archived_at).is_(None), col(Milestone.archived_at).is_(None),
                col(Milestone.report_id).is_(None), col(e.status) != "waived",
                or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today),
                col(e.due) <= horizon)
     )
-    return [Candidate(*row) for row in rows]
+    return [Candidate(entry_id=row[0], unit_id=row[1], milestone_id=row[2], title=row[3], task_number=row[4],
+                      due=row[5], enforceable=bool(row[6]), assumed=bool(row[7])) for row in rows]
 
 
-def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[int, set[str]]:
+def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[int, dict[str, FiredRung]]:
+    """The recorded rungs of open entries, with whether each one's message went out.
+
+    "Sent" means: the escalation row names an outbox message (the one to the unit, else the
+    first recipient's) whose state is queued, sending or sent; a failed message does not
+    count, and neither does a row without a message.  The ladder cites a row only when it
+    fired on an earlier run date than today.
+    """
     e = LedgerEntry
+    sent = case((col(OutboxMessage.state).in_(SENT_STATES), True), else_=False)
     rows = session.execute(
-        select(col(Escalation.entry_id), col(Escalation.rung_id))
+        select(col(Escalation.entry_id), col(Escalation.rung_id), col(Escalation.kind),
+               col(Escalation.fired_on), sent)
         .join(e, col(e.id) == col(Escalation.entry_id))
+        .outerjoin(OutboxMessage, col(OutboxMessage.key) == col(Escalation.message_key))
         .where(col(e.archived_at).is_(None), col(e.due) <= horizon,
                or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today))
     )
-    fired: dict[int, set[str]] = {}
-    for entry_id, rung_id in rows:
-        fired.setdefault(entry_id, set()).add(rung_id)
+    fired: dict[int, dict[str, FiredRung]] = {}
+    for entry_id, rung_id, kind, fired_on, was_sent in rows:
+        fired.setdefault(entry_id, {})[rung_id] = FiredRung(kind, fired_on, bool(was_sent))
     return fired
+
+
+def latest_run_date(session: Session) -> dt.date | None:
+    """The latest date the ladder recorded anything for (an escalation or a queued notice)."""
+    fired = session.execute(select(func.max(col(Escalation.fired_on)))).scalar()
+    queued = session.execute(select(func.max(col(OutboxMessage.run_date)))
+                             .where(col(OutboxMessage.kind) != "digest")).scalar()
+    days = [d for d in (fired, queued) if d is not None]
+    return max(days) if days else None
+
+
+def check_run_date(session: Session, *, plan: Plan, today: dt.date) -> None:
+    """Refuse a run that would rewrite history or act outside the plan's period.
+
+    A run dated before the latest recorded run would remind units of items that are
+    already under 督办; a run after the period would report absurd lateness.
+    """
+    period = plan.meta.period
+    if not period.start <= today <= period.end:
+        raise DubanError(
+            f"{today.year}年{cn_month_day(today)}不在方案执行期（{period.start.year}年{cn_month_day(period.start)}"
+            f"至{period.end.year}年{cn_month_day(period.end)}）内，不提醒、不催办、不发送",
+            "检查 --today；确需按这一天运行，加 --force")
+    latest = latest_run_date(session)
+    if latest is not None and today < latest:
+        raise DubanError(
+            f"{today.year}年{cn_month_day(today)}早于已记录的最近一次运行（{latest.year}年{cn_month_day(latest)}），"
+            "按这一天运行会对已催办、督办的事项重新发送提醒",
+            "检查 --today；确需补跑这一天，加 --force（不会重复提醒已升级的事项）")
 
 
 def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | None = None,
@@ -87,8 +139,10 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     candidates = open_candidates(session, today=today, horizon=horizon)
     result.entries_checked = len(candidates)
     firings = ladder.firings(candidates, fired_rungs(session, today=today, horizon=horizon))
-    router = Router(plan, today)
+    router = Router(plan, today, calendar)
     result.notices = router.notices(firings)
+    order = list(plan.units)
+    result.sheets = sorted(router.sheets, key=lambda sheet: order.index(sheet.unit_id))
     result.undeliverable = sorted(router.undeliverable)
     result.fired = firings
     sender = sender or default_sender(plan.meta.mailbox)
@@ -129,15 +183,70 @@ class SupervisedEntry:
 
 def supervision_list(session: Session, *, today: dt.date,
                      kinds: tuple[str, ...] = ("supervise", "interview")) -> list[SupervisedEntry]:
-    """Entries still open today that reached the 督导检查 (or 约谈) rung: the current list."""
+    """Entries still open today that reached the 督导检查 (or 约谈) rung: the current list.
+
+    Only enforceable entries: a row recorded before a date became assumed or a unit became
+    task-only (an older ledger) is left out, so such an entry is never on the list.
+    """
     e = LedgerEntry
     rows = session.execute(
         select(col(e.id), col(e.unit_id), col(e.milestone_id), col(e.due), col(Escalation.kind),
                func.min(col(Escalation.fired_on)))
         .join(Escalation, and_(col(Escalation.entry_id) == col(e.id), col(Escalation.kind).in_(kinds)))
-        .where(col(e.archived_at).is_(None), col(e.status) != "waived", col(Escalation.fired_on) <= today,
+        .join(Milestone, col(Milestone.id) == col(e.milestone_id))
+        .outerjoin(Unit, col(Unit.id) == col(e.unit_id))
+        .where(col(Milestone.source) != "assumed", or_(col(Unit.role).is_(None), col(Unit.role) != "task-only"),
+               col(e.archived_at).is_(None), col(e.status) != "waived", col(Escalation.fired_on) <= today,
                or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today))
         .group_by(col(e.id), col(e.unit_id), col(e.milestone_id), col(e.due), col(Escalation.kind))
         .order_by(col(e.unit_id), col(e.due))
     )
     return [SupervisedEntry(*row) for row in rows]
+
+
+def supervision_sheets(session: Session, *, plan: Plan, today: dt.date) -> list[SupervisionSheet]:
+    """The 督办单 issued on ``today`` (supervise rows fired that day), rebuilt from the ledger:
+    the same sheets the sweep built, for writing the printable .docx after the run.
+
+    Two queries: the day's supervise rows with their entries, then every recorded rung of
+    those entries (for the earlier rungs each sheet item cites).
+    """
+    e = LedgerEntry
+    rows = session.execute(
+        select(col(e.id), col(e.unit_id), col(e.milestone_id), col(Milestone.title),
+               col(Milestone.task_number), col(e.due))
+        .join(Escalation, and_(col(Escalation.entry_id) == col(e.id), col(Escalation.kind) == "supervise",
+                               col(Escalation.fired_on) == today))
+        .join(Milestone, col(Milestone.id) == col(e.milestone_id))
+        .outerjoin(Unit, col(Unit.id) == col(e.unit_id))
+        .where(col(Milestone.source) != "assumed", or_(col(Unit.role).is_(None), col(Unit.role) != "task-only"),
+               col(e.archived_at).is_(None))
+    ).all()
+    if not rows:
+        return []
+    sent = case((col(OutboxMessage.state).in_(SENT_STATES), True), else_=False)
+    recorded: dict[int, dict[str, FiredRung]] = {}
+    for entry_id, rung_id, kind, fired_on, was_sent in session.execute(
+            select(col(Escalation.entry_id), col(Escalation.rung_id), col(Escalation.kind),
+                   col(Escalation.fired_on), sent)
+            .outerjoin(OutboxMessage, col(OutboxMessage.key) == col(Escalation.message_key))
+            .where(col(Escalation.entry_id).in_([row[0] for row in rows]))):
+        recorded.setdefault(entry_id, {})[rung_id] = FiredRung(kind, fired_on, bool(was_sent))
+    calendar = WorkCalendar(plan.calendar)
+    milestones = {m.id: m for m in plan.milestones()}
+    by_unit: dict[str, list[NoticeItem]] = {}
+    for entry_id, unit_id, milestone_id, title, task_number, due in rows:
+        milestone = milestones.get(milestone_id)
+        if unit_id not in plan.units:
+            continue
+        by_unit.setdefault(unit_id, []).append(NoticeItem(
+            entry_id=entry_id, unit_id=unit_id, unit_name=plan.units[unit_id].name,
+            milestone_id=milestone_id, title=title, task_number=task_number, task_title=None, due=due,
+            rung_id="supervise", rung_kind="supervise", days=calendar.between(due, today),
+            formats=plan.formats_for(milestone, unit_id) if milestone else (),
+            stats_table=milestone.stats_table if milestone else False,
+            earlier=earlier_rungs(recorded.get(entry_id, {}), today, "supervise")))
+    order = list(plan.units)
+    return [build_sheet(plan, calendar, unit_id=unit_id, items=by_unit[unit_id], today=today,
+                        milestones=milestones)
+            for unit_id in sorted(by_unit, key=order.index)]

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from plan.supervision import EarlierRung, SupervisionSheet
+
 KINDS = ("unit-notice", "coordinator-list", "interview-proposal")
 RUNG_KINDS = ("remind", "chase", "supervise", "interview")
 
@@ -33,6 +35,15 @@ class NoticeItem:
     days: int  # remind: working days left until due; others: working days overdue
     formats: tuple[str, ...]  # e.g. ("word", "pdf-stamped")
     stats_table: bool  # the case statistics table (行政保护案件统计表) goes with it
+    # The date is a coordinators' inference (source: assumed): shown as 推定，待确认.
+    assumed: bool = False
+    note: str | None = None  # the plan's note on the date, when it has one
+    # Rungs recorded as sent for this entry on an earlier run date (see models.sweep.fired_rungs):
+    # the only history a notice may cite ("已于7月8日催办").
+    earlier: tuple[EarlierRung, ...] = ()
+
+    def earlier_kinds(self) -> set[str]:
+        return {rung.kind for rung in self.earlier}
 
     def __post_init__(self) -> None:
         if self.rung_kind not in RUNG_KINDS:
@@ -75,6 +86,8 @@ class Notice:
     unit_id: str | None  # for unit-notice
     items: tuple[NoticeItem, ...]  # non-empty
     plan: PlanInfo
+    reply_by: dt.date | None = None  # 请于…前报送: the run date plus escalation.response_days
+    sheet: SupervisionSheet | None = None  # the 督办单 stated by a unit notice at the supervise rung
 
     def __post_init__(self) -> None:
         # An empty email or one with nobody to read it is a bug upstream, never sent.

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from notifications.notice import Notice, NoticeItem
+from plan.supervision import cn_month_day
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -77,6 +78,72 @@ def cn_ordinal(value: int) -> str:
     return ORDINALS[value - 1] if 1 <= value <= len(ORDINALS) else str(value)
 
 
+def due_text(item: NoticeItem) -> str:
+    """The due date as a unit reads it; an assumed date says so."""
+    return cn_date(item.due) + ("（推定，待确认）" if item.assumed else "")
+
+
+def assumed_note(item: NoticeItem) -> str:
+    """Why an assumed date is only a reminder (empty for a date the notice sets)."""
+    if not item.assumed:
+        return ""
+    text = "该截止日期为协调处室推定，原通知未明确规定，待确认后以正式通知为准。"
+    return text + (f"（{item.note}）" if item.note else "")
+
+
+def _sent(item: NoticeItem, kind: str) -> dt.date | None:
+    return next((r.sent_on for r in item.earlier if r.kind == kind), None)
+
+
+def history_text(item: NoticeItem) -> str:
+    """What was actually done before for an item at the supervise or interview rung.
+
+    Only rungs recorded as sent on an earlier run date are named; when duban reaches several
+    rungs at once (it started late, or the rungs fell due together) the sentence says so.
+    """
+    chased, supervised = _sent(item, "chase"), _sent(item, "supervise")
+    if item.rung_kind == "supervise":
+        if chased:
+            return f"已于{cn_month_day(chased)}催办，仍未报送，现予督办。"
+        return f"该事项已逾期{item.days}个工作日，本次一并予以督办。"
+    if item.rung_kind == "interview":
+        if chased and supervised:
+            return (f"已于{cn_month_day(chased)}催办、{cn_month_day(supervised)}督办，"
+                    "经催办、督办仍未报送。")
+        if chased:
+            return (f"已于{cn_month_day(chased)}催办，未发督办单；"
+                    f"该事项已逾期{item.days}个工作日，本次一并提出约谈建议。")
+        if supervised:
+            return (f"已于{cn_month_day(supervised)}督办，未经催办；"
+                    f"该事项已逾期{item.days}个工作日，本次一并提出约谈建议。")
+        return f"该事项已逾期{item.days}个工作日，此前未发出催办、督办，本次一并提出约谈建议。"
+    return ""
+
+
+def _count_suffix(count: int) -> str:
+    return f"等{count}项" if count > 1 else ""
+
+
+def unit_subject(notice: Notice, top: Section) -> str:
+    """What to do and by when: the most serious rung's first item, and how many in all."""
+    first = top.items[0]
+    what = first.title + _count_suffix(len(notice.items))
+    doc = notice.plan.doc_number
+    if top.kind == "remind":
+        return f"【提醒】{what}将于{cn_month_day(first.due)}到期，请按时报送（{doc}）"
+    if top.kind == "chase" or notice.sheet is None:
+        by = notice.reply_by or notice.run_date
+        label = "催办" if top.kind == "chase" else "督办"
+        return f"【{label}】请于{cn_month_day(by)}前报送{what}（{doc}）"
+    sheet = notice.sheet
+    return f"【督办】{sheet.number}：请于{cn_month_day(sheet.deadline)}前报送{what}"
+
+
+def all_escalated_before(items: Iterable[NoticeItem]) -> bool:
+    """Every item on a 约谈建议 was recorded as both chased and supervised earlier."""
+    return all(_sent(i, "chase") and _sent(i, "supervise") for i in items)
+
+
 def materials(item: NoticeItem) -> str:
     """What the unit must send for an item, e.g. ``Word 版、PDF 盖章版；随附行政保护案件统计表``."""
     parts = "、".join(FORMAT_LABELS.get(f, f) for f in item.formats) or "电子件"
@@ -134,7 +201,9 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(cn_date=cn_date, cn_ordinal=cn_ordinal, materials=materials,
-                       task_label=task_label, days_text=days_text, days_html=days_html)
+                       task_label=task_label, days_text=days_text, days_html=days_html,
+                       cn_md=cn_month_day, due_text=due_text, assumed_note=assumed_note,
+                       history_text=history_text)
     return env
 
 
@@ -143,10 +212,14 @@ _ENV = _environment()
 
 def render_notice(notice: Notice) -> Rendered:
     """Render one notice; the same notice always renders to the same bytes."""
+    grouped = sections(notice.items)
     context = {
         "notice": notice,
         "plan": notice.plan,
-        "sections": sections(notice.items),
+        "sections": grouped,
+        "unit_subject": unit_subject(notice, grouped[0]) if notice.kind == "unit-notice" else "",
+        "all_escalated": all_escalated_before(notice.items),
+        "sheet": notice.sheet,
         "units": by_unit(notice.items),
         "item_count": len(notice.items),
         "max_days": max(i.days for i in notice.items),

@@ -4,7 +4,11 @@ on a given day, and who is told.  Pure rules over rows the sweep fetched in bulk
 A rung is *reached* on the working day ``shift(due, offset)``.  Every reached rung that
 has not fired yet fires — except reminders, which only make sense before the due date:
 only the latest reached rung may be a reminder, so a reminder that was missed (duban
-started late, or was off) is skipped rather than sent after its moment.
+started late, or was off) is skipped rather than sent after its moment, and an entry that
+already has a 催办/督办/约谈 row is never reminded again (a back-dated run).
+
+Only the notice's obligations are enforced: an entry whose date is assumed, or whose unit is
+task-only, climbs to 催办 at most (``Candidate.enforceable``).
 """
 
 from __future__ import annotations
@@ -17,9 +21,28 @@ from functools import lru_cache
 from notifications.notice import Notice, NoticeItem, PlanInfo
 from plan.model import Plan
 from plan.schema import Rung
+from plan.supervision import EarlierRung, SupervisionSheet, build_sheet
 from plan.workdays import WorkCalendar
 
 KIND_ORDER = {"supervise": 0, "chase": 1, "interview": 2, "remind": 3}
+KIND_ORDER_LADDER = {"remind": 0, "chase": 1, "supervise": 2, "interview": 3}
+# The rungs an unenforceable entry (assumed date, task-only unit) may reach.
+UNENFORCED_KINDS = frozenset({"remind", "chase"})
+# The rungs a notice may cite as history, in ladder order.
+HISTORY_KINDS = ("remind", "chase", "supervise")
+
+
+@dataclass(frozen=True)
+class FiredRung:
+    """A recorded escalation row: which rung, on which run date, and whether its message went.
+
+    ``sent`` is True when the row names an outbox message that is queued, being sent or sent
+    (not failed): the notice was handed to delivery on ``fired_on``.
+    """
+
+    kind: str
+    fired_on: dt.date
+    sent: bool
 
 
 @dataclass(frozen=True)
@@ -32,6 +55,9 @@ class Candidate:
     title: str
     task_number: int | None
     due: dt.date
+    # False for an assumed date or a task-only unit: reminded and chased, never supervised.
+    enforceable: bool = True
+    assumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,6 +65,20 @@ class Firing:
     candidate: Candidate
     rung: Rung
     days: int  # remind: working days left; otherwise working days overdue
+    earlier: tuple[EarlierRung, ...] = ()  # lower rungs recorded as sent on earlier run dates
+
+
+def earlier_rungs(recorded: Mapping[str, FiredRung], today: dt.date, below: str) -> tuple[EarlierRung, ...]:
+    """The rungs below ``below`` that a notice today may say were sent: fired on an earlier
+    run date with a message that was not failed.  A rung fired today is not history yet."""
+    limit = KIND_ORDER_LADDER[below]
+    rows = sorted((r for r in recorded.values()
+                   if r.sent and r.fired_on < today and r.kind in HISTORY_KINDS
+                   and KIND_ORDER_LADDER[r.kind] < limit), key=lambda r: (r.fired_on, KIND_ORDER_LADDER[r.kind]))
+    by_kind: dict[str, EarlierRung] = {}
+    for row in rows:  # the first time each kind was sent
+        by_kind.setdefault(row.kind, EarlierRung(row.kind, row.fired_on))
+    return tuple(sorted(by_kind.values(), key=lambda r: KIND_ORDER_LADDER[r.kind]))
 
 
 class Ladder:
@@ -55,21 +95,28 @@ class Ladder:
         earliest = min(r.offset for r in self.rungs)
         return self.calendar.shift(self.today, -earliest) if earliest < 0 else self.today
 
-    def _reached_for_due(self, due: dt.date) -> tuple[Rung, ...]:
+    def _reached_for_due(self, due: dt.date, enforceable: bool) -> tuple[Rung, ...]:
         """The rungs that may fire today for entries due on ``due``."""
-        reached = [r for r in self.rungs if self.today >= self.calendar.shift(due, r.offset)]
+        rungs = self.rungs if enforceable else [r for r in self.rungs if r.kind in UNENFORCED_KINDS]
+        reached = [r for r in rungs if self.today >= self.calendar.shift(due, r.offset)]
         return tuple(r for r in reached if r.kind != "remind" or r is reached[-1])
 
     def _days_for(self, due: dt.date, remind: bool) -> int:
         return self.calendar.between(self.today, due) if remind else self.calendar.between(due, self.today)
 
     def firings(self, candidates: Iterable[Candidate],
-                fired: Mapping[int, set[str]]) -> list[Firing]:
+                fired: Mapping[int, Mapping[str, FiredRung]]) -> list[Firing]:
         out: list[Firing] = []
+        empty: Mapping[str, FiredRung] = {}
         for c in candidates:
-            done = fired.get(c.entry_id, ())
-            out.extend(Firing(c, rung, self._days(c.due, rung.kind == "remind"))
-                       for rung in self._reached(c.due) if rung.id not in done)
+            done = fired.get(c.entry_id, empty)
+            # Escalated already (e.g. a run back-dated before a later one): no more reminders.
+            escalated = any(r.kind != "remind" for r in done.values())
+            for rung in self._reached(c.due, c.enforceable):
+                if rung.id in done or (escalated and rung.kind == "remind"):
+                    continue
+                earlier = () if rung.kind == "remind" else earlier_rungs(done, self.today, rung.kind)
+                out.append(Firing(c, rung, self._days(c.due, rung.kind == "remind"), earlier))
         return out
 
 
@@ -93,9 +140,12 @@ class _Draft:
 class Router:
     """Turns firings into one Notice per recipient (unit, coordinator, leadership)."""
 
-    def __init__(self, plan: Plan, today: dt.date) -> None:
+    def __init__(self, plan: Plan, today: dt.date, calendar: WorkCalendar | None = None) -> None:
         self.plan = plan
         self.today = today
+        self.calendar = calendar or WorkCalendar(plan.calendar)
+        self.reply_by = self.calendar.shift(today, plan.escalation.response_days)
+        self.sheets: list[SupervisionSheet] = []
         self.info = PlanInfo.from_plan(plan)
         self.milestones = {m.id: m for m in plan.milestones()}
         self.undeliverable: set[str] = set()
@@ -133,9 +183,19 @@ class Router:
             milestone_id=c.milestone_id, title=c.title, task_number=c.task_number,
             task_title=task.title if task else None, due=c.due, rung_id=firing.rung.id,
             rung_kind=firing.rung.kind, days=firing.days,
-            formats=milestone.formats if milestone else (),
+            formats=self._formats(milestone, c.unit_id),
             stats_table=milestone.stats_table if milestone else False,
+            assumed=c.assumed or bool(milestone and not milestone.enforceable),
+            note=milestone.note if milestone else None,
+            earlier=firing.earlier,
         )
+
+    def _formats(self, milestone: object, unit_id: str) -> tuple[str, ...]:
+        if milestone is None:
+            return ()
+        if unit_id in self.plan.units:
+            return self.plan.formats_for(milestone, unit_id)  # type: ignore[arg-type]
+        return milestone.formats  # type: ignore[attr-defined]
 
     def notices(self, firings: Iterable[Firing]) -> list[Notice]:
         unit_names = {u.id: u.name for u in self.plan.units.values()}
@@ -161,7 +221,14 @@ class Router:
             cc = tuple(a for a in draft.cc if a not in draft.to)
             items = sorted(draft.items.values(), key=lambda i: (KIND_ORDER[i.rung_kind], i.unit_id, i.due,
                                                        i.milestone_id))
+            sheet = None
+            supervised = [i for i in items if i.rung_kind == "supervise"]
+            if draft.kind == "unit-notice" and draft.unit_id and supervised:
+                sheet = build_sheet(self.plan, self.calendar, unit_id=draft.unit_id, items=supervised,
+                                    today=self.today, milestones=self.milestones)
+                self.sheets.append(sheet)
             notices.append(Notice(kind=draft.kind, run_date=self.today, to=draft.to, cc=cc,
                                   recipient_name=draft.recipient_name, unit_id=draft.unit_id,
-                                  items=tuple(items), plan=self.info))
+                                  items=tuple(items), plan=self.info, reply_by=self.reply_by,
+                                  sheet=sheet))
         return sorted(notices, key=lambda n: (n.kind, n.unit_id or "", n.to))

@@ -85,6 +85,8 @@ class Rung(Strict):
 
 class Escalation(Strict):
     due_soon: int = Field(default=5, ge=0, le=60)
+    # 督办单的办理时限：发出后多少个工作日内办结（催办邮件的“请于…前报送”同样按此计算）。
+    response_days: int = Field(default=3, ge=1, le=30)
     rungs: list[Rung] = Field(min_length=1)
 
 

@@ -9,7 +9,14 @@ confirmed dates, ``earlier`` lists only rungs that were actually recorded as sen
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # notifications.notice imports this module
+    from notifications.notice import NoticeItem
+    from plan.model import Plan
+    from plan.workdays import WorkCalendar
 
 # Short period words used in the 督办编号: the summaries' periods, else the due month.
 PERIOD_CODES = {"half-year": "半年", "annual": "全年"}
@@ -19,7 +26,7 @@ PERIOD_CODES = {"half-year": "半年", "annual": "全年"}
 class EarlierRung:
     """A rung that was recorded as sent for the item before this sheet (e.g. 催办 on 7月8日)."""
 
-    kind: str  # remind | chase
+    kind: str  # remind | chase | supervise (the last only on a 约谈建议)
     sent_on: dt.date
 
 
@@ -60,3 +67,49 @@ def supervision_number(*, year: int, period_code: str, unit_sequence: int) -> st
     does not depend on which other units happen to be supervised on the same day.
     """
     return f"督〔{year}〕{period_code}第{unit_sequence:02d}号"
+
+
+def cn_month_day(day: dt.date) -> str:
+    """7月5日: the form a 督办单 and a subject use (no leading zeros, no year)."""
+    return f"{day.month}月{day.day}日"
+
+
+def period_code(milestone: Any) -> str:
+    """半年 / 全年 for a summary-tied item, else the due month (``7月``)."""
+    period = getattr(milestone, "period", None)
+    if period in PERIOD_CODES:
+        return PERIOD_CODES[period]
+    return f"{milestone.due.month}月"
+
+
+def feedback_text(*, number: str, deadline: dt.date, mailbox: str) -> str:
+    return (f"请于{cn_month_day(deadline)}前将督办事项所列材料报送至 {mailbox}，"
+            f"同时书面反馈逾期原因和整改措施；邮件主题注明单位名称和督办编号{number}。")
+
+
+def build_sheet(plan: Plan, calendar: WorkCalendar, *, unit_id: str, items: Sequence[NoticeItem],
+                today: dt.date, milestones: Mapping[str, Any]) -> SupervisionSheet:
+    """The 督办单 for one unit's items at the supervise rung today (items sorted by due date).
+
+    The number follows the earliest item's period, so the half-year summary's sheet keeps
+    督〔2024〕半年第NN号 however many other items join it.
+    """
+    ordered = sorted(items, key=lambda i: (i.due, i.milestone_id))
+    first = ordered[0]
+    anchor = milestones.get(first.milestone_id)
+    code = period_code(anchor) if anchor is not None else f"{first.due.month}月"
+    number = supervision_number(year=first.due.year, period_code=code,
+                                unit_sequence=list(plan.units).index(unit_id) + 1)
+    deadline = calendar.shift(today, plan.escalation.response_days)
+    meta = plan.meta
+    unit = plan.units[unit_id]
+    return SupervisionSheet(
+        number=number, unit_id=unit_id, unit_name=unit.name,
+        items=tuple(SheetItem(milestone_id=i.milestone_id, title=i.title, due=i.due,
+                              working_days_overdue=i.days, formats=i.formats,
+                              stats_table=i.stats_table, earlier=i.earlier) for i in ordered),
+        issued_on=today, deadline=deadline,
+        feedback=feedback_text(number=number, deadline=deadline, mailbox=meta.mailbox),
+        issuer=f"{meta.issuer}（{plan.coordinator.name}）", doc_number=meta.doc_number,
+        mailbox=meta.mailbox, contacts=tuple((c.name, c.phone or "") for c in meta.contacts),
+    )

@@ -31,7 +31,10 @@ def test_status_on_0708_reflects_recorded_half_year_summaries(synced, cli) -> No
     late = cli("record", "--unit", "xuhui", "--milestone", "half-year-summary", "--date", "2024-07-06",
                "--today", "2024-07-08", ok=True)
     assert late.stdout == ("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-06"
-                           "（逾期 1 天，截止 2024-07-05）。\n")
+                           "（截止日后的休息日报送，逾期不足 1 个工作日，截止 2024-07-05）。\n")
+    later = cli("record", "--unit", "jingan", "--milestone", "half-year-summary", "--date", "2024-07-09",
+                "--today", "2024-07-09", ok=True)
+    assert "（逾期 2 个工作日，截止 2024-07-05）" in later.stdout
 
     data = _status(cli)
     assert data["today"] == "2024-07-08"

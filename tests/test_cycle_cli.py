@@ -44,7 +44,7 @@ def test_duban_run_on_a_fresh_directory_writes_one_eml_per_recipient(workdir: Pa
     outbox = workdir / "var" / "outbox"
     messages = _eml(outbox)
     owing = set(plan.expand(plan.reports["half-year-summary"].units))
-    unit_notices = [m for m in messages if "督办单" in str(m["Subject"]) or "催办" in str(m["Subject"])]
+    unit_notices = [m for m in messages if str(m["Subject"]).startswith(("【督办】", "【催办】"))]
     to_units = {addr.addr_spec.split("@")[0] for m in unit_notices for addr in m["To"].addresses
                 if not addr.addr_spec.split("@")[0].endswith("-lead")}
     assert owing <= to_units
@@ -64,6 +64,25 @@ def test_duban_run_on_a_fresh_directory_writes_one_eml_per_recipient(workdir: Pa
     new = [m for m in _eml(outbox) if "2024年7月15日" in m.get_body(("plain",)).get_content()]
     listed = next(m for m in new if "shszcj@126.com" in str(m["To"]))
     assert "半年度工作总结" in listed.get_body(("plain",)).get_content()
+
+    # A run dated before the latest one is refused, changes nothing, and says how to force it.
+    count = len(list(outbox.glob("*.eml")))
+    back = run("2024-06-03")
+    assert back.returncode == 1
+    assert back.stderr == ("错误：2024年6月3日早于已记录的最近一次运行（2024年7月15日），"
+                           "按这一天运行会对已催办、督办的事项重新发送提醒\n"
+                           "提示：检查 --today；确需补跑这一天，加 --force（不会重复提醒已升级的事项）\n")
+    assert len(list(outbox.glob("*.eml"))) == count
+    outside = run("2025-06-03")
+    assert outside.returncode == 1
+    assert outside.stderr.startswith("错误：2025年6月3日不在方案执行期（")
+    forced = subprocess.run([*_duban(), "run", "--today", "2024-06-03", "--force"], cwd=workdir, env=env,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert forced.returncode == 0, forced.stderr
+    # Items escalated on 07-08/07-15 are never reminded "即将到期" by the back-dated run.
+    reminders = [m for m in _eml(outbox) if str(m["Subject"]).startswith("【提醒】")
+                 and "半年度工作总结" in str(m["Subject"])]
+    assert reminders == []
 
 
 def test_preview_renders_without_recording_anything(synced, db_url, cli):

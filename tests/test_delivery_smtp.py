@@ -63,7 +63,7 @@ def test_messages_arrive_decoded_with_the_right_headers(workdir, smtp_server: Sm
 
     huangpu = received[rows[notices[0].key].message_id]  # the outbox row's Message-ID
     msg = huangpu.message
-    assert msg["Subject"] == "【催办通知】黄浦区知识产权局：1项材料逾期未报送，1项即将到期（沪知局保〔2024〕15号）"
+    assert msg["Subject"] == "【催办】请于7月15日前报送2024年上半年工作总结等2项（沪知局保〔2024〕15号）"
     assert "=?utf-8?" in huangpu.data.decode("ascii")  # encoded words on the wire, 7-bit clean
     (sender,) = msg["From"].addresses
     assert (sender.display_name, sender.addr_spec) == ("上海市知识产权局督办", "shszcj@126.com")
@@ -94,7 +94,7 @@ def test_messages_arrive_decoded_with_the_right_headers(workdir, smtp_server: Sm
 
 def test_unit_name_cannot_add_a_header_or_a_recipient(workdir, smtp_server: SmtpServer) -> None:
     evil = "<script>alert(1)</script>黄浦区\r\nBcc: evil@example.org"
-    notice = unit_notice(item("chase", unit_name=evil), name=evil)
+    notice = unit_notice(item("chase", unit_name=evil, title=evil), name=evil)
     queue_notices([notice])
     assert deliver().sent == 1
     (got,) = smtp_server.received
@@ -102,7 +102,8 @@ def test_unit_name_cannot_add_a_header_or_a_recipient(workdir, smtp_server: Smtp
     msg = got.message
     assert "Bcc" not in msg
     assert b"\nBcc:" not in got.data and b"evil@example.org" not in got.data.split(b"\r\n\r\n")[0]
-    assert msg["Subject"].startswith("【催办通知】<script>alert(1)</script>黄浦区 Bcc: evil@example.org：")
+    assert msg["Subject"] == ("【催办】请于7月15日前报送<script>alert(1)</script>黄浦区 Bcc: evil@example.org"
+                              "（沪知局保〔2024〕15号）")
     assert [a.addr_spec for a in msg["To"].addresses] == ["huangpu@example.org"]
     html = msg.get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

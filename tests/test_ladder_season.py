@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from models import ledger
 from models.db import session_scope
-from models.sweep import run_sweep, supervision_list
+from models.sweep import run_sweep, supervision_list, supervision_sheets
 from models.tables import Escalation, LedgerEntry, OutboxMessage
+from plan.supervision import EarlierRung
 from plan.workdays import WorkCalendar
 
 D = dt.date
@@ -159,3 +160,96 @@ def test_catch_up_run_lists_each_entry_once_at_its_highest_rung(synced, plan):
             .where(LedgerEntry.unit_id == "huangpu", LedgerEntry.milestone_id == "work-plan")).all())
     assert "remind-5" not in rows and "remind-1" not in rows
     assert rows["supervise"] == huangpu.key
+
+
+# -- only the notice's obligations are enforced; wording follows the record (#10) ----------
+def _escalations_by_enforceability() -> tuple[Counter, Counter]:
+    from models.tables import Milestone, Unit
+
+    with session_scope() as session:
+        rows = session.execute(
+            select(Escalation.kind, Milestone.source, Unit.role, LedgerEntry.unit_id)
+            .join(LedgerEntry, LedgerEntry.id == Escalation.entry_id)
+            .join(Milestone, Milestone.id == LedgerEntry.milestone_id)
+            .join(Unit, Unit.id == LedgerEntry.unit_id)).all()
+    unenforced = Counter((kind, unit) for kind, source, role, unit in rows
+                         if source == "assumed" or role == "task-only")
+    enforced = Counter((kind, unit) for kind, source, role, unit in rows
+                       if source != "assumed" and role != "task-only")
+    return unenforced, enforced
+
+
+def test_assumed_dates_and_task_only_units_stop_at_chase(season, plan):
+    unenforced, enforced = _escalations_by_enforceability()
+    assert {kind for kind, _unit in unenforced} == {"remind", "chase"}  # reminded and chased …
+    assert ("chase", "huangpu") in unenforced  # … e.g. 黄浦's assumed t07/t08/t11 dates
+    divisions = {u.id for u in plan.units.values() if u.resolved_role == "task-only"}
+    assert {unit for kind, unit in unenforced if kind == "chase"} & divisions  # divisions are chased
+    assert not {unit for kind, unit in enforced} & divisions
+    assert ("supervise", "huangpu") in enforced  # the seed's half-year summary is still enforced
+    with session_scope() as session:
+        listed = supervision_list(session, today=D(2024, 7, 31))
+        bodies = [body for (body,) in session.execute(
+            select(OutboxMessage.body_text).where(OutboxMessage.kind.in_(
+                ("coordinator-list", "interview-proposal"))))]
+    assumed = {m.id for m in plan.assumed_milestones()}
+    assert listed and not [s for s in listed if s.milestone_id in assumed or s.unit_id in divisions]
+    names = [plan.units[d].name for d in divisions]
+    listed_units = {line.split(". ", 1)[1] for b in bodies for line in b.splitlines()
+                    if line[:1].isdigit() and ". " in line}  # "1. 黄浦区知识产权局"
+    assert listed_units and not listed_units & set(names)
+
+
+def _unit_text(day: dt.date, unit: str) -> str:
+    with session_scope() as session:
+        (text,) = session.execute(select(OutboxMessage.body_text).where(
+            OutboxMessage.run_date == day, OutboxMessage.unit_id == unit,
+            OutboxMessage.kind == "unit-notice")).one()
+    return text
+
+
+def test_normal_sequence_cites_the_recorded_chase(season, plan):
+    fired = _fired("huangpu", "half-year-summary")
+    assert fired["overdue"] == D(2024, 7, 8)
+    text = _unit_text(fired["supervise"], "huangpu")
+    assert "办理经过：已于7月8日催办，仍未报送，现予督办。" in text
+    assert "本次一并予以督办" not in text
+    sheet = next(s for s in season[fired["supervise"]].sheets if s.unit_id == "huangpu")
+    assert sheet.number == f"督〔2024〕半年第{list(plan.units).index('huangpu') + 1:02d}号"
+    assert f"督办编号：{sheet.number}" in text
+    assert [i.earlier for i in sheet.items] == [(EarlierRung("remind", D(2024, 6, 28)),
+                                                 EarlierRung("chase", D(2024, 7, 8)))]
+    assert "此前已于6月28日提醒、7月8日催办。" in text
+    with session_scope() as session:  # the printable .docx can be written from the ledger later
+        assert supervision_sheets(session, plan=plan, today=fired["supervise"]) == season[fired["supervise"]].sheets
+    with session_scope() as session:
+        (proposal,) = session.execute(select(OutboxMessage.body_text).where(
+            OutboxMessage.run_date == fired["interview"],
+            OutboxMessage.kind == "interview-proposal")).one()
+    assert "经催办、督办仍未报送。" in proposal
+
+
+def test_late_start_reaches_several_rungs_at_once_and_says_so(synced, plan):
+    with session_scope() as session:
+        result = run_sweep(session, plan=plan, today=D(2024, 7, 22))
+    text = _unit_text(D(2024, 7, 22), "huangpu")
+    assert "办理经过：该事项已逾期11个工作日，本次一并予以督办。" in text
+    assert "经催办" not in text
+    assert "huangpu" in {s.unit_id for s in result.sheets}
+    with session_scope() as session:
+        (proposal,) = session.execute(select(OutboxMessage.body_text).where(
+            OutboxMessage.kind == "interview-proposal")).one()
+    assert "经催办" not in proposal
+    assert "该事项已逾期11个工作日，此前未发出催办、督办，本次一并提出约谈建议。" in proposal
+
+
+def test_back_dated_sweep_never_reminds_escalated_items(synced, plan):
+    with session_scope() as session:
+        run_sweep(session, plan=plan, today=D(2024, 7, 8))
+    with session_scope() as session:
+        result = run_sweep(session, plan=plan, today=D(2024, 6, 3))
+        escalated = {entry for (entry,) in session.execute(
+            select(Escalation.entry_id).where(Escalation.kind != "remind",
+                                              Escalation.fired_on == D(2024, 7, 8)))}
+    assert escalated
+    assert not [f for f in result.fired if f.rung.kind == "remind" and f.candidate.entry_id in escalated]

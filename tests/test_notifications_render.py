@@ -11,6 +11,7 @@ from notifications.compose import default_sender, make_message_id, outbox_row, s
 from notifications.notice import Notice, PlanInfo
 from notifications.render import render_notice
 from plan.errors import DubanError
+from plan.supervision import EarlierRung, SheetItem, SupervisionSheet, feedback_text
 from tests.test_notifications_samples import (
     PLAN_INFO,
     SENDER,
@@ -35,7 +36,7 @@ def mixed_notice() -> Notice:
 
 def test_unit_notice_lists_items_by_rung_most_serious_first() -> None:
     rendered = render_notice(mixed_notice())
-    assert rendered.subject == "【督办单】黄浦区知识产权局：2项材料逾期未报送，1项即将到期（沪知局保〔2024〕15号）"
+    assert rendered.subject == "【督办】请于7月15日前报送2024年上半年工作总结等3项（沪知局保〔2024〕15号）"
     for body in (rendered.text, rendered.html):
         positions = [body.index(h) for h in ("一、督办事项", "二、催办事项", "三、提醒事项", "四、报送要求")]
         assert positions == sorted(positions)
@@ -51,7 +52,7 @@ def test_unit_notice_lists_items_by_rung_most_serious_first() -> None:
 
 def test_duban_form_says_what_to_send_and_where() -> None:
     rendered = render_notice(unit_notice(item("supervise", days=6)))
-    assert rendered.subject == "【督办单】黄浦区知识产权局：1项材料逾期未报送（沪知局保〔2024〕15号）"
+    assert rendered.subject == "【督办】请于7月15日前报送2024年上半年工作总结（沪知局保〔2024〕15号）"
     for body in (rendered.text, rendered.html):
         assert "督办单" in body
         assert "截止日期" in body and "2024年7月5日" in body
@@ -89,14 +90,14 @@ def test_every_message_cites_plan_and_contacts(notice: Notice) -> None:
 
 def test_reminder_subject_and_due_today() -> None:
     rendered = render_notice(unit_notice(item("remind", days=0, rung_id="remind-1")))
-    assert rendered.subject == "【提醒】黄浦区知识产权局：1项材料即将到期（沪知局保〔2024〕15号）"
+    assert rendered.subject == "【提醒】2024年上半年工作总结将于7月5日到期，请按时报送（沪知局保〔2024〕15号）"
     assert "今日截止" in rendered.text
     assert "工作提醒" in rendered.html
 
 
 def test_chase_subject() -> None:
     rendered = render_notice(unit_notice(item("chase"), item("chase", title="统计表")))
-    assert rendered.subject == "【催办通知】黄浦区知识产权局：2项材料逾期未报送（沪知局保〔2024〕15号）"
+    assert rendered.subject == "【催办】请于7月15日前报送2024年上半年工作总结等2项（沪知局保〔2024〕15号）"
     assert "一、催办事项" in rendered.text and "督办事项" not in rendered.text
 
 
@@ -141,8 +142,8 @@ def test_unit_name_cannot_inject_html() -> None:
 
 
 def test_unit_name_newline_stays_out_of_the_subject_line() -> None:
-    rendered = render_notice(unit_notice(item("chase"), name="黄浦区\r\nBcc: evil@example.org"))
-    assert rendered.subject == "【催办通知】黄浦区 Bcc: evil@example.org：1项材料逾期未报送（沪知局保〔2024〕15号）"
+    rendered = render_notice(unit_notice(item("chase", title="总结\r\nBcc: evil@example.org")))
+    assert rendered.subject == "【催办】请于7月15日前报送总结 Bcc: evil@example.org（沪知局保〔2024〕15号）"
 
 
 def test_rendering_is_deterministic() -> None:
@@ -207,3 +208,66 @@ def test_outbox_row_refuses_a_malformed_address() -> None:
     assert caught.value.message == ("收件人（黄浦区知识产权局）的邮箱地址"
                                     "「huangpu@example.org, evil@example.org」无效")
     assert caught.value.hint == "写成 name@example.org 这样的纯地址，不带姓名、空格或尖括号"
+
+
+# -- wording that follows the record (#10) -------------------------------------------------
+CHASED = EarlierRung("chase", dt.date(2024, 7, 8))
+SUPERVISED = EarlierRung("supervise", dt.date(2024, 7, 12))
+
+
+def test_supervise_without_an_earlier_chase_says_all_at_once() -> None:
+    text = render_notice(unit_notice(item("supervise", days=6))).text
+    assert "办理经过：该事项已逾期6个工作日，本次一并予以督办。" in text
+    assert "经催办" not in text and "已于" not in text
+
+
+def test_supervise_after_a_recorded_chase_names_its_date() -> None:
+    rendered = render_notice(unit_notice(item("supervise", days=6, earlier=(CHASED,))))
+    assert "办理经过：已于7月8日催办，仍未报送，现予督办。" in rendered.text
+    assert "已于7月8日催办，仍未报送，现予督办。" in rendered.html
+
+
+def test_interview_proposal_says_escalated_only_when_both_were_recorded() -> None:
+    both = render_notice(interview_proposal(item("interview", days=11, earlier=(CHASED, SUPERVISED)))).text
+    assert "已逾期 11 个工作日以上，经催办、督办仍未报送。" in both
+    assert "已于7月8日催办、7月12日督办，经催办、督办仍未报送。" in both
+    none = render_notice(interview_proposal(item("interview", days=11))).text
+    assert "经催办" not in none
+    assert ("已逾期 11 个工作日以上，仍未报送；其中部分事项此前未发出催办或督办，本次一并提出约谈建议，"
+            "各事项办理经过见附表。") in none
+    assert "该事项已逾期11个工作日，此前未发出催办、督办，本次一并提出约谈建议。" in none
+    chased = render_notice(interview_proposal(item("interview", days=11, earlier=(CHASED,)))).text
+    assert "已于7月8日催办，未发督办单；该事项已逾期11个工作日，本次一并提出约谈建议。" in chased
+
+
+def test_assumed_date_reads_as_inference() -> None:
+    rendered = render_notice(unit_notice(item("remind", days=3, assumed=True, note="按惯例推定")))
+    assert "截止日期：2024年7月5日（推定，待确认）" in rendered.text
+    assert "说明：该截止日期为协调处室推定，原通知未明确规定，待确认后以正式通知为准。（按惯例推定）" in rendered.text
+    assert "（推定，待确认）" in rendered.html
+
+
+def test_supervision_sheet_in_subject_and_body() -> None:
+    deadline = dt.date(2024, 7, 18)
+    sheet = SupervisionSheet(
+        number="督〔2024〕半年第07号", unit_id="huangpu", unit_name="黄浦区知识产权局",
+        items=(SheetItem(milestone_id="m", title="2024年上半年工作总结", due=dt.date(2024, 7, 5),
+                         working_days_overdue=6, formats=("word",), stats_table=False,
+                         earlier=(CHASED,)),),
+        issued_on=dt.date(2024, 7, 15), deadline=deadline,
+        feedback=feedback_text(number="督〔2024〕半年第07号", deadline=deadline, mailbox="shszcj@126.com"),
+        issuer="上海市知识产权局（知识产权保护处）", doc_number="沪知局保〔2024〕15号",
+        mailbox="shszcj@126.com", contacts=(("张三", "021-1234"),))
+    rendered = render_notice(unit_notice(item("supervise", days=6, earlier=(CHASED,)),
+                                         item("chase", days=2, title="其他"), sheet=sheet))
+    assert rendered.subject == "【督办】督〔2024〕半年第07号：请于7月18日前报送2024年上半年工作总结等2项"
+    for line in ("督办编号：督〔2024〕半年第07号",
+                 "  1. 2024年上半年工作总结，截止日期7月5日，已逾期6个工作日；此前已于7月8日催办。",
+                 "办理时限：2024年7月18日前",
+                 "反馈要求：请于7月18日前将督办事项所列材料报送至 shszcj@126.com，同时书面反馈逾期原因和整改措施；"
+                 "邮件主题注明单位名称和督办编号督〔2024〕半年第07号。",
+                 "督办单位：上海市知识产权局（知识产权保护处）",
+                 "联系人：张三（021-1234），联系邮箱 shszcj@126.com"):
+        assert line in rendered.text.splitlines(), line
+    assert "督办编号：督〔2024〕半年第07号" in rendered.html
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", rendered.text + rendered.html)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from notifications.notice import Notice, NoticeItem, PlanInfo
+from plan.supervision import EarlierRung, SupervisionSheet
 
 PLAN_INFO = PlanInfo(
     title="2024年上海市知识产权行政保护工作实施方案",
@@ -31,23 +32,26 @@ def item(rung_kind: str = "chase", *, rung_id: str | None = None, days: int = 2,
          title: str = "2024年上半年工作总结", task: int | None = None,
          task_title: str | None = None, due: dt.date = HALF_YEAR,
          formats: tuple[str, ...] = ("word", "pdf-stamped"), stats_table: bool = True,
-         entry_id: int | None = None) -> NoticeItem:
+         entry_id: int | None = None, earlier: tuple[EarlierRung, ...] = (),
+         assumed: bool = False, note: str | None = None) -> NoticeItem:
     default_rung = {"remind": "remind-5", "chase": "overdue", "supervise": "supervise",
                     "interview": "interview"}[rung_kind]
     return NoticeItem(
         entry_id=entry_id if entry_id is not None else next(_next_id), unit_id=unit_id,
         unit_name=unit_name, milestone_id=f"m-{title}", title=title, task_number=task,
         task_title=task_title, due=due, rung_id=rung_id or default_rung, rung_kind=rung_kind,
-        days=days, formats=formats, stats_table=stats_table)
+        days=days, formats=formats, stats_table=stats_table, earlier=earlier, assumed=assumed,
+        note=note)
 
 
 def unit_notice(*items: NoticeItem, to: tuple[str, ...] = ("huangpu@example.org",),
                 cc: tuple[str, ...] = (), name: str | None = None,
-                run_date: dt.date = RUN_DATE) -> Notice:
+                run_date: dt.date = RUN_DATE, reply_by: dt.date | None = None,
+                sheet: SupervisionSheet | None = None) -> Notice:
     items = items or (item(),)
     return Notice(kind="unit-notice", run_date=run_date, to=to, cc=cc,
                   recipient_name=name or items[0].unit_name, unit_id=items[0].unit_id,
-                  items=tuple(items), plan=PLAN_INFO)
+                  items=tuple(items), plan=PLAN_INFO, reply_by=reply_by, sheet=sheet)
 
 
 def coordinator_list(*items: NoticeItem, run_date: dt.date = RUN_DATE) -> Notice:

@@ -165,7 +165,7 @@ def test_cli_lists_the_outbox(workdir, cli) -> None:
     assert failed["attempts"] == 1
     assert failed["last_error"] == "550 5.1.1 <u001@example.org>: no such user"
     assert failed["to"] == ['"第1区知识产权局" <u001@example.org>']
-    assert failed["subject"] == "【催办通知】第1区知识产权局：1项材料逾期未报送（沪知局保〔2024〕15号）"
+    assert failed["subject"] == "【催办】请于7月15日前报送2024年上半年工作总结（沪知局保〔2024〕15号）"
     assert data[0]["sent_at"] == "2024-07-15 09:00:00"  # shown in Shanghai time
     assert data[0]["timezone"] == "Asia/Shanghai"
     only_failed = json.loads(cli("outbox", "--state", "failed", "--json", ok=True).stdout)
