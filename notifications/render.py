@@ -134,15 +134,27 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(cn_date=cn_date, cn_ordinal=cn_ordinal, materials=materials,
-                       task_label=task_label, days_text=days_text, days_html=days_html)
+                       task_label=task_label, days_text=days_text, days_html=days_html,
+                       short_hash=short_hash)
     return env
 
 
 _ENV = _environment()
 
 
+def short_hash(value: str) -> str:
+    return value[:12] if value else "—"
+
+
+def _receipt_context(notice: Notice) -> dict[str, Any]:
+    return {"notice": notice, "plan": notice.plan, "receipts": notice.receipts,
+            "file_count": sum(len(r.files) for r in notice.receipts)}
+
+
 def render_notice(notice: Notice) -> Rendered:
     """Render one notice; the same notice always renders to the same bytes."""
+    if notice.kind == "receipt":
+        return _render(notice.kind, _receipt_context(notice))
     context = {
         "notice": notice,
         "plan": notice.plan,
@@ -154,8 +166,12 @@ def render_notice(notice: Notice) -> Rendered:
         "formats_needed": sorted({f for i in notice.items for f in i.formats}),
         "stats_needed": any(i.stats_table for i in notice.items),
     }
-    subject = one_line(_ENV.get_template(f"{notice.kind}.subject.j2").render(context))
+    return _render(notice.kind, context)
+
+
+def _render(kind: str, context: dict[str, Any]) -> Rendered:
+    subject = one_line(_ENV.get_template(f"{kind}.subject.j2").render(context))
     context["subject"] = subject
-    html = _ENV.get_template(f"{notice.kind}.html.j2").render(context)
-    text = _ENV.get_template(f"{notice.kind}.txt.j2").render(context).rstrip() + "\n"
+    html = _ENV.get_template(f"{kind}.html.j2").render(context)
+    text = _ENV.get_template(f"{kind}.txt.j2").render(context).rstrip() + "\n"
     return Rendered(subject=subject, text=text, html=html)
