@@ -198,7 +198,7 @@ class _Fetch:
                 mail.record_message(
                     session, message_id=parsed.message_id, folder=folder, uidvalidity=box.uidvalidity, uid=uid,
                     sender=parsed.sender, subject=parsed.subject,
-                    sent_at=parsed.date.astimezone(dt.UTC).replace(tzinfo=None) if parsed.date else None,
+                    sent_at=parsed.date.astimezone(dt.UTC) if parsed.date else None,
                     unit_id=out.unit, outcome=out.outcome, reason=out.reason or None, items=out.files,
                     fetched_on=self.today, actor=self.actor)
             after_commit(uid)

@@ -73,6 +73,9 @@ class ContactMailbox:
         self.box.email_message_class = _RawMailMessage
         try:
             self.box.login(s.user, s.password, initial_folder=None)
+        except UnicodeEncodeError:
+            raise ImapFailed(f"无法登录联系邮箱（{s.describe()}）：用户名或密码含有中文等非 ASCII 字符",
+                             "IMAP 登录只接受 ASCII；126/163 邮箱请使用网页版生成的“客户端授权码”") from None
         except (OSError, ImapToolsError) as exc:
             raise self._fail(exc, "登录") from None
         try:

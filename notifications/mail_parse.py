@@ -16,7 +16,7 @@ import email.policy
 import hashlib
 import re
 from dataclasses import dataclass, field
-from email.header import decode_header
+from email.header import Header, decode_header
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
@@ -50,6 +50,9 @@ def decode_text(value: Any) -> str:
     """A header value (encoded-words or raw 8-bit) → one line of text."""
     if value is None:
         return ""
+    if isinstance(value, Header):  # raw 8-bit bytes: compat32 keeps them as "unknown-8bit"
+        return _SPACES.sub(" ", "".join(
+            c if isinstance(c, str) else decode_bytes(c, cs) for c, cs in decode_header(value))).strip()
     text = str(value)
     raw = _raw_bytes(text)
     if raw is not None:
@@ -63,6 +66,11 @@ def decode_text(value: Any) -> str:
 def filename_of(part: Message) -> str | None:
     """The attachment's name: RFC 2231 (``filename*=gbk''…``), encoded-words or raw bytes."""
     for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        if isinstance(part.get(header), Header):  # raw 8-bit GBK in the header itself
+            found = re.search(rf'\b{param}\s*=\s*"([^"]*)"|\b{param}\s*=\s*([^;\s]+)', decode_text(part.get(header)))
+            if found:
+                return (found.group(1) or found.group(2) or "").strip() or None
+            continue
         value = part.get_param(param, header=header)
         if value is None:
             continue

@@ -103,6 +103,11 @@ def task_label(item: NoticeItem) -> str:
     return f"任务{item.task_number}" + (f"：{item.task_title}" if item.task_title else "")
 
 
+def short_hash(value: str) -> str:
+    """A file hash as a 回执 shows it: the first 12 hex digits, enough to compare by eye."""
+    return value[:12] if value else "—"
+
+
 def _sort_key(item: NoticeItem) -> tuple[Any, ...]:
     return (item.due, item.task_number or 0, item.title, item.unit_id, item.entry_id)
 
@@ -140,10 +145,6 @@ def _environment() -> Environment:
 
 
 _ENV = _environment()
-
-
-def short_hash(value: str) -> str:
-    return value[:12] if value else "—"
 
 
 def _receipt_context(notice: Notice) -> dict[str, Any]:

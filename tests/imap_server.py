@@ -34,6 +34,7 @@ from tests.smtp_server import free_port
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 _USERS = itertools.count(1)
+POOL = 50  # mailboxes per session; each test takes a fresh one
 
 
 @dataclass
@@ -45,9 +46,6 @@ class ImapServer:
     uid: int
     gid: int
 
-    def add_user(self, name: str, password: str) -> None:
-        with self.passwd.open("a", encoding="utf-8") as handle:
-            handle.write(f"{name}:{{PLAIN}}{password}::::::\n")
 
 
 def _config(root: Path, port: int, *, uid: int, gid: int, login_user: str, internal_user: str) -> str:
@@ -122,7 +120,10 @@ def imap_server() -> Iterator[ImapServer]:
         uid, gid, login_user, internal_user = me.pw_uid, me.pw_gid, me.pw_name, me.pw_name
     for sub in ("run", "state", "home"):
         (root / sub).mkdir()
-    (root / "passwd").write_text("", encoding="utf-8")
+    # Every user up front: dovecot caches passwd-file by mtime (whole seconds), so a user
+    # added during the session could be refused.
+    (root / "passwd").write_text("".join(f"u{n}:{{PLAIN}}secret-u{n}::::::\n" for n in range(1, POOL + 1)),
+                                 encoding="utf-8")
     if os.geteuid() == 0:
         os.chmod(root, 0o755)
         os.chown(root / "home", uid, gid)
@@ -162,6 +163,7 @@ class ImapAccount:
 @pytest.fixture
 def imap_account(imap_server: ImapServer) -> ImapAccount:
     """A fresh, empty mailbox on the shared server."""
-    name = f"u{os.getpid()}x{next(_USERS)}"
-    imap_server.add_user(name, "secret-" + name)
+    number = next(_USERS)
+    assert number <= POOL, "raise tests.imap_server.POOL"
+    name = f"u{number}"
     return ImapAccount(imap_server.host, imap_server.port, name, "secret-" + name)
