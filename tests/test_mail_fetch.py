@@ -228,3 +228,34 @@ def test_a_wrong_password_is_a_chinese_message_without_the_password(
     assert caught.value.message.startswith(
         f"无法登录联系邮箱（IMAP 127.0.0.1:{mailbox.port}（明文，用户 {mailbox.user}")
     assert "wrong" not in caught.value.message + caught.value.hint
+
+
+def test_a_run_reads_the_mailbox_and_sends_one_receipt_per_unit(
+        mailbox: ImapAccount, synced, workdir: Path) -> None:
+    """Mail and inbox feed one 回执 per unit; who emailed is not chased, who did not is."""
+    from flows.steps import run_cycle
+    from models.tables import Escalation, LedgerEntry
+
+    _append(mailbox, _season()[0])  # xuhui by mail
+    inbox = workdir / "var" / "inbox"
+    for unit, text in (("xuhui", "徐汇区半年总结 Word 版"), ("pudong", "浦东新区半年总结")):
+        (inbox / unit).mkdir(parents=True)
+        (inbox / unit / "半年总结.docx").write_bytes(real_docx(text))
+    day = dt.date(2024, 7, 8)
+    summary = run_cycle(plan=synced, today=day)
+    assert summary["mail"]["filed"] == 1
+    assert len(summary["intake"]["receipts"]["queued"]) == 2
+    with session_scope() as session:
+        receipts = {r.unit_id: r for r in session.scalars(
+            select(OutboxMessage).where(col(OutboxMessage.kind) == "receipt"))}
+        chased = set(session.execute(
+            select(col(LedgerEntry.unit_id)).join(Escalation, col(Escalation.entry_id) == col(LedgerEntry.id))
+            .where(col(LedgerEntry.milestone_id) == "half-year-summary")).scalars())
+    assert sorted(receipts) == ["pudong", "xuhui"]
+    assert receipts["xuhui"].subject == "【回执】徐汇区知识产权局：已登记 3 个文件（沪知局保〔2024〕15号）"
+    assert "半年总结.docx（收件文件夹；校验码 " in receipts["xuhui"].body_text
+    assert "附件1.docx（联系邮箱；校验码 " in receipts["xuhui"].body_text
+    assert {"xuhui", "pudong"}.isdisjoint(chased) and "huangpu" in chased
+
+    again = run_cycle(plan=synced, today=day)
+    assert again["mail"]["recorded"] == [] and again["intake"]["receipts"]["queued"] == []
