@@ -108,7 +108,7 @@ def _wait_for(port: int, log: Path) -> None:
 @pytest.fixture(scope="session")
 def imap_server() -> Iterator[ImapServer]:
     if not os.path.exists(DOVECOT):
-        pytest.skip("dovecot is not installed (Debian: dovecot-imapd)")
+        pytest.fail("dovecot is not installed: apt-get install dovecot-imapd (.ci/run does)")
     # Not under pytest's tmp folder: as root that is mode 0700, closed to dovecot's users.
     root = Path(tempfile.mkdtemp(prefix="duban-dovecot-"))
     port = free_port()

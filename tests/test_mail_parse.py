@@ -77,3 +77,23 @@ def test_an_address_listed_for_two_units_names_neither(plan) -> None:
     assert found.unit_id is None
     assert found.reason == ("发件地址 xuhui@example.org 同时列为多个单位（徐汇区知识产权局、静安区知识产权局）"
                             "的联系人，无法确定是哪个单位；请在 plan.yaml 中只留一个单位使用该地址")
+
+
+def test_imap_settings_refuse_in_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    from notifications.imap_settings import ImapSettings
+    from plan.errors import DubanError
+
+    for key in ("HOST", "PORT", "USER", "PASSWORD", "SSL", "FOLDER"):
+        monkeypatch.delenv(f"DUBAN_IMAP_{key}", raising=False)
+    assert ImapSettings.from_env() is None
+    monkeypatch.setenv("DUBAN_IMAP_HOST", "imap.126.com")
+    with pytest.raises(DubanError, match=r"^设置了 DUBAN_IMAP_HOST，但没有设置 DUBAN_IMAP_USER$"):
+        ImapSettings.from_env()
+    monkeypatch.setenv("DUBAN_IMAP_USER", "shszcj@126.com")
+    monkeypatch.setenv("DUBAN_IMAP_PASSWORD", "auth-code")
+    settings = ImapSettings.from_env()
+    assert settings is not None and (settings.port, settings.ssl, settings.folder) == (993, True, "INBOX")
+    assert "auth-code" not in repr(settings)
+    monkeypatch.setenv("DUBAN_IMAP_PORT", "99999")
+    with pytest.raises(DubanError, match=r"^环境变量 DUBAN_IMAP_PORT 的值「99999」无效$"):
+        ImapSettings.from_env()
