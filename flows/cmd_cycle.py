@@ -59,6 +59,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     intake = summary.get("intake")
     if intake:
         out.print(f"收件：{_intake_line(intake)}", markup=False)
+        receipts = intake.get("receipts") or {}
+        if receipts.get("queued"):
+            out.print(f"回执：新排队 {len(receipts['queued'])} 封（每个登记了材料的单位一封）。")
     changes = sum(len(v) for part in summary["sync"].values() for v in part.values())
     out.print(f"同步：{'台账已与方案一致' if not changes else f'台账按方案更新 {changes} 处'}。")
     if not sweep["working_day"]:

@@ -259,3 +259,10 @@ def test_a_run_reads_the_mailbox_and_sends_one_receipt_per_unit(
 
     again = run_cycle(plan=synced, today=day)
     assert again["mail"]["recorded"] == [] and again["intake"]["receipts"]["queued"] == []
+
+
+def test_fetch_without_a_configured_mailbox_is_refused(synced, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DUBAN_IMAP_HOST", raising=False)
+    result = cli("mail", "fetch", "--today", DAY.isoformat())
+    assert result.exit_code == 1
+    assert "错误：没有设置联系邮箱（环境变量 DUBAN_IMAP_HOST）\n" in result.output
