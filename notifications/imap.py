@@ -77,6 +77,7 @@ class ContactMailbox:
             raise ImapFailed(f"无法登录联系邮箱（{s.describe()}）：用户名或密码含有中文等非 ASCII 字符",
                              "IMAP 登录只接受 ASCII；126/163 邮箱请使用网页版生成的“客户端授权码”") from None
         except (OSError, ImapToolsError) as exc:
+            self._drop()
             raise self._fail(exc, "登录") from None
         try:
             # Sent whatever the capabilities say: 126 does not always announce ID, and a
@@ -86,6 +87,7 @@ class ContactMailbox:
             self.box.folder.set(s.folder)
             self.uidvalidity = int(self.box.folder.status(s.folder, ["UIDVALIDITY"])["UIDVALIDITY"])
         except (OSError, ImapToolsError, KeyError) as exc:
+            self._drop()
             raise self._fail(exc, f"打开文件夹「{s.folder}」的") from None
         return self
 
@@ -94,6 +96,12 @@ class ContactMailbox:
         if self.box is not None:
             with contextlib.suppress(OSError, ImapToolsError, socket.error):
                 self.box.logout()
+
+    def _drop(self) -> None:
+        """Close the socket of a session that failed before __exit__ could run."""
+        if self.box is not None:
+            with contextlib.suppress(OSError):
+                self.box.client.shutdown()
 
     def _box(self) -> BaseMailBox:
         assert self.box is not None, "use ContactMailbox as a context manager"
