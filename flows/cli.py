@@ -78,6 +78,7 @@ from flows import (  # noqa: E402,F401
     cmd_cycle,
     cmd_intake,
     cmd_ledger,
+    cmd_mail,
     cmd_outbox,
     cmd_plan,
     cmd_report,

@@ -20,6 +20,7 @@ from flows.console import (
 )
 from models.db import get_engine, migrate
 from plan import load_plan
+from plan.errors import DubanError
 
 KIND_LABELS = {"remind": "提醒", "chase": "催办", "supervise": "督办", "interview": "约谈建议"}
 
@@ -48,16 +49,27 @@ def run(
     summary = cycle(plan_path=plan, today=as_of.isoformat(), inbox=inbox, actor=actor())
     if as_json:
         print_json(summary)
-        return
-    print_summary(summary)
+    else:
+        print_summary(summary)
+    mail = summary.get("mail") or {}
+    if mail.get("error"):
+        # The sweep ran anyway (units are still chased); the exit code tells cron the mailbox was not read.
+        raise DubanError(f"联系邮箱未能读取，本次已照常扫描和催办：{mail['error']}", mail.get("hint") or "")
 
 
 def print_summary(summary: dict[str, Any]) -> None:
     sweep, deliver = summary["sweep"], summary["deliver"]
     day = summary["today"]
+    mail = summary.get("mail")
+    if mail and not mail.get("error"):
+        out.print(f"联系邮箱：登记 {len(mail['recorded'])} 封，未能登记 {len(mail['unplaced'])} 封"
+                  f"（运行 duban mail fetch 查看原因），归档 {mail['filed']} 封。", markup=False)
     intake = summary.get("intake")
     if intake:
         out.print(f"收件：{_intake_line(intake)}", markup=False)
+        receipts = intake.get("receipts") or {}
+        if receipts.get("queued"):
+            out.print(f"回执：新排队 {len(receipts['queued'])} 封（每个登记了材料的单位一封）。")
     changes = sum(len(v) for part in summary["sync"].values() for v in part.values())
     out.print(f"同步：{'台账已与方案一致' if not changes else f'台账按方案更新 {changes} 处'}。")
     if not sweep["working_day"]:

@@ -1,4 +1,4 @@
-"""The ``cycle`` flow: sync → inbox → sweep → deliver as four coarse Prefect tasks.
+"""The ``cycle`` flow: sync → mail → inbox → sweep → deliver as coarse Prefect tasks.
 
 Never a task per ledger entry: each step is set-based (see flows.steps).
 """
@@ -19,6 +19,7 @@ from flows import steps  # noqa: E402
 from plan import load_plan  # noqa: E402
 
 intake_task = task(name="intake")(steps.intake_step)
+mail_task = task(name="mail")(steps.mail_step)
 sync_task = task(name="sync")(steps.sync_step)
 sweep_task = task(name="sweep")(steps.sweep_step)
 deliver_task = task(name="deliver")(steps.deliver_step)
@@ -37,6 +38,8 @@ def cycle(plan_path: str = "plan.yaml", today: str | None = None, inbox: str | N
         "today": day.isoformat(),
         # Sync first so the inbox can match files against an up-to-date ledger.
         "sync": sync_task(plan, actor=actor),
+        # The contact mailbox before the inbox: both feed the same 回执 of this run.
+        "mail": mail_task(plan, today=day, actor=actor),
         "intake": intake_task(plan, today=day, inbox=inbox, actor=actor),
         "sweep": sweep_task(plan, today=day),
         "deliver": deliver_task(plan, today=day),

@@ -32,15 +32,46 @@ def diff_json(diff: SyncDiff) -> dict[str, Any]:
             "restored": diff.restored}
 
 
-def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) -> dict[str, Any] | None:
-    """Pick up what units dropped in the inbox, so a unit that sent its summary is not chased."""
-    inbox_dir = Path(inbox) if inbox else var_dir() / "inbox"
-    if not inbox_dir.is_dir() or not any(inbox_dir.iterdir()):
-        return None
-    from flows.inbox import process_inbox
+def mail_step(plan: Plan, *, today: dt.date, actor: str) -> dict[str, Any] | None:
+    """Read the contact mailbox when ``DUBAN_IMAP_HOST`` is set (None otherwise).
 
-    report = process_inbox(plan=plan, inbox_dir=inbox_dir, today=today, actor=actor)
-    return report.as_json() if hasattr(report, "as_json") else dict(vars(report))
+    A mailbox that cannot be read must not stop the cycle: units are still chased.  The
+    failure comes back as ``{"error": …, "hint": …}`` for ``duban run`` to print.
+    """
+    from notifications.imap_settings import configured
+
+    if not configured():
+        return None
+    from flows.mail_fetch import fetch_mail
+    from plan.errors import DubanError
+
+    try:
+        return fetch_mail(plan=plan, today=today, actor=actor).as_json()
+    except DubanError as exc:
+        return {"error": exc.message, "hint": exc.hint or ""}
+    except OSError as exc:
+        return {"error": f"读取联系邮箱失败：{type(exc).__name__}: {exc}", "hint": "检查网络和 DUBAN_IMAP_* 设置"}
+
+
+def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) -> dict[str, Any] | None:
+    """Pick up what units dropped in the inbox, so a unit that sent its summary is not chased;
+    then queue one 回执 per unit for what the inbox and today's mail recorded."""
+    from flows.mail_fetch import mail_acknowledgements
+    from flows.receipts import inbox_acknowledgements, queue_receipts
+
+    inbox_dir = Path(inbox) if inbox else var_dir() / "inbox"
+    result: dict[str, Any] | None = None
+    acks, senders = mail_acknowledgements(today=today)
+    if inbox_dir.is_dir() and any(inbox_dir.iterdir()):
+        from flows.inbox import process_inbox
+
+        report = process_inbox(plan=plan, inbox_dir=inbox_dir, today=today, actor=actor)
+        result = report.as_json() if hasattr(report, "as_json") else dict(vars(report))
+        acks += inbox_acknowledgements(report, inbox_dir=inbox_dir)
+    if acks:
+        receipts = queue_receipts(plan, today=today, acks=acks, senders=senders)
+        result = {**(result or {}), "receipts": receipts}
+    return result
 
 
 def sweep_step(plan: Plan, *, today: dt.date) -> dict[str, Any]:
@@ -83,6 +114,7 @@ def run_cycle(*, plan_path: str | Path = "plan.yaml", today: dt.date, inbox: str
         "today": today.isoformat(),
         # Sync first so the inbox can match files against an up-to-date ledger.
         "sync": sync_step(plan, actor=actor),
+        "mail": mail_step(plan, today=today, actor=actor),
         "intake": intake_step(plan, today=today, inbox=inbox, actor=actor),
         "sweep": sweep_step(plan, today=today),
         "deliver": deliver_step(plan, today=today),

@@ -14,7 +14,7 @@ from typing import Any
 
 from plan.supervision import EarlierRung, SupervisionSheet
 
-KINDS = ("unit-notice", "coordinator-list", "interview-proposal")
+KINDS = ("unit-notice", "coordinator-list", "interview-proposal", "receipt")
 RUNG_KINDS = ("remind", "chase", "supervise", "interview")
 
 
@@ -51,6 +51,23 @@ class NoticeItem:
 
 
 @dataclass(frozen=True)
+class ReceiptFile:
+    name: str
+    sha256: str  # full; the 回执 shows the first 12 characters
+    via: str  # 联系邮箱 | 收件文件夹
+
+
+@dataclass(frozen=True)
+class ReceiptItem:
+    """One obligation a 回执 acknowledges: what was recorded and what it still lacks."""
+
+    milestone_id: str | None  # None: a statistics table or ledger workbook
+    title: str  # 2024年上半年工作总结 / 行政保护案件统计表 …
+    files: tuple[ReceiptFile, ...]
+    missing: tuple[str, ...] | None  # None: not known on this run (checked by the coordinator)
+
+
+@dataclass(frozen=True)
 class PlanInfo:
     """The plan facts every message cites: title, 文号, where to send, whom to call."""
 
@@ -78,16 +95,17 @@ class PlanInfo:
 class Notice:
     """One message to one recipient for one run date."""
 
-    kind: str  # unit-notice | coordinator-list | interview-proposal
+    kind: str  # unit-notice | coordinator-list | interview-proposal | receipt
     run_date: dt.date
     to: tuple[str, ...]  # addresses, non-empty
     cc: tuple[str, ...]
     recipient_name: str  # 浦东新区知识产权局 / 知识产权保护处 / 局领导
     unit_id: str | None  # for unit-notice
-    items: tuple[NoticeItem, ...]  # non-empty
+    items: tuple[NoticeItem, ...]  # non-empty, except on a receipt
     plan: PlanInfo
     reply_by: dt.date | None = None  # 请于…前报送: the run date plus escalation.response_days
     sheet: SupervisionSheet | None = None  # the 督办单 stated by a unit notice at the supervise rung
+    receipts: tuple[ReceiptItem, ...] = ()  # a receipt's content (kind "receipt" only)
 
     def __post_init__(self) -> None:
         # An empty email or one with nobody to read it is a bug upstream, never sent.
@@ -95,10 +113,15 @@ class Notice:
             raise ValueError(f"unknown notice kind {self.kind!r}")
         if not self.to:
             raise ValueError("a notice needs at least one recipient")
-        if not self.items:
+        if self.kind == "receipt":
+            if not self.receipts or self.unit_id is None:
+                raise ValueError("a receipt needs a unit and at least one recorded item")
+        elif not self.items:
             raise ValueError("a notice needs at least one item")
 
     @property
     def key(self) -> str:
+        if self.kind == "receipt":  # one 回执 per unit per run date, whatever it lists
+            return f"receipt|{self.unit_id}|{self.run_date.isoformat()}"
         rungs = "+".join(sorted({i.rung_id for i in self.items}))
         return f"{self.kind}|{self.to[0]}|{self.run_date.isoformat()}|{rungs}"

@@ -170,6 +170,11 @@ def task_label(item: NoticeItem) -> str:
     return f"任务{item.task_number}" + (f"：{item.task_title}" if item.task_title else "")
 
 
+def short_hash(value: str) -> str:
+    """A file hash as a 回执 shows it: the first 12 hex digits, enough to compare by eye."""
+    return value[:12] if value else "—"
+
+
 def _sort_key(item: NoticeItem) -> tuple[Any, ...]:
     return (item.due, item.task_number or 0, item.title, item.unit_id, item.entry_id)
 
@@ -203,15 +208,22 @@ def _environment() -> Environment:
     env.filters.update(cn_date=cn_date, cn_ordinal=cn_ordinal, materials=materials,
                        task_label=task_label, days_text=days_text, days_html=days_html,
                        cn_md=cn_month_day, due_text=due_text, assumed_note=assumed_note,
-                       history_text=history_text)
+                       history_text=history_text, short_hash=short_hash)
     return env
 
 
 _ENV = _environment()
 
 
+def _receipt_context(notice: Notice) -> dict[str, Any]:
+    return {"notice": notice, "plan": notice.plan, "receipts": notice.receipts,
+            "file_count": sum(len(r.files) for r in notice.receipts)}
+
+
 def render_notice(notice: Notice) -> Rendered:
     """Render one notice; the same notice always renders to the same bytes."""
+    if notice.kind == "receipt":
+        return _render(notice.kind, _receipt_context(notice))
     grouped = sections(notice.items)
     context = {
         "notice": notice,
@@ -227,8 +239,12 @@ def render_notice(notice: Notice) -> Rendered:
         "formats_needed": sorted({f for i in notice.items for f in i.formats}),
         "stats_needed": any(i.stats_table for i in notice.items),
     }
-    subject = one_line(_ENV.get_template(f"{notice.kind}.subject.j2").render(context))
+    return _render(notice.kind, context)
+
+
+def _render(kind: str, context: dict[str, Any]) -> Rendered:
+    subject = one_line(_ENV.get_template(f"{kind}.subject.j2").render(context))
     context["subject"] = subject
-    html = _ENV.get_template(f"{notice.kind}.html.j2").render(context)
-    text = _ENV.get_template(f"{notice.kind}.txt.j2").render(context).rstrip() + "\n"
+    html = _ENV.get_template(f"{kind}.html.j2").render(context)
+    text = _ENV.get_template(f"{kind}.txt.j2").render(context).rstrip() + "\n"
     return Rendered(subject=subject, text=text, html=html)
