@@ -83,15 +83,16 @@ def digest(
     if as_json:
         print_json(summary)
         return
-    overall = summary["overall"]
-    out.print(f"简报（截至 {summary['today']}）：完成 {overall['done']}/{overall['total'] - overall['waived']}"
-              f"（{overall['share'] * 100:.0f}%），逾期未报 {overall['overdue']}，督导检查 "
-              f"{len(summary['supervise'])} 项，约谈建议 {len(summary['interview'])} 项。", markup=False)
+    out.print(f"简报第 {summary['number']} 期（截至 {summary['today']}）：{summary['headline']}", markup=False)
+    for a in summary["attention"]:
+        out.print(f"  本期需关注：{a['name']}：{a['reason']}", markup=False)
     files = summary["files"]
     out.print(f"看板：{files['dashboard']}（共 {files['pages']} 页）", markup=False)
-    out.print(f"工作簿：{files['workbook']}；Markdown：{files['markdown']}", markup=False)
+    out.print(f"简报 PDF：{files['brief']}；工作簿：{files['workbook']}；Markdown：{files['markdown']}",
+              markup=False)
     if summary["queued"]:
-        out.print("邮件：已放入发件箱，下一次 cycle（或 duban outbox send）发出。", markup=False)
+        out.print("邮件：已放入发件箱（附简报 PDF 和 Excel 台账），下一次 duban run 时发出；"
+                  "duban outbox 可查看。", markup=False)
     else:
         out.print(f"邮件：{summary['email_skipped']}。", markup=False)
 

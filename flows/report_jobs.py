@@ -20,6 +20,8 @@ from models.db import session_scope, var_dir
 from models.report_tables import EvaluationRun, RequestItem
 from models.reports import (
     Statistics,
+    assumed_milestones,
+    digest_number,
     fired_rungs,
     previous_snapshot_date,
     save_snapshot,
@@ -27,14 +29,18 @@ from models.reports import (
     statistics,
     stats_period,
     stats_states,
+    task_only_units,
 )
 from models.requests import list_requests
 from models.schedule import recent_job_failures
 from notifications import notice_docx
+from notifications.attachments import Attachment, freeze, plan_attachment
 from notifications.dashboard import write_dashboard
+from notifications.digest_pdf import write_brief
 from notifications.digest_render import (
     DigestView,
     FollowUp,
+    headline,
     render_email,
     render_markdown,
     units_table,
@@ -126,7 +132,9 @@ def _follow_ups(session: Session, digest: Digest, plan: Plan, classifier: Classi
     return out
 
 
-def _email_row(plan: Plan, v: DigestView, today: dt.date) -> dict[str, Any]:
+def _email_row(plan: Plan, v: DigestView, today: dt.date,
+               files: list[tuple[Path, str]]) -> tuple[dict[str, Any], list[tuple[Attachment, bytes]]]:
+    """The digest's outbox row, and its attachments with the bytes to freeze if it is queued."""
     from notifications.compose import check_address, default_sender, mailbox, make_message_id
 
     sender = default_sender(plan.meta.mailbox)
@@ -136,14 +144,17 @@ def _email_row(plan: Plan, v: DigestView, today: dt.date) -> dict[str, Any]:
     for contact in plan.meta.leadership:
         check_address(contact.email, where=f"局领导（{contact.name}）")
         to.append(mailbox(contact.name, contact.email))
-    return {"key": key, "message_id": make_message_id(key, sender), "kind": "digest", "run_date": today,
-            "unit_id": None, "sender": sender, "to": to, "cc": [], "subject": email.subject,
-            "body_text": email.text, "body_html": email.html, "state": "queued", "attempts": 0}
+    attachments = [plan_attachment(key, path, name) for path, name in files]
+    return ({"key": key, "message_id": make_message_id(key, sender), "kind": "digest", "run_date": today,
+             "unit_id": None, "sender": sender, "to": to, "cc": [], "subject": email.subject,
+             "body_text": email.text, "body_html": email.html, "state": "queued", "attempts": 0,
+             "attachments": [a.as_json() for a, _ in attachments]}, attachments)
 
 
 def run_digest(*, plan_path: str = "plan.yaml", today: dt.date, email: bool = True) -> DigestResult:
-    """Build the digest as of ``today``; keep its snapshot; write the dashboard, Markdown and
-    workbook under var/reports/<date>/; queue the email to the leadership (once per date)."""
+    """Build the digest as of ``today``; keep its snapshot; write the dashboard, Markdown,
+    workbook and the one-page PDF 简报 under var/reports/<date>/; queue the email to the
+    leadership with the PDF and the workbook attached (once per date)."""
     plan = load_plan(plan_path)
     calendar = WorkCalendar(plan.calendar)
     classifier = Classifier(calendar, today, plan.escalation.due_soon)
@@ -155,10 +166,12 @@ def run_digest(*, plan_path: str = "plan.yaml", today: dt.date, email: bool = Tr
                        sections_of={n: t.section for n, t in plan.tasks.items()},
                        unit_names={u.id: u.name for u in plan.units.values()},
                        rungs=fired_rungs(session, today=today),
-                       since=previous_snapshot_date(session, before=today))
+                       since=previous_snapshot_date(session, before=today),
+                       assumed=assumed_milestones(session), task_only=task_only_units(session))
         stats = _statistics(session, plan, today)
         v = view(digest, plan, stats, _follow_ups(session, digest, plan, classifier))
         history = snapshot_history(session, until=today)
+        number = digest_number(session, as_of=today)
         save_snapshot(session, as_of=today, data=digest.snapshot())
         pages = write_dashboard(folder, view=v, digest=digest, plan=plan, history=history,
                                 days_overdue=classifier.days_overdue)
@@ -166,17 +179,30 @@ def run_digest(*, plan_path: str = "plan.yaml", today: dt.date, email: bool = Tr
         (folder / "digest.md").write_text(markdown, encoding="utf-8")
         workbook = write_workbook(folder / "ledger.xlsx", digest=digest, plan=plan,
                                   days_overdue=classifier.days_overdue)
+        brief = write_brief(v, number, folder / "brief.pdf")
+        on = f"{today.year}年{today.month}月{today.day}日"
+        attached = [(brief, f"督办简报第{number}期（截至{on}）.pdf"),
+                    (workbook, f"督办台账（截至{on}）.xlsx")]
+        v.attachments = [f"{name}（{'1 页' if name.endswith('.pdf') else f'全部 {len(rows)} 条台账'}）"
+                         for _, name in attached]
         queued: list[str] = []
         skipped = None if email else "按 --no-email 未发送"
         if email:
             from models.outbox import queue
 
-            queued = queue(session, [_email_row(plan, v, today)])
-            if not queued:
+            row, attachments = _email_row(plan, v, today, attached)
+            queued = queue(session, [row])
+            if queued:
+                for record, data in attachments:
+                    freeze(record, data)
+            else:
                 skipped = f"{today} 的简报邮件已在发件箱中，不重复发送"
     files = {"dashboard": str(folder / "index.html"), "markdown": str(folder / "digest.md"),
-             "workbook": str(workbook), "pages": str(len(pages))}
+             "workbook": str(workbook), "brief": str(brief), "pages": str(len(pages))}
     summary = {"today": today.isoformat(), "since": digest.since.isoformat() if digest.since else None,
+               "number": number, "headline": headline(v), "documents": digest.documents.as_json(),
+               "attention": [a.as_json() for a in digest.attention],
+               "assumed": [i.as_json() for i in digest.assumed],
                "overall": digest.overall.as_json(),
                "tasks": [{"task": t["number"], "title": t["title"], **digest.tasks[t["number"]].as_json()}
                          for t in v.tasks],

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from models.report_tables import DigestSnapshot
-from models.tables import Escalation, LedgerEntry, Milestone, utcnow
+from models.tables import Escalation, LedgerEntry, Milestone, Unit, utcnow
 
 
 def fired_rungs(session: Session, *, today: dt.date) -> dict[int, dict[str, dt.date]]:
@@ -26,6 +26,25 @@ def fired_rungs(session: Session, *, today: dt.date) -> dict[int, dict[str, dt.d
     for entry_id, kind, fired_on in rows:
         out.setdefault(entry_id, {})[kind] = fired_on
     return out
+
+
+def assumed_milestones(session: Session) -> frozenset[str]:
+    """Milestones whose date is a coordinators' inference (source: assumed): never counted late."""
+    return frozenset(session.execute(
+        select(col(Milestone.id)).where(col(Milestone.source) == "assumed")).scalars())
+
+
+def task_only_units(session: Session) -> frozenset[str]:
+    """Units that receive tasks but are never supervised or named (role: task-only)."""
+    return frozenset(session.execute(select(col(Unit.id)).where(col(Unit.role) == "task-only")).scalars())
+
+
+def digest_number(session: Session, *, as_of: dt.date) -> int:
+    """The 期号 of the digest of ``as_of``: its place among the digests so far (1, 2, …)."""
+    earlier = session.execute(
+        select(func.count()).select_from(DigestSnapshot).where(col(DigestSnapshot.as_of) < as_of)
+    ).scalar_one()
+    return int(earlier) + 1
 
 
 def milestone_origins(session: Session) -> dict[str, str]:

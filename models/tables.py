@@ -150,6 +150,9 @@ class OutboxMessage(SQLModel, table=True):
     subject: str
     body_text: str
     body_html: str
+    # [{path (under var/), name, sha256, content_type}]: see notifications/attachments.py
+    attachments: list[dict[str, str]] = Field(default_factory=list,
+                                              sa_column=Column(JSON, nullable=False, server_default="[]"))
     state: str = Field(default="queued", max_length=16, index=True)  # queued|sending|sent|failed
     attempts: int = 0
     last_error: str | None = None

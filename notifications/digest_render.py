@@ -17,6 +17,7 @@ from plan.model import Plan
 from plan.status import LIGHT_LABELS, STATE_LABELS, Light
 
 TEMPLATES = Path(__file__).with_name("templates")
+LIST_CAP = 10  # rows per list in the email; the rest is "另有 N 项" and in the attached workbook
 COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#9e9e9e"}
 FONT = ("'PingFang SC','Hiragino Sans GB','Microsoft YaHei','Noto Sans CJK SC','Source Han Sans SC',"
         "'WenQuanYi Micro Hei',sans-serif")
@@ -64,6 +65,10 @@ class DigestView:
     newly_supervised: list[dict[str, Any]]
     statistics: dict[str, Any] | None
     follow_ups: list[FollowUp] = field(default_factory=list)
+    documents: dict[str, int] = field(default_factory=dict)
+    attention: list[dict[str, Any]] = field(default_factory=list)
+    assumed: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)  # file names the email carries
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -92,6 +97,8 @@ def view(digest: Digest, plan: Plan, statistics: Statistics | None,
         data = line.as_json()
         data["light_label"] = LIGHT_LABELS[line.light]
         data["color"] = COLORS[line.light.value]
+        data["max_days"] = line.max_days
+        data["missing_titles"] = list(line.missing_titles)
         units.append(data)
     return DigestView(
         plan_title=plan.meta.title, doc_number=plan.meta.doc_number, today=digest.today,
@@ -103,6 +110,9 @@ def view(digest: Digest, plan: Plan, statistics: Statistics | None,
         newly_supervised=[_item(i) for i in digest.newly_supervised],
         statistics=statistics.as_json() if statistics else None,
         follow_ups=follow_ups or [],
+        documents=digest.documents.as_json(),
+        attention=[a.as_json() for a in digest.attention],
+        assumed=[_item(i) for i in digest.assumed],
     )
 
 
@@ -113,19 +123,39 @@ class DigestEmail:
     text: str
 
 
+def headline(v: DigestView) -> str:
+    """The digest's first sentence: documents, not ledger rows (pinned in tests)."""
+    d, t = v.documents, v.today
+    return (f"截至{t.year}年{t.month}月{t.day}日，各单位应报文件 {d['due']} 件：按时报送 {d['on_time']} 件，"
+            f"逾期报送 {d['late']} 件，逾期未报 {d['missing']} 件。")
+
+
+def aside(v: DigestView) -> str:
+    """What the headline leaves out on purpose, said plainly (empty when nothing is)."""
+    d = v.documents
+    parts = []
+    if d.get("assumed_open"):
+        parts.append(f"截止日期为推定的事项 {d['assumed_open']} 项未报（推定，待确认，不计入逾期）")
+    if d.get("task_only_open"):
+        parts.append(f"局机关处室 {d['task_only_open']} 项未报（仅提醒，不列入督办）")
+    return "另有" + "；".join(parts) + "。" if parts else ""
+
+
 def subject(v: DigestView) -> str:
     return f"【督办简报】{v.plan_title}进展（截至{v.today.year}年{v.today.month}月{v.today.day}日）"
 
 
 def render_email(v: DigestView) -> DigestEmail:
     env = environment()
-    context = {**v.as_dict(), "subject": subject(v)}
+    context = {**v.as_dict(), "subject": subject(v), "headline": headline(v), "aside": aside(v),
+               "cap": LIST_CAP}
     return DigestEmail(subject(v), env.get_template("digest_email.html").render(context),
                        env.get_template("digest_email.txt").render(context))
 
 
 def render_markdown(v: DigestView) -> str:
-    return environment().get_template("digest.md.j2").render({**v.as_dict(), "subject": subject(v)})
+    return environment().get_template("digest.md.j2").render(
+        {**v.as_dict(), "subject": subject(v), "headline": headline(v), "aside": aside(v), "cap": LIST_CAP})
 
 
 def units_table(v: DigestView) -> list[dict[str, Any]]:

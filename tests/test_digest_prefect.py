@@ -48,7 +48,7 @@ def test_digest_and_evaluate_flows_publish_artifacts(synced, workdir: Path, db_u
         return done
 
     first = run(*_duban(), "digest", "--today", "2024-07-08", "--no-email")
-    assert first.stdout.startswith("简报（截至 2024-07-08）：")
+    assert first.stdout.startswith("简报第 1 期（截至 2024-07-08）：截至2024年7月8日，各单位应报文件 ")
     assert "Prefect 未启用" not in first.stderr
     run(*_duban(), "digest", "--today", "2024-07-15", "--json")
     evaluated = json.loads(run(*_duban(), "evaluate", "--period", "half-year", "--today", "2024-07-20",
