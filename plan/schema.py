@@ -43,6 +43,13 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), Af
 # The same address rule as the sender (notifications.compose.check_address).
 Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_address)]
 
+# Documented bounds (README, plan.yaml): ladder offsets in days, task/section numbers, and
+# the years any date may fall in (the plan period lies inside them; every other date
+# inside the plan period).
+MAX_OFFSET = 250
+MAX_NUMBER = 9999
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
 UnitKind = Literal["district", "special-area", "division", "centre"]
 ContactRole = Literal["责任人", "联系人"]
 RungKind = Literal["remind", "chase", "supervise", "interview"]
@@ -103,7 +110,8 @@ class Calendar(Strict):
 class Rung(Strict):
     id: Id
     kind: RungKind
-    offset: int
+    # Working (or calendar) days from the due date; ±250 is about a year of working days.
+    offset: int = Field(ge=-MAX_OFFSET, le=MAX_OFFSET)
     to: list[Audience] = Field(min_length=1)
     cc: list[Audience] = []
 
@@ -153,7 +161,7 @@ class Group(Strict):
 
 
 class Section(Strict):
-    number: int = Field(ge=1)
+    number: int = Field(ge=1, le=MAX_NUMBER)
     title: Name
 
 
@@ -191,8 +199,8 @@ class Milestone(Strict):
 
 
 class Task(Strict):
-    number: int = Field(ge=1)
-    section: int = Field(ge=1)
+    number: int = Field(ge=1, le=MAX_NUMBER)
+    section: int = Field(ge=1, le=MAX_NUMBER)
     title: Name
     summary: Text
     lead: list[Id] = Field(min_length=1)

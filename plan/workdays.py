@@ -17,12 +17,31 @@ from plan.schema import Calendar
 
 log = logging.getLogger("duban.calendar")
 
+# Years already warned about in this process: several WorkCalendar objects per run must
+# not repeat the warning.
+_WARNED: set[int] = set()
+
+
+def known_year(year: int) -> bool:
+    """Whether chinesecalendar has the holidays and make-up days of ``year``."""
+    try:
+        chinese_calendar.is_workday(dt.date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def covered_years(config: Calendar) -> set[int]:
+    """Years the plan fills in itself: any extra_holidays / extra_workdays date in them."""
+    return {d.year for d in (*config.extra_holidays, *config.extra_workdays)}
+
 
 class WorkCalendar:
     def __init__(self, config: Calendar | None = None) -> None:
         self.config = config or Calendar()
         self.holidays = frozenset(self.config.extra_holidays)
         self.workdays = frozenset(self.config.extra_workdays)
+        self.covered = covered_years(self.config)
         self.by_working_days = self.config.count == "working-days"
         self.unknown_years: set[int] = set()
         self.is_workday = lru_cache(maxsize=8192)(self._is_workday)
@@ -36,8 +55,11 @@ class WorkCalendar:
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
-            if day.year not in self.unknown_years:
-                self.unknown_years.add(day.year)
+            self.unknown_years.add(day.year)
+            # The plan lists this year's holidays itself: Monday–Friday plus those lists is
+            # the calendar, nothing to warn about.  duban check names the line to add.
+            if day.year not in self.covered and day.year not in _WARNED:
+                _WARNED.add(day.year)
                 log.warning("chinesecalendar 没有 %s 年的节假日数据，按周一至周五计算工作日；"
                             "请在 plan.yaml 的 calendar.extra_holidays / extra_workdays 中补充",
                             day.year)
