@@ -34,7 +34,11 @@ def validate_source(source: Source) -> tuple[dict[str, Any], list[Problem], list
     broken: dict[str, set[str]] = {}
     for key, (model, is_list, required) in schema.SECTIONS.items():
         if key not in source.data or source.data[key] is None:
-            if required:
+            if required and key in source.data:  # "tasks:" written with nothing under it
+                problems.append(source.problem((key,), f"「{key}:」部分是空的",
+                                               "在它下面逐项填写内容，参照仓库里的 plan.yaml",
+                                               at_key=True))
+            elif required:
                 problems.append(source.problem((), f"缺少「{key}:」部分",
                                                f"在文件顶层添加「{key}:」，参照仓库里的 plan.yaml"))
             elif not is_list:
