@@ -79,6 +79,16 @@ def unknown_top_level(source: Source) -> list[Problem]:
     return out
 
 
+def _occurrences(unit: str, start: dt.date, end: dt.date) -> int:
+    """How many times a recurrence fires between ``start`` and ``end`` (an upper estimate)."""
+    if end < start:
+        return 0
+    if unit == "week":
+        return (end - start).days // 7 + 1
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    return months if unit == "month" else months // 3 + 1
+
+
 class CrossChecker:
     """Checks that need the whole (type-valid) plan: ids, references, dates, cycles."""
 
@@ -277,11 +287,17 @@ class CrossChecker:
                            "截止日期应在活动结束之后（报送活动小结的日期）")
         if milestone.every is not None:
             every = milestone.every
+            before = len(self.problems)
             self.in_period((*path, "every", "start"), every.start)
             self.in_period((*path, "every", "end"), every.end)
             if every.start > every.end:
                 self.error((*path, "every", "end"), "周期的结束日期早于开始日期",
                            "把 end 改到 start 之后")
+            count = _occurrences(every.unit, every.start, every.end)
+            if count > schema.MAX_OCCURRENCES and len(self.problems) == before:
+                self.error((*path, "every"), f"周期节点「{milestone.id}」在 {every.start} 至 {every.end} "
+                           f"之间约出现 {count} 次，超过上限 {schema.MAX_OCCURRENCES} 次",
+                           "缩短 start–end 的时间段，或改用更长的周期（month、quarter）")
             if every.unit == "week" and every.day > 7:
                 self.error((*path, "every", "day"), f"按周重复时 day 应为 1–7（星期一至星期日），这里是 {every.day}",
                            "填写 1 到 7 之间的数")

@@ -48,6 +48,7 @@ Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(
 # inside the plan period).
 MAX_OFFSET = 250
 MAX_NUMBER = 9999
+MAX_OCCURRENCES = 260  # a recurring milestone: five years of weeks
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 UnitKind = Literal["district", "special-area", "division", "centre"]

@@ -74,8 +74,9 @@ EXPANSION_BUDGET = 5_000
 # Characters the YAML reader refuses (and we report at their real line and column):
 # C0 controls except tab/LF/CR, DEL, C1 controls, surrogates and U+FFFE/U+FFFF.
 _RAW_CONTROL = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# Inside a value (after escapes such as "\0" are applied): tab and newline stay allowed.
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# Inside a value (after escapes such as "\0" or "\ud800" are applied): tab and newline
+# stay allowed; what XML, Excel, PostgreSQL or UTF-8 itself cannot hold is refused.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 _CONSTRUCTORS = yaml.SafeLoader.yaml_constructors
 
@@ -379,6 +380,8 @@ _SYNTAX = {
     "while scanning a quoted scalar": "引号没有成对",
     "expected a single document": "文件里只能有一份内容，不要用 --- 分成多份",
     "while parsing a flow": "方括号 [ ] 或花括号 { } 没有成对",
+    "invalid Unicode character escape code": "引号里的 \\u 或 \\U 转义不是有效的字符",
+    "found unknown escape character": "引号里有无效的 \\ 转义（要写反斜杠本身请写成 \\\\）",
 }
 
 
@@ -430,16 +433,15 @@ def read_yaml(path: Path, display: str | None = None) -> Source:
         source.data = builder.build(_events(text))
     except _Refused:
         raise PlanError(builder.problems) from None
-    except yaml.MarkedYAMLError:
+    except yaml.MarkedYAMLError as found:
         # Phrase the syntax error as PyYAML's pure-Python parser does (our translations
-        # match its wording), whichever parser found it.
+        # match its wording); if only libyaml objects, report libyaml's own words and place.
         try:
             for _ in yaml.parse(text, Loader=yaml.SafeLoader):
                 pass
         except yaml.MarkedYAMLError as err:
             raise PlanError([_yaml_syntax_problem(file, err, text)]) from None
-        raise PlanError([Problem(file, 1, 1, "(文件)", "YAML 语法错误",  # pragma: no cover
-                                 "检查文件格式")]) from None
+        raise PlanError([_yaml_syntax_problem(file, found, text)]) from None
     except yaml.YAMLError as err:  # pragma: no cover - control characters are found above
         raise PlanError([Problem(file, 1, 1, "(文件)", f"YAML 错误：{err}", "检查文件格式")]) from None
     if builder.problems:

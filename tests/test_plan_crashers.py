@@ -101,6 +101,21 @@ def recurrence_until_9999() -> Case:
     return t, [error(at(t, "9999-12-31"), path, f"日期 9999-12-31 不在方案期限{PERIOD}内", PERIOD_HINT)]
 
 
+def weekly_for_seven_years() -> Case:
+    t = edit(("period: {start: 2024-05-14, end: 2024-12-31}", "period: {start: 2024-05-14, end: 2030-12-31}"),
+             ("every: {unit: quarter, day: 10, start: 2024-07-01, end: 2024-12-31}",
+              "every: {unit: week, day: 1, start: 2024-07-01, end: 2030-12-31}"))
+    return t, [error(at(t, "{unit: week"), "tasks[9].milestones[2].every",
+                     "周期节点「t10-ecommerce-monitoring」在 2024-07-01 至 2030-12-31 之间约出现 340 次，"
+                     "超过上限 260 次", "缩短 start–end 的时间段，或改用更长的周期（month、quarter）")]
+
+
+def surrogate_escape() -> Case:
+    t = edit(("name: 徐汇区知识产权局\n", 'name: "徐汇区\\ud800"\n'))
+    return t, [error(at(t, "\\ud800", 2), "(文件)", "YAML 语法错误：引号里的 \\u 或 \\U 转义不是有效的字符",
+                     "检查这一行及上一行的缩进、冒号后的空格和引号是否成对")]
+
+
 def report_due_year_one() -> Case:
     t = edit(("due: 2024-06-05", "due: 0001-01-01"))
     return t, [error(at(t, "0001-01-01"), "reports[0].due", f"日期 0001-01-01 不在方案期限{PERIOD}内",
@@ -193,7 +208,8 @@ def _email(value: str) -> Case:
 CASES: dict[str, Callable[[], Case]] = {f.__name__: f for f in [
     timestamp_tag, int_tag, float_tag, bool_tag, seq_tag, map_tag_on_a_list, unicode_digit_in_cron,
     cron_on_31_february, deep_brackets_under_an_unknown_key, deep_block_lists, billion_laughs,
-    recurrence_until_9999, report_due_year_one, period_until_9999, offset_of_a_billion, infinite_base,
+    recurrence_until_9999, weekly_for_seven_years, surrogate_escape, report_due_year_one,
+    period_until_9999, offset_of_a_billion, infinite_base,
     infinite_base_as_text, nul_escape_in_a_name, raw_nul, raw_bel, raw_esc, raw_del,
     line_break_in_a_name, tab_inside_a_title, tab_indenting_a_list_item, empty_tasks,
 ]}
