@@ -275,3 +275,35 @@ def test_a_sample_of_accepted_mutants_syncs_and_sweeps(tmp_path: Path, monkeypat
             raise AssertionError(f"{name}: {type(err).__name__}: {err}") from err
         finally:
             dispose_engines()
+
+
+def test_a_plan_at_every_bound_syncs_and_sweeps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented limits themselves are safe for the later stages: offsets of ±250
+    working days, 260 weekly occurrences, a period into a year chinesecalendar lacks."""
+    from models.db import dispose_engines, session_scope
+    from models.sweep import run_sweep
+    from models.sync import sync_ledger
+    from tests.fixtures_plan import edit, write_plan
+
+    text = edit(
+        ("period: {start: 2024-05-14, end: 2024-12-31}", "period: {start: 2024-05-14, end: 2029-06-30}"),
+        ("offset: -5, to", "offset: -250, to"),
+        ("offset: 10, to", "offset: 250, to"),
+        ("every: {unit: quarter, day: 10, start: 2024-07-01, end: 2024-12-31}",
+         "every: {unit: week, day: 7, start: 2024-07-01, end: 2029-06-17}"),
+        ("  base: 100", "  base: 1000"),
+    )
+    plan = load_plan(write_plan(tmp_path, text))
+    assert [w.message for w in plan.warnings if "chinesecalendar" in w.message] == [
+        f"chinesecalendar 没有 {year} 年的节假日数据：将按周一至周五计算工作日" for year in (2027, 2028, 2029)]
+    monkeypatch.setenv("DUBAN_VAR", str(tmp_path / "var"))
+    monkeypatch.setenv("DUBAN_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    dispose_engines()
+    try:
+        with session_scope() as session:
+            sync_ledger(session, plan)
+        for day in (dt.date(2024, 5, 14), dt.date(2025, 7, 7), dt.date(2029, 6, 29)):
+            with session_scope() as session:
+                run_sweep(session, plan=plan, today=day)
+    finally:
+        dispose_engines()
