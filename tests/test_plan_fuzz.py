@@ -307,3 +307,27 @@ def test_a_plan_at_every_bound_syncs_and_sweeps(tmp_path: Path, monkeypatch: pyt
                 run_sweep(session, plan=plan, today=day)
     finally:
         dispose_engines()
+
+
+def test_check_command_exits_0_or_1_on_mutants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``duban check --json`` (summary included) on the first 60 mutants: never exit 3."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    codes: set[int] = set()
+    for n, (name, text) in enumerate(mutants()):
+        if n >= 60:
+            break
+        if "alias_bomb" in name or "deep_nesting" in name:
+            continue
+        (tmp_path / "plan.yaml").write_text(text, encoding="utf-8")
+        result = runner.invoke(app, ["check", "--json"], catch_exceptions=True)
+        assert result.exit_code in (0, 1), (name, result.output[-2000:], result.exception)
+        report = json.loads(result.stdout)
+        assert report["ok"] is (result.exit_code == 0), name
+        assert all(e["line"] >= 1 for e in report["errors"]), name
+        codes.add(result.exit_code)
+    assert codes == {0, 1}
