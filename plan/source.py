@@ -1,8 +1,9 @@
 """Read a YAML file safely into plain data, remembering where every value came from.
 
-PyYAML's ``compose`` gives us nodes with line/column marks; we turn them into plain
-Python values ourselves so that duplicate keys, unsafe tags and impossible dates become
-:class:`Problem` rows with a location instead of exceptions or silent overwrites.
+We read the YAML *event stream* (libyaml's when installed) and build plain Python values
+ourselves, without recursion: duplicate keys, tags, control characters, non-finite numbers,
+nesting deeper than MAX_DEPTH and aliases beyond their budget become :class:`Problem` rows
+with a line and column, instead of exceptions, silent overwrites or exploding memory.
 """
 
 from __future__ import annotations
@@ -153,7 +154,6 @@ class _Frame:
     anchor: str | None
     size: int = 1
     key: str | None = None  # mapping: the key waiting for its value
-    key_mark: Mark | None = None
     expect_key: bool = True
     skip_value: bool = False  # mapping: the pending value belongs to a refused key
 
@@ -161,9 +161,8 @@ class _Frame:
 class _Builder:
     """Plain data from the YAML event stream, without recursion and without expanding bombs."""
 
-    def __init__(self, source: Source, text: str) -> None:
+    def __init__(self, source: Source) -> None:
         self.source = source
-        self.text = text
         self.problems: list[Problem] = []
         self._constructor = yaml.SafeLoader("")  # only used for its scalar constructors
         self._resolver = yaml.resolver.Resolver()
@@ -285,7 +284,6 @@ class _Builder:
             frame.skip_value = True
             return
         frame.key = key
-        frame.key_mark = mark
 
     def _add(self, frame: _Frame, value: Any, size: int) -> None:
         frame.size += size
@@ -428,7 +426,7 @@ def read_yaml(path: Path, display: str | None = None) -> Source:
     if too_deep:
         raise PlanError([too_deep])
     source = Source(file=file, data=None)
-    builder = _Builder(source, text)
+    builder = _Builder(source)
     try:
         source.data = builder.build(_events(text))
     except _Refused:
