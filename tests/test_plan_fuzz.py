@@ -138,10 +138,24 @@ def duplicate_or_tab(rng: random.Random, text: str) -> str:
     return "\n".join(lines)
 
 
+def rename_id(rng: random.Random, text: str) -> str:
+    """A unit, group, report or rung renamed where it is declared but not where it is used."""
+    return _sub_one(rng, text, r"id: [a-z0-9-]+", f"id: renamed-{rng.randrange(100)}")
+
+
+def section_swap(rng: random.Random, text: str) -> str:
+    """A whole top-level section replaced by a scalar, an empty list or nothing."""
+    spots = [m.start() for m in re.finditer(r"(?m)^[a-z]+:", text)]
+    start = rng.choice(spots)
+    end = next((s for s in spots if s > start), len(text))
+    key = text[start:text.index(":", start)]
+    return text[:start] + f"{key}: {rng.choice(['', '5', '[]', '{}', 'null', '文字'])}\n" + text[end:]
+
+
 MUTATIONS: list[Callable[[random.Random, str], str]] = [
     tag_swap, tag_swap, type_swap, type_swap, type_swap, delete_lines, delete_lines, control_char,
     control_char, deep_nesting, alias_bomb, extreme_number, extreme_number, extreme_date,
-    extreme_date, bad_email, bad_cron, duplicate_or_tab,
+    extreme_date, bad_email, bad_cron, duplicate_or_tab, rename_id, section_swap,
 ]
 
 
