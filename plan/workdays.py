@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import weakref
 from functools import lru_cache
 
 import chinese_calendar
@@ -17,9 +18,17 @@ from plan.schema import Calendar
 
 log = logging.getLogger("duban.calendar")
 
-# (year, calendar settings) already warned about in this process: a run loads the plan and
-# builds a WorkCalendar several times, and must not repeat the warning each time.
-_WARNED: set[tuple[int, str]] = set()
+# Years already warned about, per loaded plan calendar: one run passes one loaded plan to
+# intake, sweep and delivery, each building its own WorkCalendar, and must warn only once.
+_WARNED: dict[int, set[int]] = {}
+
+
+def _warned(config: Calendar) -> set[int]:
+    key = id(config)
+    if key not in _WARNED:
+        _WARNED[key] = set()
+        weakref.finalize(config, _WARNED.pop, key, None)
+    return _WARNED[key]
 
 
 def known_year(year: int) -> bool:
@@ -42,7 +51,7 @@ class WorkCalendar:
         self.holidays = frozenset(self.config.extra_holidays)
         self.workdays = frozenset(self.config.extra_workdays)
         self.covered = covered_years(self.config)
-        self._settings = self.config.model_dump_json()
+        self._warned = _warned(self.config)
         self.by_working_days = self.config.count == "working-days"
         self.unknown_years: set[int] = set()
         self.is_workday = lru_cache(maxsize=8192)(self._is_workday)
@@ -59,8 +68,8 @@ class WorkCalendar:
             self.unknown_years.add(day.year)
             # The plan lists this year's holidays itself: Monday–Friday plus those lists is
             # the calendar, nothing to warn about.  duban check names the line to add.
-            if day.year not in self.covered and (day.year, self._settings) not in _WARNED:
-                _WARNED.add((day.year, self._settings))
+            if day.year not in self.covered and day.year not in self._warned:
+                self._warned.add(day.year)
                 log.warning("chinesecalendar 没有 %s 年的节假日数据，按周一至周五计算工作日；"
                             "请在 plan.yaml 的 calendar.extra_holidays / extra_workdays 中补充",
                             day.year)

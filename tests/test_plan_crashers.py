@@ -287,10 +287,17 @@ def test_a_year_chinesecalendar_lacks_warns_once_until_listed(tmp_path: Path, ca
         f"在第 {line_of(t, 'extra_holidays: []')} 行的 calendar.extra_holidays 中逐行写出 2027 年的法定节假日"
         "（如 - 2027-10-01），调休上班日写在 extra_workdays").replace("plan.yaml", str(tmp_path / "plan.yaml"))]
 
+    caplog.set_level(logging.WARNING, logger="duban.calendar")
+    for _ in range(2):  # intake, sweep and delivery each build a calendar from the one plan
+        assert WorkCalendar(loaded.calendar).is_workday(dt.date(2027, 10, 1)) is True  # unknown: Mon–Fri
+    assert [r.getMessage() for r in caplog.records] == [
+        "chinesecalendar 没有 2027 年的节假日数据，按周一至周五计算工作日；"
+        "请在 plan.yaml 的 calendar.extra_holidays / extra_workdays 中补充"]
+    caplog.clear()
+
     covered = t.replace("extra_holidays: []", "extra_holidays: [2027-10-01, 2027-10-04]")
     loaded = load_plan(write_plan(tmp_path, covered))
     assert not [w for w in loaded.warnings if "chinesecalendar" in w.message]
-    caplog.set_level(logging.WARNING, logger="duban.calendar")
     for _ in range(2):  # two calendars in one run, as sweep and report do
         calendar = WorkCalendar(loaded.calendar)
         assert calendar.is_workday(dt.date(2027, 10, 1)) is False
