@@ -15,21 +15,18 @@ from typing import Any
 
 from notifications.notice import Notice
 from notifications.render import Rendered, one_line
+from plan.addresses import ADDRESS_HINT, is_address
 from plan.errors import DubanError
 
 DEFAULT_SENDER_NAME = "上海市知识产权局督办"
 FALLBACK_ADDRESS = "noreply@duban.invalid"
-# A deliberately plain addr-spec: no spaces, quotes, commas or angle brackets, so an
-# address can never smuggle a second recipient or a header into a message.
-_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
-                      r"@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _DOMAIN_SAFE = re.compile(r"[^A-Za-z0-9.-]")
 
 
 def check_address(address: str, *, where: str) -> str:
-    if not _ADDRESS.match(address):
-        raise DubanError(f"{where}的邮箱地址「{one_line(address)}」无效",
-                         "写成 name@example.org 这样的纯地址，不带姓名、空格或尖括号")
+    # The same rule duban check applies (plan.addresses), so a checked plan always sends.
+    if not is_address(address):
+        raise DubanError(f"{where}的邮箱地址「{one_line(address)}」无效", ADDRESS_HINT)
     return address
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from plan import schema
-from plan.cron import cron_problem
+from plan.cron import Cron, cron_problem
 from plan.errors import KeyPath, Problem
 from plan.source import Source
 
@@ -77,6 +77,16 @@ def unknown_top_level(source: Source) -> list[Problem]:
             out.append(source.problem((key,), f"未知的部分「{key}」，已忽略", hint, "warning",
                                       at_key=True))
     return out
+
+
+def _occurrences(unit: str, start: dt.date, end: dt.date) -> int:
+    """How many times a recurrence fires between ``start`` and ``end`` (an upper estimate)."""
+    if end < start:
+        return 0
+    if unit == "week":
+        return (end - start).days // 7 + 1
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    return months if unit == "month" else months // 3 + 1
 
 
 class CrossChecker:
@@ -151,6 +161,7 @@ class CrossChecker:
         self.check_tasks()
         self.check_escalation()
         self.check_schedules()
+        self.check_calendar()
         self.check_contacts()
         from plan import checks_evaluation
 
@@ -205,7 +216,17 @@ class CrossChecker:
         self.period = meta.period if meta else None
         if meta is None:
             return
-        if meta.period.start > meta.period.end:
+        for key in ("start", "end"):
+            day = getattr(meta.period, key)
+            if not schema.FIRST_YEAR <= day.year <= schema.LAST_YEAR:
+                self.error(("plan", "period", key),
+                           f"方案期限的日期 {day} 不在 {schema.FIRST_YEAR}–{schema.LAST_YEAR} 年之间",
+                           "填写方案实际的起止日期，例如 2025-01-01 至 2025-12-31")
+                self.period = None
+        if not schema.FIRST_YEAR <= meta.issued.year <= schema.LAST_YEAR:
+            self.error(("plan", "issued"), f"印发日期 {meta.issued} 不在 "
+                       f"{schema.FIRST_YEAR}–{schema.LAST_YEAR} 年之间", "填写通知的实际印发日期")
+        if self.period is not None and meta.period.start > meta.period.end:
             self.error(("plan", "period", "end"), "期限的结束日期早于开始日期",
                        "把 end 改到 start 之后")
             self.period = None
@@ -266,11 +287,17 @@ class CrossChecker:
                            "截止日期应在活动结束之后（报送活动小结的日期）")
         if milestone.every is not None:
             every = milestone.every
+            before = len(self.problems)
             self.in_period((*path, "every", "start"), every.start)
             self.in_period((*path, "every", "end"), every.end)
             if every.start > every.end:
                 self.error((*path, "every", "end"), "周期的结束日期早于开始日期",
                            "把 end 改到 start 之后")
+            count = _occurrences(every.unit, every.start, every.end)
+            if count > schema.MAX_OCCURRENCES and len(self.problems) == before:
+                self.error((*path, "every"), f"周期节点「{milestone.id}」在 {every.start} 至 {every.end} "
+                           f"之间约出现 {count} 次，超过上限 {schema.MAX_OCCURRENCES} 次",
+                           "缩短 start–end 的时间段，或改用更长的周期（month、quarter）")
             if every.unit == "week" and every.day > 7:
                 self.error((*path, "every", "day"), f"按周重复时 day 应为 1–7（星期一至星期日），这里是 {every.day}",
                            "填写 1 到 7 之间的数")
@@ -325,14 +352,54 @@ class CrossChecker:
             if (job.cron is None) == (job.at is None):
                 self.error(path, "作业必须且只能写 cron、at 之一",
                            "定期运行用 cron（如 \"0 9 * * *\"），只运行一次用 at")
+            if job.at is not None and not (schema.FIRST_YEAR <= job.at.year <= schema.LAST_YEAR):
+                self.error((*path, "at"), f"运行时间 {job.at} 不在 {schema.FIRST_YEAR}–"
+                           f"{schema.LAST_YEAR} 年之间", "填写方案期限内的日期时间")
             if job.cron is not None:
                 problem = cron_problem(job.cron)
                 if problem:
                     self.error((*path, "cron"), f"cron 表达式「{job.cron}」无效：{problem}",
                                "五段：分 时 日 月 星期，例如 \"0 9 * * *\" 表示每天 9:00")
+                else:
+                    self.check_cron_days((*path, "cron"), job.cron)
             if job.flow == "evaluate" and job.params.get("period") not in ("half-year", "annual"):
                 self.error((*path, "params"), "评估作业需要 params.period：half-year 或 annual",
                            "写成 params: {period: half-year}")
+
+    def check_cron_days(self, path: KeyPath, expression: str) -> None:
+        cron = Cron(expression)
+        if cron.impossible():
+            self.error(path, f"cron 表达式「{expression}」的日期不存在（例如 2 月 31 日），永远不会运行",
+                       "改成存在的日期，例如 \"0 9 28 2 *\"")
+            return
+        if self.period and cron.first_between(self.period.start, self.period.end) is None:
+            self.warn(path, f"cron 表达式「{expression}」在方案期限（{self.period.start} 至 "
+                      f"{self.period.end}）内一次也不会运行",
+                      "检查日、月两段是否写对，或删掉这个作业")
+
+    def check_calendar(self) -> None:
+        """Warn once per plan year chinesecalendar does not know and the plan does not fill in."""
+        from plan.workdays import covered_years, known_year
+
+        calendar = self.parts.get("calendar")
+        if self.period is None or calendar is None:
+            return
+        for day in (*calendar.extra_holidays, *calendar.extra_workdays):
+            if not schema.FIRST_YEAR <= day.year <= schema.LAST_YEAR:
+                self.error(("calendar",), f"日历里的日期 {day} 不在 {schema.FIRST_YEAR}–"
+                           f"{schema.LAST_YEAR} 年之间", "删掉这个日期或改成正确的年份")
+                return
+        covered = covered_years(calendar)
+        where: KeyPath = ("calendar", "extra_holidays") if "calendar" in self.source.data else ()
+        for year in range(self.period.start.year, self.period.end.year + 1):
+            if known_year(year) or year in covered:
+                continue
+            line = self.source.key_marks.get(where) if where else None
+            at = f"第 {line.line} 行的 " if line else ""
+            self.warnings.append(self.source.problem(
+                where, f"chinesecalendar 没有 {year} 年的节假日数据：将按周一至周五计算工作日",
+                f"在{at}calendar.extra_holidays 中逐行写出 {year} 年的法定节假日（如 - {year}-10-01），"
+                f"调休上班日写在 extra_workdays", "warning", at_key=bool(line)))
 
     def check_contacts(self) -> None:
         for i, unit in self.items("units"):

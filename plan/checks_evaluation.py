@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from pydantic import BaseModel
 
 
 def check(checker: Any) -> None:
@@ -11,9 +14,23 @@ def check(checker: Any) -> None:
     _check_requests(checker, checker.parts.get("requests"))
 
 
+# Points (base, deductions, thresholds) stay finite and below this bound.
+MAX_POINTS = 1000.0
+
+
+def _check_points(checker: Any, model: BaseModel, path: tuple[str, ...]) -> None:
+    for name, value in model:
+        if isinstance(value, BaseModel):
+            _check_points(checker, value, (*path, name))
+        elif isinstance(value, float) and not (math.isfinite(value) and value <= MAX_POINTS):
+            checker.error((*path, name), f"分值「{value}」超出范围",
+                          f"填写 0 到 {MAX_POINTS:g} 之间的数")
+
+
 def _check_evaluation(checker: Any, evaluation: Any) -> None:
-    if evaluation is None or "evaluation" not in checker.source.data:
+    if evaluation is None:
         return
+    _check_points(checker, evaluation, ("evaluation",))
     checker.refs(("evaluation", "scope"), evaluation.scope)
     _check_scope_roles(checker, evaluation.scope)
     if evaluation.criticise.below > evaluation.commend.min_score:
@@ -60,7 +77,7 @@ def _check_scope_roles(checker: Any, scope: list[str]) -> None:
 
 
 def _check_requests(checker: Any, requests: Any) -> None:
-    if requests is None or "requests" not in checker.source.data:
+    if requests is None:
         return
     division = requests.division
     if division not in checker.unit_ids:

@@ -34,7 +34,11 @@ def validate_source(source: Source) -> tuple[dict[str, Any], list[Problem], list
     broken: dict[str, set[str]] = {}
     for key, (model, is_list, required) in schema.SECTIONS.items():
         if key not in source.data or source.data[key] is None:
-            if required:
+            if required and key in source.data:  # "tasks:" written with nothing under it
+                problems.append(source.problem((key,), f"「{key}:」部分是空的",
+                                               "在它下面逐项填写内容，参照仓库里的 plan.yaml",
+                                               at_key=True))
+            elif required:
                 problems.append(source.problem((), f"缺少「{key}:」部分",
                                                f"在文件顶层添加「{key}:」，参照仓库里的 plan.yaml"))
             elif not is_list:
@@ -63,10 +67,42 @@ def validate_source(source: Source) -> tuple[dict[str, Any], list[Problem], list
         else:
             warnings += unknown_keys(source, value, model, (key,))
             parts[key] = _validate(source, model, value, (key,), problems)
+    resolve_conventions(source, parts)
     checker = CrossChecker(source, parts)
     checker.broken = broken
     checker.run()
     return parts, problems + checker.problems, warnings + checker.warnings
+
+
+# The group whose members a 通报 is addressed to (主送), when the plan declares none.
+RECIPIENTS = "recipients"
+
+
+def resolve_conventions(source: Source, parts: dict[str, Any]) -> None:
+    """Fill what later commands rely on from declared data, so CrossChecker validates it.
+
+    * ``evaluation.scope`` not written: every unit with ``role: reporting`` (never the
+      default group id ``reporting-units``, which a plan may not declare).
+    * ``requests.division`` not written: ``plan.coordinator``.
+    * no ``recipients`` group (主送 of a 通报): a group of every reporting unit.
+    """
+    units = [u for _, u in parts.get("units") or []]
+    reporting = [u.id for u in units if u.reports_publicly]
+    written = source.data
+    evaluation = parts.get("evaluation")
+    declared = written.get("evaluation") if isinstance(written.get("evaluation"), dict) else {}
+    if evaluation is not None and "scope" not in declared and reporting:
+        parts["evaluation"] = evaluation.model_copy(update={"scope": reporting})
+    requests = parts.get("requests")
+    declared = written.get("requests") if isinstance(written.get("requests"), dict) else {}
+    meta = parts.get("plan")
+    if requests is not None and "division" not in declared and meta is not None:
+        parts["requests"] = requests.model_copy(update={"division": meta.coordinator})
+    groups = parts.get("groups")
+    if (isinstance(groups, list) and reporting and RECIPIENTS not in {u.id for u in units}
+            and not any(isinstance(g, dict) and g.get("id") == RECIPIENTS
+                        for g in written.get("groups") or [] if isinstance(written.get("groups"), list))):
+        groups.append((-1, schema.Group(id=RECIPIENTS, name="主送单位", members=reporting)))
 
 
 def load_plan(path: str | Path = "plan.yaml") -> Plan:

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
+from plan.addresses import ADDRESS_HINT
+
 _TYPE_NAMES: dict[type, str] = {
     str: "文字", int: "整数", float: "小数", bool: "true/false", list: "列表",
     dict: "键值对", type(None): "空值", dt.date: "日期", dt.datetime: "日期时间",
@@ -23,7 +25,8 @@ def describe(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    text = str(value)
+    # Line breaks and control characters are shown by name, so a message stays one line.
+    text = "".join(c if c.isprintable() else f"<U+{ord(c):04X}>" for c in str(value))
     return text if len(text) <= 40 else text[:37] + "…"
 
 
@@ -44,6 +47,13 @@ def translate(error: ErrorDetails) -> tuple[str, str]:
         return f"应为文字，这里是{describe(value)}", "把值写成文字；数字或日期形式的文字请加引号"
     if kind == "string_too_short":
         return f"「{key}」不能为空", "填写内容（不能只有空格）"
+    if kind == "email_address":
+        return f"邮箱地址格式不对「{_show(value)}」", ADDRESS_HINT
+    if kind == "one_line":
+        return (f"「{key}」里有换行或制表符「{_show(value)}」",
+                "名称和标题只能写一行：去掉换行和 Tab（它们会进入邮件标题、Excel 和公文）")
+    if kind in {"finite_number", "float_parsing", "float_type"}:
+        return f"应为数字，这里是「{_show(value)}」", "填写普通的数字，例如 5 或 2.5"
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         if "@" in pattern:

@@ -8,15 +8,48 @@ units, duplicate ids, dates outside the plan period…) are checked in
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from plan.addresses import is_address
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+# Line breaks and tabs: a name or title ends up in mail headers, Excel cells, XML and
+# PostgreSQL text; other control characters are already refused by plan.source.
+_BREAKS = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
+
+
+def _one_line(value: str) -> str:
+    if _BREAKS.search(value):
+        raise PydanticCustomError("one_line", "a name must be one line")
+    return value
+
+
+def _address(value: str) -> str:
+    if not is_address(value):
+        raise PydanticCustomError("email_address", "not a plain email address")
+    return value
+
+
+# Names and titles: one line of text (units, groups, tasks, milestones, reports, people).
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_line)]
+# The same address rule as the sender (notifications.compose.check_address).
+Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_address)]
+
+# Documented bounds (README, plan.yaml): ladder offsets in days, task/section numbers, and
+# the years any date may fall in (the plan period lies inside them; every other date
+# inside the plan period).
+MAX_OFFSET = 250
+MAX_NUMBER = 9999
+MAX_OCCURRENCES = 260  # a recurring milestone: five years of weeks
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 UnitKind = Literal["district", "special-area", "division", "centre"]
 ContactRole = Literal["责任人", "联系人"]
@@ -44,7 +77,7 @@ class Strict(BaseModel):
 
 class Contact(Strict):
     model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
-    name: Text
+    name: Name
     email: Email
     role: ContactRole = "联系人"
     phone: str | None = None
@@ -57,9 +90,9 @@ class DateRange(Strict):
 
 class PlanMeta(Strict):
     id: Id
-    title: Text
-    doc_number: Text
-    issuer: Text
+    title: Name
+    doc_number: Name
+    issuer: Name
     issued: dt.date
     period: DateRange
     coordinator: Id
@@ -78,7 +111,8 @@ class Calendar(Strict):
 class Rung(Strict):
     id: Id
     kind: RungKind
-    offset: int
+    # Working (or calendar) days from the due date; ±250 is about a year of working days.
+    offset: int = Field(ge=-MAX_OFFSET, le=MAX_OFFSET)
     to: list[Audience] = Field(min_length=1)
     cc: list[Audience] = []
 
@@ -106,7 +140,7 @@ class Schedules(Strict):
 
 class Unit(Strict):
     id: Id
-    name: Text
+    name: Name
     kind: UnitKind
     role: UnitRole | None = None  # None: division → task-only, every other kind → reporting
     contacts: list[Contact] = []
@@ -125,18 +159,18 @@ class Unit(Strict):
 
 class Group(Strict):
     id: Id
-    name: Text
+    name: Name
     members: list[Id] = Field(min_length=1)
 
 
 class Section(Strict):
-    number: int = Field(ge=1)
-    title: Text
+    number: int = Field(ge=1, le=MAX_NUMBER)
+    title: Name
 
 
 class Report(Strict):
     id: Id
-    title: Text
+    title: Name
     due: dt.date
     units: list[Id] = Field(min_length=1)
     formats: list[FileFormat] = []
@@ -155,7 +189,7 @@ class Recurrence(Strict):
 
 class Milestone(Strict):
     id: Id
-    title: Text
+    title: Name
     kind: MilestoneKind
     due: dt.date | None = None
     report: Id | None = None
@@ -168,9 +202,9 @@ class Milestone(Strict):
 
 
 class Task(Strict):
-    number: int = Field(ge=1)
-    section: int = Field(ge=1)
-    title: Text
+    number: int = Field(ge=1, le=MAX_NUMBER)
+    section: int = Field(ge=1, le=MAX_NUMBER)
+    title: Name
     summary: Text
     lead: list[Id] = Field(min_length=1)
     units: list[Id] = Field(min_length=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import weakref
 from functools import lru_cache
 
 import chinese_calendar
@@ -17,12 +18,40 @@ from plan.schema import Calendar
 
 log = logging.getLogger("duban.calendar")
 
+# Years already warned about, per loaded plan calendar: one run passes one loaded plan to
+# intake, sweep and delivery, each building its own WorkCalendar, and must warn only once.
+_WARNED: dict[int, set[int]] = {}
+
+
+def _warned(config: Calendar) -> set[int]:
+    key = id(config)
+    if key not in _WARNED:
+        _WARNED[key] = set()
+        weakref.finalize(config, _WARNED.pop, key, None)
+    return _WARNED[key]
+
+
+def known_year(year: int) -> bool:
+    """Whether chinesecalendar has the holidays and make-up days of ``year``."""
+    try:
+        chinese_calendar.is_workday(dt.date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def covered_years(config: Calendar) -> set[int]:
+    """Years the plan fills in itself: any extra_holidays / extra_workdays date in them."""
+    return {d.year for d in (*config.extra_holidays, *config.extra_workdays)}
+
 
 class WorkCalendar:
     def __init__(self, config: Calendar | None = None) -> None:
         self.config = config or Calendar()
         self.holidays = frozenset(self.config.extra_holidays)
         self.workdays = frozenset(self.config.extra_workdays)
+        self.covered = covered_years(self.config)
+        self._warned = _warned(self.config)
         self.by_working_days = self.config.count == "working-days"
         self.unknown_years: set[int] = set()
         self.is_workday = lru_cache(maxsize=8192)(self._is_workday)
@@ -36,8 +65,11 @@ class WorkCalendar:
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
-            if day.year not in self.unknown_years:
-                self.unknown_years.add(day.year)
+            self.unknown_years.add(day.year)
+            # The plan lists this year's holidays itself: Monday–Friday plus those lists is
+            # the calendar, nothing to warn about.  duban check names the line to add.
+            if day.year not in self.covered and day.year not in self._warned:
+                self._warned.add(day.year)
                 log.warning("chinesecalendar 没有 %s 年的节假日数据，按周一至周五计算工作日；"
                             "请在 plan.yaml 的 calendar.extra_holidays / extra_workdays 中补充",
                             day.year)

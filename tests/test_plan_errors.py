@@ -181,7 +181,8 @@ def empty_title() -> Case:
 def bad_email() -> Case:
     t = edit(("email: pudong@example.org", "email: pudong.example.org"))
     return t, [error(at(t, "pudong.example.org"), "units[10].contacts[0].email",
-                     "邮箱地址格式不对「pudong.example.org」", "写成 name@example.org 的形式")], []
+                     "邮箱地址格式不对「pudong.example.org」",
+                     "写成 name@example.org 这样的纯地址，不带姓名、空格或尖括号")], []
 
 
 def uppercase_id() -> Case:
