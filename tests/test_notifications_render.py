@@ -130,6 +130,9 @@ def test_interview_proposal_says_what_follows() -> None:
         assert "二、责令限期整改" in body
         assert "以上建议妥否，请审定。" in body
         assert body.index("静安区知识产权局") < body.index("黄浦区知识产权局")
+    # Each unit of the appendix starts its own line, also after an item with a history line.
+    lines = rendered.text.splitlines()
+    assert "1. 静安区知识产权局" in lines and "2. 黄浦区知识产权局" in lines
 
 
 def test_unit_name_cannot_inject_html() -> None:
