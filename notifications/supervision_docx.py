@@ -13,7 +13,7 @@ from pathlib import Path
 from notifications.gbt9704 import OfficialDocument, date_text, month_day
 from plan.supervision import SheetItem, SupervisionSheet
 
-FORMAT_WORDS = {"word": "Word 版", "pdf-stamped": "盖章 PDF 版", "pdf": "PDF 版", "xlsx": "Excel 表格"}
+FORMAT_WORDS = {"word": "Word版", "pdf-stamped": "盖章PDF版", "pdf": "PDF版", "xlsx": "Excel表格"}
 RUNG_WORDS = {"remind": "提醒", "chase": "催办"}
 
 
@@ -23,8 +23,8 @@ def issuer_name(sheet: SupervisionSheet) -> str:
 
 
 def item_text(number: int, item: SheetItem, today_label: str) -> str:
-    """1．“半年度工作总结”应于7月5日前报送，截至7月20日已逾期10个工作日。请报送 Word 版、…"""
-    text = (f"{number}．“{item.title}”应于{month_day(item.due)}前报送，截至{today_label}已逾期"
+    """1．半年度工作总结应于7月5日前报送，截至7月20日已逾期10个工作日。请报送 Word 版、…"""
+    text = (f"{number}．{item.title}应于{month_day(item.due)}前报送，截至{today_label}已逾期"
             f"{item.working_days_overdue}个工作日。")
     wanted = [FORMAT_WORDS.get(f, f) for f in item.formats]
     if wanted or item.stats_table:
