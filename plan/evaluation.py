@@ -286,12 +286,3 @@ def public_facts(score: UnitScore, kind: ListName, period: str,
         rest = len(sentences) - limit
         sentences = [*sentences[:limit], f"此外，该单位另有{rest}项材料逾期或未按要求报送。"]
     return sentences
-
-
-def reasons_summary(score: UnitScore, limit: int | None = None) -> list[str]:
-    """The lines worth printing in a notice: deductions first, then the rest."""
-    lines = [r.text for r in score.reasons if r.points < 0]
-    lines += [r.text for r in score.reasons if r.points >= 0 and r.rule in ("override",)]
-    return lines[:limit] if limit else lines
-
-

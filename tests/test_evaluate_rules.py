@@ -127,12 +127,12 @@ def _check(tmp: Path, monkeypatch: pytest.MonkeyPatch, cli, text: str):
 
 def test_check_refuses_crossed_thresholds_and_unknown_refs(tmp_path, monkeypatch, cli) -> None:
     text = edit(("criticise: {below: 80, rung: interview}", "criticise: {below: 101, rung: interview}"),
-                ("  scope: [reporting-units]", "  scope: [reporting-unit]"),
+                ("  scope: [districts, lingang, centres]", "  scope: [district, lingang, centres]"),
                 ("  division: protection-division\n  reply_within", "  division: protection-divison\n  reply_within"))
     result = _check(tmp_path, monkeypatch, cli, text)
     assert result.exit_code == 1
-    assert error(at(text, "reporting-unit]"), "evaluation.scope[0]", "没有编号为「reporting-unit」的单位或分组",
-                 "是不是「reporting-units」？") in result.stderr
+    assert error(at(text, "district,"), "evaluation.scope[0]", "没有编号为「district」的单位或分组",
+                 "是不是「districts」？") in result.stderr
     assert error(at(text, "101"), "evaluation.criticise.below",
                  "批评线 101 高于表扬线 100，同一单位可能同时被表扬和批评",
                  "criticise.below 应不大于 commend.min_score") in result.stderr
