@@ -251,3 +251,22 @@ def test_show_prints_the_latest_run_without_rescoring(season, cli):
     assert "通报批评：1 个单位" in result.stdout
     assert ("- 「半年度工作总结」（截止 2024-07-05）于 2024-07-19 升级至「约谈建议」，"
             "扣 6 分") in result.stdout
+
+
+def test_approved_commendation_of_an_override_included_unit_states_only_what_is_true(season, cli):
+    evaluate_json(cli, "--include", "yangpu", "--list", "commend", "--reason", "专项工作成效突出")
+    result = cli("evaluate", "approve", "--period", "half-year", "--today", "2024-07-24", "--json")
+    assert result.exit_code == 0, result.output
+    files = json.loads(result.stdout)["files"]
+    text = "\n".join(p.text for p in docx.Document(files["commend_docx"]).paragraphs)
+    assert "杨浦区知识产权局按时报送了贯彻落实《实施方案》的具体工作计划。" in text
+    assert "杨浦区知识产权局" in text.split("经研究，决定对")[1]
+    for phrase in ("按时保质完成各项报送任务", "测试员", "专项工作成效突出", "列入通报表扬名单", "得分", "扣"):
+        assert phrase not in text
+    assert Path(files["commend_md"]).read_text(encoding="utf-8").count("杨浦区知识产权局按时报送了") == 1
+    # The scores and the override's reason are in the 评分明细 workbook instead.
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(files["scores_xlsx"]).active
+    cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert any(c.startswith("测试员 于 ") and c.endswith("理由：专项工作成效突出") for c in cells)
