@@ -253,7 +253,7 @@ class OfficialDocument:
     def masthead(self, mark: str, number: str) -> None:
         """版头: red 标志, 发文字号 two lines below it, a red rule 4 mm under the number."""
         para = self.add("GB Mark", mark)
-        para.paragraph_format.space_before = Mm(0)
+        para.paragraph_format.space_before = Mm(35)  # 上边缘至版心上边缘 35 mm
         self.add("GB Number")
         self.add("GB Number")
         numbered = self.add("GB Number", number)

@@ -67,23 +67,29 @@ class Notice:
         why = (f"为贯彻落实《{self.plan_title}》（{self.doc_number}，以下简称《方案》），{self.signer}"
                f"对各单位{period}知识产权行政保护工作推进情况进行了评估。")
         out: list[tuple[str, str]] = []
-        if self.kind == "commend":
+        facts = [("body", "".join(u.facts)) for u in self.units if u.facts]
+        if not facts:
+            # Listed by leadership's decision alone: the notice claims no finding it cannot show.
+            out.append(("body", why + "现将有关情况通报如下："))
+        elif self.kind == "commend":
             out.append(("body", why + "评估中，一些单位按照《方案》要求按时报送材料，工作推进有力。"
                                       "现将有关情况通报如下："))
         else:
             out.append(("body", why + "评估发现，有的单位未按《方案》要求报送材料，工作推进不力。"
                                       "现将有关情况通报如下："))
-        out.append(("h1", "一、基本情况"))
-        out += [("body", "".join(u.facts)) for u in self.units if u.facts]
-        out.append(("h1", "二、通报决定"))
+        if facts:
+            out.append(("h1", "一、基本情况"))
+            out += facts
+        numbers = iter(("二", "三") if facts else ("一", "二"))
+        out.append(("h1", f"{next(numbers)}、通报决定"))
         out.append(("body", f"经研究，决定对{names}予以{KIND_WORDS[self.kind]}。"))
         if self.kind == "commend":
-            out.append(("h1", "三、希望"))
+            out.append(("h1", f"{next(numbers)}、希望"))
             out.append(("body", "希望受到表扬的单位再接再厉，充分发挥示范引领作用。各单位要以先进为榜样，"
                                 "对照《方案》要求按时报送各类材料，扎实推进各项任务落实。"))
         else:
             due = f"于{date_text(self.rectify_due)}前" if self.rectify_due else "限期"
-            out.append(("h1", "三、有关要求"))
+            out.append(("h1", f"{next(numbers)}、有关要求"))
             out.append(("body", f"被通报批评的单位要认真查找原因，{due}向{self.signer}报送整改报告。"
                                 f"{self.signer}将约谈相关单位负责人，并对整改情况进行复查。"))
             out.append(("body", "各单位要引以为戒，对照《方案》要求按时报送各类材料，确保各项任务落到实处。"))

@@ -79,6 +79,14 @@ def test_override_included_commendation_says_only_what_is_true() -> None:
     assert "经研究，决定对杨浦区知识产权局予以通报表扬。" in text
 
 
+def test_a_unit_listed_without_facts_gets_no_finding() -> None:
+    notice = Notice("criticise", "half-year", 2024, "方案", "沪知局保〔2024〕15号", "各区知识产权局",
+                    "上海市知识产权局", D(2024, 7, 20), (Listed("闵行区知识产权局", ()),), draft=True)
+    blocks = notice.blocks()
+    assert blocks[0][1].endswith("进行了评估。现将有关情况通报如下：")
+    assert [text for kind, text in blocks if kind == "h1"] == ["一、通报决定", "二、有关要求"]
+
+
 def test_an_empty_list_is_not_a_notice() -> None:
     notice = Notice("commend", "half-year", 2024, "方案", "沪知局保〔2024〕15号", "各区知识产权局",
                     "上海市知识产权局", D(2024, 7, 20), (), draft=True)
