@@ -224,11 +224,17 @@ class EvaluationResult:
 
 
 def addressees(plan: Plan) -> str:
-    """The 主送 line: the names of the notice's recipients group, as in the plan's own notice."""
+    """The 主送 line: the plan notice's recipients, without the task-only ones (局机关各处室):
+    a 通报 on the evaluation goes to the units it evaluates."""
     group = plan.groups.get("recipients")
     if group is None:
-        return "，".join(u.name for u in plan.units.values())
-    return "，".join(plan.groups[m].name if m in plan.groups else plan.units[m].name for m in group.members)
+        return "，".join(u.name for u in plan.units.values() if u.reports_publicly)
+    names = []
+    for member in group.members:
+        units = plan.expand([member])
+        if any(plan.units[u].reports_publicly for u in units):
+            names.append(plan.groups[member].name if member in plan.groups else plan.units[member].name)
+    return "，".join(names)
 
 
 def write_notices(plan: Plan, *, period: str, scores: list[UnitScore], date: dt.date, draft: bool,

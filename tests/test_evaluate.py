@@ -84,8 +84,14 @@ def test_drafts_open_with_python_docx_and_name_the_units(season, cli, workdir):
     assert text.splitlines()[0] == "草稿"
     assert "上海市知识产权局关于对2024年上半年知识产权行政保护工作不力单位予以通报批评的通报" in text
     assert "沪知局保〔2024〕　　号" in text  # the serial is left blank for the registry
-    assert ("各区知识产权局，临港新片区市场监管局，局机关各处室，市知识产权服务中心、市知识产权保护中心："
-            in text)
+    # 主送 the evaluated units: the plan notice's recipients without 局机关各处室 (task-only).
+    assert "各区知识产权局，临港新片区市场监管局，市知识产权服务中心、市知识产权保护中心：" in text.splitlines()
+    from plan import load_plan
+
+    for unit in load_plan("plan.yaml").units.values():
+        if not unit.reports_publicly:
+            assert unit.name not in text
+    assert "处室" not in text
     assert ("截至7月20日，静安区知识产权局仍未报送贯彻落实《实施方案》的具体工作计划，已逾期31个工作日。"
             "该单位仍未报送半年度工作总结，已逾期10个工作日。该单位未报送上半年行政保护案件统计表。") in text
     assert "经研究，决定对静安区知识产权局予以通报批评。" in text
