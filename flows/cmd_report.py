@@ -122,9 +122,17 @@ def _print_evaluation(result: dict[str, Any]) -> None:
     if result.get("withdrawn"):
         out.print("已撤销整改事项（不再列入通报批评）：" + "、".join(result["withdrawn"]), markup=False)
     files = result["files"]
-    for key, name in (("commend_docx", "通报表扬"), ("criticise_docx", "通报批评")):
-        if key in files:
-            out.print(f"{name}：{files[key]}", markup=False)
+    draft = result["status"] != "approved"
+    for kind in ("commend", "criticise"):
+        name = LIST_LABELS[kind]
+        if f"{kind}_docx" in files:
+            out.print(f"{name}{'草稿' if draft else ''}：{files[f'{kind}_docx']}", markup=False)
+        elif not result[kind]:
+            # An empty list is not a notice: say so instead of printing a document that says nothing.
+            out.print(f"本期无{'建议' if draft else ''}{name}的单位，未生成{name}{'草稿' if draft else ''}。",
+                      markup=False)
+    if "scores_xlsx" in files:
+        out.print(f"评分明细（得分和扣分依据，不随通报印发）：{files['scores_xlsx']}", markup=False)
 
 
 @evaluate_app.callback()

@@ -46,6 +46,7 @@ from notifications.digest_render import (
     units_table,
     view,
 )
+from notifications.score_sheet import write_score_sheet
 from notifications.workbook import write_workbook
 from plan import load_plan
 from plan.digest_rules import Digest, build
@@ -57,7 +58,7 @@ from plan.evaluation import (
     deadline,
     evaluate,
     listed,
-    reasons_summary,
+    public_facts,
 )
 from plan.model import Plan
 from plan.status import Classifier, State
@@ -249,27 +250,47 @@ class EvaluationResult:
 
 
 def addressees(plan: Plan) -> str:
-    """The 主送 line: the names of the notice's recipients group, as in the plan's own notice."""
+    """The 主送 line: the plan notice's recipients, without the task-only ones (局机关各处室):
+    a 通报 on the evaluation goes to the units it evaluates."""
     group = plan.groups.get("recipients")
     if group is None:
-        return "，".join(u.name for u in plan.units.values())
-    return "，".join(plan.groups[m].name if m in plan.groups else plan.units[m].name for m in group.members)
+        return "，".join(u.name for u in plan.units.values() if u.reports_publicly)
+    names = []
+    for member in group.members:
+        units = plan.expand([member])
+        if any(plan.units[u].reports_publicly for u in units):
+            names.append(plan.groups[member].name if member in plan.groups else plan.units[member].name)
+    return "，".join(names)
 
 
 def write_notices(plan: Plan, *, period: str, scores: list[UnitScore], date: dt.date, draft: bool,
                   rectify_due: dt.date | None, folder: Path) -> dict[str, str]:
+    """One 通报 per non-empty list (.docx and .md) and the 评分明细 workbook.
+
+    An empty list produces no document, and a stale one from an earlier run is removed, so
+    the folder never holds a notice the current lists do not support.
+    """
     files: dict[str, str] = {}
     for kind in ("commend", "criticise"):
+        stem = f"{kind}-draft" if draft else kind
+        units = listed(scores, kind)
+        if not units:
+            for suffix in (".docx", ".md"):
+                (folder / f"{stem}{suffix}").unlink(missing_ok=True)
+            continue
         notice = notice_docx.Notice(
             kind=kind, period=period, year=plan.meta.period.start.year,
             plan_title=plan.meta.title, doc_number=plan.meta.doc_number, addressees=addressees(plan),
             signer=plan.evaluation.signer, date=date, draft=draft,
             rectify_due=rectify_due if kind == "criticise" else None,
-            units=tuple(notice_docx.Listed(s.name, s.score, s.rank, tuple(reasons_summary(s)))
-                        for s in listed(scores, kind)))
-        stem = f"{kind}-draft" if draft else kind
+            public=plan.evaluation.public, cc=plan.evaluation.cc,
+            units=tuple(notice_docx.Listed(s.name, tuple(public_facts(s, kind, period))) for s in units))
         files[f"{kind}_docx"] = str(notice_docx.write_docx(notice, folder / f"{stem}.docx"))
         files[f"{kind}_md"] = str(notice_docx.write_markdown(notice, folder / f"{stem}.md"))
+    label = PERIOD_LABELS.get(period, period)
+    files["scores_xlsx"] = str(write_score_sheet(
+        scores, folder / ("scores-draft.xlsx" if draft else "scores.xlsx"),
+        title=f"{plan.meta.period.start.year}年{label}评估评分明细（{'草稿' if draft else '已审定'}）"))
     return files
 
 
@@ -333,7 +354,8 @@ def run_evaluation(*, plan_path: str = "plan.yaml", period: str, today: dt.date,
         raise DubanError(f"评估期「{period}」无效", "写成 --period half-year 或 --period annual")
     plan = load_plan(plan_path)
     include, exclude = list(include or []), list(exclude or [])
-    scope = plan.expand(plan.evaluation.scope)
+    # Task-only units (局机关处室) are never scored or named, even if a scope group holds one.
+    scope = tuple(u for u in plan.expand(plan.evaluation.scope) if plan.units[u].reports_publicly)
     _check_overrides(plan, scope, include, exclude, target, reason)
     calendar = WorkCalendar(plan.calendar)
     cutoff = min(today, plan.evaluation.cutoff.get(period, today))  # type: ignore[call-overload]

@@ -38,14 +38,18 @@ def obligations(session: Session, *, units: Sequence[str], today: dt.date, cutof
     """Each unit's counted obligations due by ``cutoff``, as of ``today`` (two queries).
 
     Milestones tied to a report are left out: they are the same delivery as the report.
+    Never counted, whatever ``units`` says: dates the notice does not set (``source:
+    assumed``) and task-only units (局机关处室), who are not scored or named in a 通报.
     """
     e = LedgerEntry
     rows = session.execute(
         select(col(e.id), col(e.unit_id), col(e.milestone_id), col(Milestone.title), col(e.due),
                col(e.submitted_on), col(e.status))
         .join(Milestone, col(Milestone.id) == col(e.milestone_id))
+        .join(Unit, col(Unit.id) == col(e.unit_id))
         .where(col(e.archived_at).is_(None), col(Milestone.archived_at).is_(None),
                col(Milestone.report_id).is_(None), col(e.due) <= cutoff,
+               col(Milestone.source) != "assumed", col(Unit.role) == "reporting",
                col(e.unit_id).in_(list(units)))
         .order_by(col(e.due), col(e.milestone_id))
     )
@@ -75,9 +79,19 @@ def reviews(session: Session, *, units: Sequence[str], before_period: str) -> di
     return out
 
 
+def reporting(session: Session, *, units: Sequence[str]) -> list[str]:
+    """``units`` without the task-only ones, in the given order (one query)."""
+    kept = set(session.execute(
+        select(col(Unit.id)).where(col(Unit.id).in_(list(units)), col(Unit.role) == "reporting")).scalars())
+    return [u for u in units if u in kept]
+
+
 def unit_facts(session: Session, *, units: Sequence[str], names: dict[str, str], period: str,
                today: dt.date, cutoff: dt.date,
                stats: dict[str, tuple[StatsState, str]] | None) -> list[UnitFacts]:
+    """Facts of the reporting units among ``units``; task-only units are dropped here, so
+    they are never scored, ranked or listed whatever the scope says."""
+    units = reporting(session, units=units)
     owed = obligations(session, units=units, today=today, cutoff=cutoff)
     done = reviews(session, units=units, before_period=period)
     stats = stats or {}

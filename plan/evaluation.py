@@ -57,10 +57,15 @@ class UnitFacts:
 
 @dataclass(frozen=True)
 class Reason:
-    rule: str  # late | missing | rung | stats | review | on-time | list
+    rule: str  # late | missing | rung | stats | review | on-time | on-time-item | list | override
     points: float
-    text: str
+    text: str  # the internal record's line (评分明细, duban evaluate show)
     milestone_id: str | None = None
+    # Structured facts for the public notice, so its prose never parses the internal text.
+    title: str | None = None
+    due: str | None = None  # ISO dates: the reason is stored as JSON
+    on: str | None = None  # submitted on (late, on-time-item) or the evaluation date (missing)
+    days: int | None = None  # working days late or overdue
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -105,17 +110,19 @@ def score_unit(facts: UnitFacts, config: Evaluation, calendar: WorkCalendar,
             result.missing += 1
             reasons.append(Reason("missing", -lost,
                                   f"{name}截至 {today} 仍未报送，已逾期 {days} 个工作日，扣 {_points(lost)} 分",
-                                  ob.milestone_id))
+                                  ob.milestone_id, ob.title, ob.due.isoformat(), today.isoformat(), days))
         elif ob.submitted_on > ob.due:
             days = max(1, calendar.between(ob.due, ob.submitted_on))
             lost = min(rules.late.max, rules.late.per_day * days)
             result.late += 1
             reasons.append(Reason("late", -lost,
                                   f"{name}于 {ob.submitted_on} 报送，逾期 {days} 个工作日，扣 {_points(lost)} 分",
-                                  ob.milestone_id))
+                                  ob.milestone_id, ob.title, ob.due.isoformat(), ob.submitted_on.isoformat(), days))
         else:
             result.on_time += 1
             result.days_early += calendar.between(ob.submitted_on, ob.due)
+            reasons.append(Reason("on-time-item", 0, f"{name}于 {ob.submitted_on} 按时报送", ob.milestone_id,
+                                  ob.title, ob.due.isoformat(), ob.submitted_on.isoformat(), 0))
         if ob.rung is not None and ob.rung_on is not None:
             lost = float(getattr(rules.rungs, ob.rung, 0) or 0)
             if _rung_index(ob.rung) > _rung_index(result.worst_rung):
@@ -230,10 +237,52 @@ def deadline(calendar: WorkCalendar, start: dt.date, within: int) -> dt.date:
     return calendar.shift(start, within)
 
 
-def reasons_summary(score: UnitScore, limit: int | None = None) -> list[str]:
-    """The lines worth printing in a notice: deductions first, then the rest."""
-    lines = [r.text for r in score.reasons if r.points < 0]
-    lines += [r.text for r in score.reasons if r.points >= 0 and r.rule in ("override",)]
-    return lines[:limit] if limit else lines
+FACTS_PER_UNIT = 3  # sentences per unit in a notice; the rest are summed up in one sentence
 
 
+def _md(iso: str | None) -> str:
+    day = dt.date.fromisoformat(iso) if iso else None
+    return f"{day.month}月{day.day}日" if day else ""
+
+
+def public_facts(score: UnitScore, kind: ListName, period: str,
+                 limit: int = FACTS_PER_UNIT) -> list[str]:
+    """Sentences a public 通报 may say about a unit: each one a ledger fact, in prose.
+
+    Built from the structured fields of the reasons only, never from their internal text:
+    no scores, no rung ids, no override or audit lines.  A commendation states what the
+    unit submitted on time and nothing else (a unit put on the list by an override keeps the
+    override's reason in the internal record); a criticism states what is missing or late.
+    """
+    name = score.name
+    label = "上半年" if period == "half-year" else "全年"
+    if kind == "commend":
+        done = [r.title for r in score.reasons if r.rule == "on-time-item" and r.title]
+        if not done:
+            return []
+        shown = done[:5]
+        titles = shown[0] if len(shown) == 1 else "、".join(shown[:-1]) + "和" + shown[-1]
+        more = f"等{len(done)}项材料" if len(done) > 5 else ""
+        return [f"{name}按时报送了{titles}{more}。"]
+    sentences: list[str] = []
+    dated = False  # "截至7月20日" once per unit, on its first missing item
+
+    def subject() -> str:
+        return "该单位" if sentences else name
+
+    for r in score.reasons:
+        if r.rule == "missing" and r.title:
+            head = "" if dated else f"截至{_md(r.on)}，"
+            dated = True
+            sentences.append(f"{head}{subject()}仍未报送{r.title}，已逾期{r.days}个工作日。")
+        elif r.rule == "late" and r.title:
+            sentences.append(f"{subject()}于{_md(r.on)}报送{r.title}，逾期{r.days}个工作日。")
+        elif r.rule == "stats":
+            sentences.append(f"{subject()}未报送{label}行政保护案件统计表。" if "未报送" in r.text
+                             else f"{subject()}报送的{label}行政保护案件统计表有未填项目。")
+        elif r.rule == "review":
+            sentences.append(f"{subject()}上一期整改经复查不合格。")
+    if len(sentences) > limit:
+        rest = len(sentences) - limit
+        sentences = [*sentences[:limit], f"此外，该单位另有{rest}项材料逾期或未按要求报送。"]
+    return sentences

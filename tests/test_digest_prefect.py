@@ -53,7 +53,8 @@ def test_digest_and_evaluate_flows_publish_artifacts(synced, workdir: Path, db_u
     run(*_duban(), "digest", "--today", "2024-07-15", "--json")
     evaluated = json.loads(run(*_duban(), "evaluate", "--period", "half-year", "--today", "2024-07-20",
                                "--json").stdout)
-    assert [u["unit"] for u in evaluated["criticise"]] == ["jingan", "minhang"]
+    # 闵行's only failure is the 端午 report, whose date is assumed: not counted (issue #10).
+    assert [u["unit"] for u in evaluated["criticise"]] == ["jingan"]
 
     artifacts = json.loads(run(sys.executable, "-c", READ_ARTIFACTS).stdout)
     by_key: dict[str, list[dict]] = {}

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from plan.evaluation import Obligation, UnitFacts, evaluate, listed
+from notifications.notice_docx import Listed, Notice, markdown
+from plan.evaluation import Obligation, Override, UnitFacts, UnitScore, evaluate, listed, public_facts
 from plan.schema_evaluation import Evaluation
 from plan.workdays import WorkCalendar
 from tests.fixtures_plan import at, edit, error, shipped, warning, write_plan
@@ -16,13 +17,81 @@ from tests.fixtures_plan import at, edit, error, shipped, warning, write_plan
 D = dt.date
 
 
-def test_chinese_dates() -> None:
-    from notifications.notice_docx import chinese_date
+def test_official_dates_are_arabic() -> None:
+    from notifications.gbt9704 import date_text, month_day
 
-    assert chinese_date(D(2024, 7, 20)) == "二〇二四年七月二十日"
-    assert chinese_date(D(2024, 12, 31)) == "二〇二四年十二月三十一日"
-    assert chinese_date(D(2024, 10, 10)) == "二〇二四年十月十日"
-    assert chinese_date(D(2025, 1, 1)) == "二〇二五年一月一日"
+    assert date_text(D(2024, 7, 20)) == "2024年7月20日"
+    assert date_text(D(2024, 12, 5)) == "2024年12月5日"
+    assert month_day(D(2024, 7, 5)) == "7月5日"
+
+
+def _scores(*facts: UnitFacts, overrides: tuple[Override, ...] = ()) -> dict[str, UnitScore]:
+    scores = evaluate(facts, Evaluation(), WorkCalendar(), D(2024, 7, 19), overrides)
+    return {s.unit_id: s for s in scores}
+
+
+PLAN_DOC = "贯彻落实《实施方案》的具体工作计划"
+SUMMARY = "半年度工作总结"
+
+
+def test_wording_of_a_missing_and_a_late_but_submitted_unit() -> None:
+    missing = UnitFacts("fengxian", "奉贤区知识产权局", (
+        Obligation("plan", PLAN_DOC, D(2024, 6, 5), D(2024, 6, 5)),
+        Obligation("summary", SUMMARY, D(2024, 7, 5), None)))
+    late = UnitFacts("xuhui", "徐汇区知识产权局", (
+        Obligation("plan", PLAN_DOC, D(2024, 6, 5), D(2024, 6, 5)),
+        Obligation("summary", SUMMARY, D(2024, 7, 5), D(2024, 7, 12))))
+    scores = _scores(missing, late)
+    assert public_facts(scores["fengxian"], "criticise", "half-year") == [
+        "截至7月19日，奉贤区知识产权局仍未报送半年度工作总结，已逾期10个工作日。"]
+    # Submitted late is said as such, never as missing.
+    assert public_facts(scores["xuhui"], "criticise", "half-year") == [
+        "徐汇区知识产权局于7月12日报送半年度工作总结，逾期5个工作日。"]
+
+
+def test_facts_are_capped_per_unit() -> None:
+    many = UnitFacts("jingan", "静安区知识产权局", tuple(
+        Obligation(f"m{i}", f"材料{i}", D(2024, 6, 3 + i), None) for i in range(5)))
+    facts = public_facts(_scores(many)["jingan"], "criticise", "half-year")
+    assert len(facts) == 4 and facts[-1] == "此外，该单位另有2项材料逾期或未按要求报送。"
+    assert facts[1] == "该单位仍未报送材料1，已逾期32个工作日。"
+
+
+def test_override_included_commendation_says_only_what_is_true() -> None:
+    yangpu = UnitFacts("yangpu", "杨浦区知识产权局", (
+        Obligation("plan", PLAN_DOC, D(2024, 6, 5), D(2024, 6, 4)),
+        Obligation("summary", SUMMARY, D(2024, 7, 5), D(2024, 7, 10))), stats="missing", stats_detail="（上半年）")
+    at = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
+    score = _scores(yangpu, overrides=(Override("yangpu", "include", "commend", "专项工作成效突出", "root", at),))[
+        "yangpu"]
+    assert score.final == "commend"
+    assert public_facts(score, "commend", "half-year") == [
+        "杨浦区知识产权局按时报送了贯彻落实《实施方案》的具体工作计划。"]
+    # The override (who, when, why) stays in the internal record only.
+    assert any(r.rule == "override" and r.text.startswith("root 于 2026-11-30 10:00 将其列入通报表扬名单")
+               for r in score.reasons)
+    notice = Notice("commend", "half-year", 2024, "2024年上海市知识产权行政保护工作实施方案",
+                    "沪知局保〔2024〕15号", "各区知识产权局", "上海市知识产权局", D(2024, 7, 20),
+                    (Listed(score.name, tuple(public_facts(score, "commend", "half-year"))),), draft=True)
+    text = markdown(notice)
+    for phrase in ("按时保质完成各项报送任务", "root", "专项工作成效突出", "逾期", "统计表", "得分", "扣"):
+        assert phrase not in text
+    assert "经研究，决定对杨浦区知识产权局予以通报表扬。" in text
+
+
+def test_a_unit_listed_without_facts_gets_no_finding() -> None:
+    notice = Notice("criticise", "half-year", 2024, "方案", "沪知局保〔2024〕15号", "各区知识产权局",
+                    "上海市知识产权局", D(2024, 7, 20), (Listed("闵行区知识产权局", ()),), draft=True)
+    blocks = notice.blocks()
+    assert blocks[0][1].endswith("进行了评估。现将有关情况通报如下：")
+    assert [text for kind, text in blocks if kind == "h1"] == ["一、通报决定", "二、有关要求"]
+
+
+def test_an_empty_list_is_not_a_notice() -> None:
+    notice = Notice("commend", "half-year", 2024, "方案", "沪知局保〔2024〕15号", "各区知识产权局",
+                    "上海市知识产权局", D(2024, 7, 20), (), draft=True)
+    with pytest.raises(ValueError):
+        notice.blocks()
 
 
 def test_caps_ties_and_thresholds() -> None:

@@ -1,0 +1,317 @@
+"""Official-document layout (GB/T 9704-2012 党政机关公文格式) on python-docx.
+
+One builder, :class:`OfficialDocument`, lays out the parts the bureau's documents use:
+版头 (red 发文机关标志, 发文字号, red rule), title, 主送, body with 一级/二级 headings,
+落款 and 成文日期, 附注, 版记 (抄送, 印发机关 and 印发日期 between rules) and the page
+number "— 1 —" at the outside corners.  Every paragraph kind is a named paragraph style
+defined once in styles.xml (see :data:`STYLES`), so a leader's edit in Word keeps the form.
+
+Measures from the standard: A4; top margin 37 mm, left 28 mm, text area 156 × 225 mm; 22
+lines of 28 characters of 3号 (16 pt) type, so the line pitch is 225 mm / 22 ≈ 28.95 pt.
+Fonts are requested by name; the machine that opens the file substitutes what it lacks.
+Word and LibreOffice read one East-Asian font per run, so the fallback chain is written
+into the font table (w:altName) rather than into the runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docx import Document
+from docx.enum.section import WD_SECTION
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.shared import Mm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
+
+PAGE_WIDTH, PAGE_HEIGHT = Mm(210), Mm(297)
+MARGIN_TOP, MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM = Mm(37), Mm(28), Mm(26), Mm(35)
+LINES, CHARS = 22, 28
+LINE_PITCH = Pt(28.95)  # 225 mm / 22 lines
+BODY_SIZE = 16.0  # 3号
+CHAR = Pt(BODY_SIZE)  # one character of body type: the unit of indents ("空二字")
+RED = RGBColor(0xFF, 0x00, 0x00)
+
+# East-Asian font chains, first choice first (the rest go into the font table as altName).
+TITLE_FONTS = ("方正小标宋简体", "华文中宋", "宋体")
+BODY_FONTS = ("仿宋_GB2312", "仿宋")
+HEI_FONTS = ("黑体", "SimHei")
+KAI_FONTS = ("楷体_GB2312", "楷体")
+SONG_FONTS = ("宋体", "SimSun")
+
+
+@dataclass(frozen=True)
+class StyleSpec:
+    fonts: tuple[str, ...]
+    size: float
+    align: WD_ALIGN_PARAGRAPH | None = None
+    indent_chars: float = 0  # first-line indent, in body characters
+    color: RGBColor | None = None
+    exact: bool = True  # exact line pitch of the grid (False for the large 标志)
+
+
+# Paragraph styles, one per paragraph kind.  Tests look documents up by these names.
+STYLES: dict[str, StyleSpec] = {
+    "GB Mark": StyleSpec(TITLE_FONTS, 36, WD_ALIGN_PARAGRAPH.CENTER, color=RED, exact=False),
+    "GB Number": StyleSpec(BODY_FONTS, BODY_SIZE, WD_ALIGN_PARAGRAPH.CENTER),
+    "GB Title": StyleSpec(TITLE_FONTS, 22, WD_ALIGN_PARAGRAPH.CENTER),
+    "GB Addressee": StyleSpec(BODY_FONTS, BODY_SIZE, WD_ALIGN_PARAGRAPH.JUSTIFY),
+    "GB Body": StyleSpec(BODY_FONTS, BODY_SIZE, WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars=2),
+    "GB Heading 1": StyleSpec(HEI_FONTS, BODY_SIZE, WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars=2),
+    "GB Heading 2": StyleSpec(KAI_FONTS, BODY_SIZE, WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars=2),
+    "GB Signature": StyleSpec(BODY_FONTS, BODY_SIZE, WD_ALIGN_PARAGRAPH.RIGHT),
+    "GB Note": StyleSpec(BODY_FONTS, BODY_SIZE, WD_ALIGN_PARAGRAPH.LEFT, indent_chars=2),
+    "GB Imprint": StyleSpec(BODY_FONTS, 14, WD_ALIGN_PARAGRAPH.LEFT),
+    "GB Page Number": StyleSpec(SONG_FONTS, 14, exact=False),
+    "GB Draft": StyleSpec(BODY_FONTS, 10.5, WD_ALIGN_PARAGRAPH.CENTER, color=RED, exact=False),
+    "GB Draft Mark": StyleSpec(HEI_FONTS, 22, WD_ALIGN_PARAGRAPH.RIGHT, color=RED, exact=False),
+}
+
+DRAFT_HEADER = "草稿——未经局领导审定，不得印发"
+
+
+def text_width(text: str) -> float:
+    """Width in body characters: ASCII digits and letters are half-width."""
+    return sum(0.5 if ord(c) < 0x2000 else 1.0 for c in text)
+
+
+def date_text(day: dt.date) -> str:
+    """成文日期 in Arabic numerals, no leading zeros: 2024年7月20日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def month_day(day: dt.date) -> str:
+    """7月20日 — dates inside a sentence of the same year."""
+    return f"{day.month}月{day.day}日"
+
+
+def _rfonts(rpr: Any, fonts: tuple[str, ...]) -> None:
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = OxmlElement("w:rFonts")
+        rpr.insert(0, rfonts)
+    for attr in ("w:eastAsia", "w:ascii", "w:hAnsi"):
+        rfonts.set(qn(attr), fonts[0] if attr == "w:eastAsia" else "Times New Roman")
+    rfonts.set(qn("w:hint"), "eastAsia")
+
+
+def _define_styles(document: Any) -> None:
+    styles = document.styles
+    normal = styles["Normal"]
+    normal.font.size = Pt(BODY_SIZE)
+    _rfonts(normal.element.get_or_add_rPr(), BODY_FONTS)
+    for name, spec in STYLES.items():
+        style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = normal
+        style.font.size = Pt(spec.size)
+        if spec.color is not None:
+            style.font.color.rgb = spec.color
+        rpr = style.element.get_or_add_rPr()
+        _rfonts(rpr, spec.fonts)
+        if spec.exact:
+            # 28 characters of 16 pt type in 156 mm (442.2 pt): 15.75 pt a character.
+            spacing = OxmlElement("w:spacing")
+            spacing.set(qn("w:val"), "-5")
+            rpr.append(spacing)
+        fmt = style.paragraph_format
+        if spec.align is not None:
+            fmt.alignment = spec.align
+        fmt.first_line_indent = Pt(BODY_SIZE * spec.indent_chars) if spec.indent_chars else Pt(0)
+        fmt.space_before = fmt.space_after = Pt(0)
+        fmt.widow_control = False
+        if spec.exact:
+            fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+            fmt.line_spacing = LINE_PITCH
+        else:
+            fmt.line_spacing_rule = WD_LINE_SPACING.SINGLE
+        if spec.size != BODY_SIZE:
+            # Type larger or smaller than the grid's 3号 is set on its own metrics: on the grid
+            # a 2号 title would take two cells a character (14 a line).
+            snap = OxmlElement("w:snapToGrid")
+            snap.set(qn("w:val"), "0")
+            style.element.get_or_add_pPr().append(snap)
+
+
+def _font_table(document: Any) -> None:
+    """Declare each requested font with the next one of its chain as w:altName."""
+    part = next(p for p in document.part.package.iter_parts() if str(p.partname) == "/word/fontTable.xml")
+    root = parse_xml(part.blob)
+    chains = {TITLE_FONTS, BODY_FONTS, HEI_FONTS, KAI_FONTS, SONG_FONTS}
+    for chain in chains:
+        for name, alt in itertools.pairwise(chain):
+            font = parse_xml(f'<w:font {nsdecls("w")} w:name="{name}"><w:altName w:val="{alt}"/>'
+                             '<w:charset w:val="86"/><w:family w:val="auto"/><w:pitch w:val="variable"/>'
+                             "</w:font>")
+            root.append(font)
+    from lxml import etree
+
+    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _page_setup(document: Any) -> None:
+    section = document.sections[0]
+    section.start_type = WD_SECTION.NEW_PAGE
+    section.page_width, section.page_height = PAGE_WIDTH, PAGE_HEIGHT
+    section.top_margin, section.bottom_margin = MARGIN_TOP, MARGIN_BOTTOM
+    section.left_margin, section.right_margin = MARGIN_LEFT, MARGIN_RIGHT
+    section.header_distance = Mm(15)
+    section.footer_distance = Mm(20)  # the number sits about 7 mm under the text area
+    sect = section._sectPr
+    grid = sect.find(qn("w:docGrid"))
+    if grid is None:
+        grid = OxmlElement("w:docGrid")
+        sect.append(grid)
+    # Line grid of 22 lines.  The 28 characters a line come from the body styles' -0.25 pt
+    # spacing (15.75 pt × 28 ≤ 156 mm), not from a character grid: LibreOffice gives CJK type
+    # on a 15.79 pt character grid two cells a character (14 a line).
+    grid.set(qn("w:type"), "lines")
+    grid.set(qn("w:linePitch"), str(round(LINE_PITCH.pt * 20)))
+    document.settings.odd_and_even_pages_header_footer = True
+
+
+def _border(paragraph: Paragraph, side: str, size_eighths: int, color: str) -> None:
+    ppr = paragraph._p.get_or_add_pPr()
+    borders = ppr.find(qn("w:pBdr"))
+    if borders is None:
+        borders = OxmlElement("w:pBdr")
+        ppr.append(borders)
+    edge = OxmlElement(f"w:{side}")
+    edge.set(qn("w:val"), "single")
+    edge.set(qn("w:sz"), str(size_eighths))
+    edge.set(qn("w:space"), "4" if side == "bottom" else "1")
+    edge.set(qn("w:color"), color)
+    borders.append(edge)
+
+
+def _page_field(paragraph: Paragraph) -> None:
+    """"— N —" with N a PAGE field."""
+    paragraph.add_run("— ")
+    for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "1"), ("end", None)):
+        run = paragraph.add_run()
+        if kind is not None:
+            fld = OxmlElement("w:fldChar")
+            fld.set(qn("w:fldCharType"), kind)
+            run._r.append(fld)
+        elif text == " PAGE ":
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = text
+            run._r.append(instr)
+        else:
+            run.text = text or ""
+    paragraph.add_run(" —")
+
+
+class OfficialDocument:
+    """Builds one document; paragraphs are appended in O(1) (python-docx's add_paragraph
+    searches the body for the section properties on every call, quadratic on long lists)."""
+
+    def __init__(self, *, draft: bool = False) -> None:
+        self.document = Document()
+        _define_styles(self.document)
+        _font_table(self.document)
+        _page_setup(self.document)
+        section = self.document.sections[0]
+        odd = section.footer.paragraphs[0]
+        odd.style = self.document.styles["GB Page Number"]
+        odd.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        odd.paragraph_format.right_indent = Pt(14)  # 单页码居右空一字
+        _page_field(odd)
+        even = section.even_page_footer.paragraphs[0]
+        even.style = self.document.styles["GB Page Number"]
+        even.alignment = WD_ALIGN_PARAGRAPH.LEFT
+        even.paragraph_format.left_indent = Pt(14)  # 双页码居左空一字
+        _page_field(even)
+        if draft:
+            for header in (section.header, section.even_page_header):
+                para = header.paragraphs[0]
+                para.style = self.document.styles["GB Draft"]
+                para.add_run(DRAFT_HEADER)
+        self.body = self.document.element.body
+        self.sect = self.body.find(qn("w:sectPr"))
+        self.body.remove(self.sect)
+        if draft:
+            self.add("GB Draft Mark", "草稿")
+
+    def add(self, style: str, text: str = "") -> Paragraph:
+        element = OxmlElement("w:p")
+        self.body.append(element)
+        para = Paragraph(element, self.document._body)
+        para.style = self.document.styles[style]
+        if text:
+            para.add_run(text)
+        return para
+
+    # -- parts -----------------------------------------------------------------------------
+
+    def masthead(self, mark: str, number: str) -> None:
+        """版头: red 标志, 发文字号 two lines below it, a red rule 4 mm under the number."""
+        para = self.add("GB Mark", mark)
+        para.paragraph_format.space_before = Mm(35)  # 上边缘至版心上边缘 35 mm
+        self.add("GB Number")
+        self.add("GB Number")
+        numbered = self.add("GB Number", number)
+        _border(numbered, "bottom", 18, "FF0000")
+        self.add("GB Body")  # 标题在红色分隔线下空二行
+        self.add("GB Body")
+
+    def title(self, text: str) -> None:
+        self.add("GB Title", text)
+        self.add("GB Body")  # 主送 one line below the title
+
+    def addressee(self, text: str) -> None:
+        self.add("GB Addressee", f"{text}：")
+
+    def paragraph(self, text: str) -> None:
+        self.add("GB Body", text)
+
+    def heading1(self, text: str) -> None:
+        self.add("GB Heading 1", text)
+
+    def heading2(self, text: str) -> None:
+        self.add("GB Heading 2", text)
+
+    def signature(self, signer: str, day: dt.date) -> None:
+        """落款: 成文日期右空四字; the signer centred over the date; three lines for the 印章."""
+        date = date_text(day)
+        for _ in range(3):
+            self.add("GB Body")
+        offset = 4 + (text_width(date) - text_width(signer)) / 2
+        name = self.add("GB Signature", signer)
+        name.paragraph_format.right_indent = Pt(BODY_SIZE * max(offset, 0))
+        dated = self.add("GB Signature", date)
+        dated.paragraph_format.right_indent = Pt(BODY_SIZE * 4)
+
+    def note(self, text: str) -> None:
+        """附注 one line below the date, left with two characters, in brackets."""
+        self.add("GB Note", f"（{text}）")
+
+    def imprint(self, *, cc: str | None, printer: str, printed_on: dt.date) -> None:
+        """版记: 抄送, then 印发机关 and 印发日期, between rules (outer 0.35 mm, inner 0.25 mm)."""
+        self.add("GB Body")
+        first = True
+        if cc:
+            line = self.add("GB Imprint", f"抄送：{cc}。")
+            line.paragraph_format.left_indent = line.paragraph_format.right_indent = Pt(14)
+            _border(line, "top", 8, "000000")
+            _border(line, "bottom", 6, "000000")
+            first = False
+        issued = self.add("GB Imprint", f"{printer}\t{date_text(printed_on)}印发")
+        issued.paragraph_format.left_indent = issued.paragraph_format.right_indent = Pt(14)
+        issued.paragraph_format.tab_stops.add_tab_stop(Mm(156) - Pt(28), WD_TAB_ALIGNMENT.RIGHT)
+        if first:
+            _border(issued, "top", 8, "000000")
+        _border(issued, "bottom", 8, "000000")
+
+    def save(self, path: Path) -> Path:
+        self.body.append(self.sect)  # the section properties must stay last
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.document.save(str(path))
+        self.body.remove(self.sect)
+        return path
