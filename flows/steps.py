@@ -16,6 +16,7 @@ from models.sweep import run_sweep, supervision_list
 from models.sync import SyncDiff, sync_ledger
 from plan import load_plan
 from plan.model import Plan
+from plan.supervision import SupervisionSheet
 from plan.workdays import WorkCalendar
 
 
@@ -75,8 +76,18 @@ def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) ->
 
 
 def sweep_step(plan: Plan, *, today: dt.date) -> dict[str, Any]:
+    from notifications.supervision_docx import write_supervision_sheet
+    from plan.supervision import sheet_file_name
+
+    sheets_dir = var_dir() / "reports" / today.isoformat() / "supervision"
+
+    def write_sheet(sheet: SupervisionSheet) -> Path:
+        # Kept under reports/ for the coordinator to print; the outbox freezes its own copy.
+        sheets_dir.mkdir(parents=True, exist_ok=True)
+        return write_supervision_sheet(sheet, sheets_dir / sheet_file_name(sheet))
+
     with session_scope() as session:
-        result = run_sweep(session, plan=plan, today=today)
+        result = run_sweep(session, plan=plan, today=today, sheet_writer=write_sheet)
         supervised = supervision_list(session, today=today, kinds=("supervise",))
     units = sorted({s.unit_id for s in supervised if s.unit_id in plan.units},
                    key=list(plan.units).index)

@@ -8,7 +8,10 @@ writes are two bulk inserts (escalations; outbox rows), whatever the number of e
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session, col
@@ -19,7 +22,7 @@ from notifications.notice import Notice, NoticeItem
 from plan.errors import DubanError
 from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router, earlier_rungs
 from plan.model import Plan
-from plan.supervision import SupervisionSheet, build_sheet, cn_month_day
+from plan.supervision import SupervisionSheet, build_sheet, cn_month_day, sheet_file_name
 from plan.workdays import WorkCalendar
 
 # Outbox states that count as "sent" for a notice's history: handed to delivery and not failed.
@@ -121,10 +124,16 @@ def check_run_date(session: Session, *, plan: Plan, today: dt.date) -> None:
 
 
 def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | None = None,
-              lock: bool = True) -> SweepResult:
+              lock: bool = True, sheet_writer: Callable[[SupervisionSheet], Path] | None = None
+              ) -> SweepResult:
     """Fire due rungs and queue messages as of ``today``.  The caller commits (or, for a
-    preview, rolls back)."""
+    preview, rolls back).
+
+    With ``sheet_writer`` (a real run), each 督办 message carries its printable 督办单: the
+    writer makes the .docx and the outbox freezes a copy, so a retry sends the same file.
+    """
     from models.outbox import queue
+    from notifications.attachments import freeze, plan_attachment
     from notifications.compose import default_sender, outbox_row
     from notifications.render import render_notice
 
@@ -141,12 +150,21 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     firings = ladder.firings(candidates, fired_rungs(session, today=today, horizon=horizon))
     router = Router(plan, today, calendar)
     result.notices = router.notices(firings)
+    if sheet_writer is not None:
+        result.notices = [replace(n, sheet_attached=True) if n.sheet else n for n in result.notices]
     order = list(plan.units)
     result.sheets = sorted(router.sheets, key=lambda sheet: order.index(sheet.unit_id))
     result.undeliverable = sorted(router.undeliverable)
     result.fired = firings
     sender = sender or default_sender(plan.meta.mailbox)
     rows = [outbox_row(n, render_notice(n), sender=sender) for n in result.notices]
+    frozen: dict[str, list[tuple[Any, bytes]]] = {}
+    for notice, row in zip(result.notices, rows, strict=True):
+        if notice.sheet_attached and notice.sheet is not None and sheet_writer is not None:
+            record, data = plan_attachment(row["key"], sheet_writer(notice.sheet),
+                                           sheet_file_name(notice.sheet))
+            row["attachments"] = [record.as_json()]
+            frozen[row["key"]] = [(record, data)]
     key_of: dict[tuple[int, str], str] = {}
     recipients: dict[tuple[int, str], list[str]] = {}
     # An escalation remembers the message that told the unit itself, when there is one.
@@ -168,6 +186,9 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
         for start in range(0, len(escalations), 20000):
             session.execute(statement, escalations[start:start + 20000])
     result.queued = queue(session, rows) if rows else []
+    for key in result.queued:  # only a message that was really queued gets its frozen copy
+        for record, data in frozen.get(key, []):
+            freeze(record, data)
     return result
 
 

@@ -19,7 +19,8 @@ from typing import Any
 from models.db import var_dir
 
 TYPES = {".pdf": "application/pdf",
-         ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+         ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
 
 class AttachmentError(Exception):

@@ -105,6 +105,7 @@ class Notice:
     plan: PlanInfo
     reply_by: dt.date | None = None  # 请于…前报送: the run date plus escalation.response_days
     sheet: SupervisionSheet | None = None  # the 督办单 stated by a unit notice at the supervise rung
+    sheet_attached: bool = False  # the printable 督办单 (.docx) travels with the message
     receipts: tuple[ReceiptItem, ...] = ()  # a receipt's content (kind "receipt" only)
 
     def __post_init__(self) -> None:

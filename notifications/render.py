@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from notifications.notice import Notice, NoticeItem
-from plan.supervision import cn_month_day
+from plan.supervision import cn_month_day, sheet_file_name
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -208,7 +208,8 @@ def _environment() -> Environment:
     env.filters.update(cn_date=cn_date, cn_ordinal=cn_ordinal, materials=materials,
                        task_label=task_label, days_text=days_text, days_html=days_html,
                        cn_md=cn_month_day, due_text=due_text, assumed_note=assumed_note,
-                       history_text=history_text, short_hash=short_hash)
+                       history_text=history_text, short_hash=short_hash,
+                       sheet_file_name=sheet_file_name)
     return env
 
 

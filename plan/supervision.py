@@ -113,3 +113,8 @@ def build_sheet(plan: Plan, calendar: WorkCalendar, *, unit_id: str, items: Sequ
         issuer=f"{meta.issuer}（{plan.coordinator.name}）", doc_number=meta.doc_number,
         mailbox=meta.mailbox, contacts=tuple((c.name, c.phone or "") for c in meta.contacts),
     )
+
+
+def sheet_file_name(sheet: SupervisionSheet) -> str:
+    """The printable 督办单's file name as the unit sees it: its number and the unit."""
+    return f"督办单{sheet.number}（{sheet.unit_name}）.docx"

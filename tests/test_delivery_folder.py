@@ -90,3 +90,30 @@ def test_deliver_flow_uses_the_folder_by_default(workdir, no_smtp) -> None:
     assert deliver.fn(now_iso=NOW.isoformat()) == {"sent": 2, "failed": 0, "retrying": 0,
                                                    "skipped": 0}
     assert len(list((workdir / "var" / "outbox").glob("*.eml"))) == 2
+
+
+def test_supervise_notice_carries_the_printable_sheet(synced, workdir, no_smtp) -> None:
+    """A real cycle step: the 督办 email attaches its 督办单 .docx; other notices attach nothing."""
+    import datetime as dt
+    import io
+
+    import docx
+
+    from flows.steps import deliver_step, sweep_step
+
+    today = dt.date(2024, 7, 8)
+    sweep_step(synced, today=today)
+    deliver_step(synced, today=today)
+    messages = {path.name: email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                for path in (workdir / "var" / "outbox").iterdir()}
+    huangpu = next(m for name, m in messages.items() if name.startswith("unit-notice_huangpu_at_"))
+    (sheet,) = list(huangpu.iter_attachments())
+    assert sheet.get_filename() == "督办单督〔2024〕6月第01号（黄浦区知识产权局）.docx"
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(sheet.get_content())).paragraphs)
+    assert "督〔2024〕6月第01号" in text and "黄浦区知识产权局" in text
+    assert "可打印的督办单见附件《督办单督〔2024〕6月第01号（黄浦区知识产权局）.docx》。" in \
+        huangpu.get_body(("plain",)).get_content()
+    # The coordinator keeps a copy to print; nobody else gets an attachment.
+    assert (workdir / "var" / "reports" / "2024-07-08" / "supervision" / sheet.get_filename()).exists()
+    others = [m for name, m in messages.items() if not name.startswith("unit-notice_")]
+    assert others and not any(list(m.iter_attachments()) for m in others)
