@@ -137,10 +137,10 @@ class SmtpTransport:
             text = "收件人全部被拒收：" + "；".join(f"{a}：{r}" for a, r in reasons.items())
             codes = [c for c, _ in exc.recipients.values()]
             if all(c >= 500 for c in codes):
-                raise PermanentFailure(text) from None
+                raise PermanentFailure(text, reasons) from None
             if 421 in codes and self._conn is None:
                 raise _ClosedBy421(text) from None
-            raise TemporaryFailure(text) from None
+            raise TemporaryFailure(text, reasons) from None
         except smtplib.SMTPServerDisconnected as exc:
             # Unknown whether the server took the message: retried on a later run, with
             # the same Message-ID (the documented duplicate window).
