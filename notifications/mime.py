@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from email.header import Header
 from email.message import Message
 from email.mime.text import MIMEText
-from email.policy import SMTP
+from email.policy import EmailPolicy, compat32
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,13 +26,25 @@ from yagmail.message import prepare_message
 
 from notifications.render import one_line
 
+
 # The standard library's SMTP policy (RFC 5322, CRLF line ends) with refolding off: the
 # headers that carry names (From, To, Cc, Subject) are folded by :func:`folded_mailboxes`
 # and :func:`folded_text` into RFC 2047 encoded words on lines of at most 78 characters,
 # so a 250-character unit name cannot make a line a strict server refuses ("500 Line too
 # long").  The policy's own refolding is off because it re-parses address headers and can
 # drop the quotes around a display name.  7-bit: any server takes it.
-WIRE = SMTP.clone(refold_source="none")
+class _WirePolicy(EmailPolicy):
+    """A header left raw and non-ASCII by another builder (yagmail, an attachment) is
+    encoded the way compat32 always did, instead of failing to serialise."""
+
+    def _fold(self, name: str, value: Any, refold_binary: bool = False) -> str:
+        if isinstance(value, str) and not value.isascii():
+            return _COMPAT.fold(name, value)
+        return super()._fold(name, value, refold_binary)  # type: ignore[misc]
+
+
+_COMPAT = compat32.clone(linesep="\r\n")
+WIRE = _WirePolicy(linesep="\r\n", refold_source="none")
 FOLD_AT = 76  # RFC 2047: an encoded word is at most 75 characters
 
 

@@ -90,30 +90,57 @@ def test_an_expected_error_inside_the_flow_is_one_line(workdir: Path, tmp_path: 
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_a_read_only_database_is_one_line_and_exit_1(workdir: Path, db_url: str, cli) -> None:
-    queue_notices(many_unit_notices(2))
+def _fail_all(count: int) -> None:
+    queue_notices(many_unit_notices(count))
     with session_scope() as session:
-        rows = outbox.claim(session, now=NOW, lease=dt.timedelta(minutes=10), limit=10)
+        rows = outbox.claim(session, now=NOW, lease=dt.timedelta(minutes=10), limit=count)
         outbox.mark_failed(session, ids=[r.id for r in rows], error=OUTAGE, permanent=True,
                            now=NOW, max_attempts=5, backoff=dt.timedelta(minutes=5))
-    before = table_snapshot(db_url)
+
+
+def _retry_with(pragma: str, cli):
+    """``duban outbox retry --state failed`` on connections that ``pragma`` limits: a real
+    SQLite refusal, the one SQLite gives for a read-only file or a full disk."""
     engine = get_engine()
 
-    def read_only(conn, _record) -> None:  # a real SQLite refusal on every write
-        conn.execute("PRAGMA query_only = ON")
+    def limit(conn, _record) -> None:
+        if pragma.startswith("max_page_count"):
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {pages}")  # not one page more: disk full
+        else:
+            conn.execute(f"PRAGMA {pragma}")
 
     engine.dispose()
-    event.listen(engine, "connect", read_only)
+    event.listen(engine, "connect", limit)
     try:
-        result = cli("outbox", "retry", "--state", "failed")
+        return cli("outbox", "retry", "--state", "failed")
     finally:
-        event.remove(engine, "connect", read_only)
+        event.remove(engine, "connect", limit)
         engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_read_only_database_is_one_line_and_exit_1(workdir: Path, db_url: str, cli) -> None:
+    _fail_all(2)
+    before = table_snapshot(db_url)
+    result = _retry_with("query_only = ON", cli)
     assert result.exit_code == 1
     path = workdir / "var" / "duban.db"
     assert result.stderr == (f"错误：数据库 {path}：数据库文件只读（attempt to write a readonly database）\n"
                              "提示：让运行 duban 的用户对数据库文件和所在目录有写权限（例如 chmod u+w），"
                              "然后重新运行。本次运行未完成的步骤已回滚，没有写入一半的数据\n")
+    assert table_snapshot(db_url) == before
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_full_disk_is_one_line_and_exit_1(workdir: Path, db_url: str, cli) -> None:
+    _fail_all(300)  # 300 audit rows do not fit in the pages the file already has
+    before = table_snapshot(db_url)
+    result = _retry_with("max_page_count", cli)
+    assert result.exit_code == 1
+    path = workdir / "var" / "duban.db"
+    assert result.stderr == (f"错误：数据库 {path}：磁盘已满（database or disk is full）\n"
+                             "提示：清理数据库所在磁盘的空间后重新运行。本次运行未完成的步骤已回滚，没有写入一半的数据\n")
     assert table_snapshot(db_url) == before
 
 

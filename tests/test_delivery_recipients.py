@@ -165,3 +165,17 @@ def test_the_strict_server_refuses_an_unfolded_line(workdir, smtp_server: SmtpSe
         raise AssertionError("the strict server accepted a 999-octet line")
     finally:
         transport.close()
+
+
+def test_the_message_id_and_envelope_follow_duban_smtp_from(workdir, smtp_server: SmtpServer,
+                                                            monkeypatch) -> None:
+    from notifications.compose import default_sender
+
+    monkeypatch.setenv("DUBAN_SMTP_FROM", "督办 <duban@sipa.sh.gov.cn>")
+    (key,) = queue_notices(many_unit_notices(1), sender=default_sender("shszcj@126.com"))
+    assert deliver() == DeliveryReport(sent=1)
+    (got,) = smtp_server.received
+    assert got.mail_from == "duban@sipa.sh.gov.cn"  # SPF checks the envelope sender's domain
+    assert got.message_id == by_key()[key].message_id
+    assert got.message_id.endswith("@sipa.sh.gov.cn>")
+    assert got.message["From"].addresses[0].addr_spec == "duban@sipa.sh.gov.cn"  # DMARC
