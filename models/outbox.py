@@ -193,10 +193,13 @@ def undelivered(session: Session, *, since: dt.date | None = None) -> list[dict[
 
 
 def waiting_summary(session: Session) -> tuple[int, dt.datetime | None]:
-    """(messages still queued, the earliest time one of them is due again)."""
+    """(messages still queued, the earliest time one of them is due again).
+
+    Rows another run is sending right now are not counted: they are not waiting.
+    """
     count, earliest = session.execute(
         select(func.count(), func.min(col(OutboxMessage.next_attempt_at)))
-        .where(col(OutboxMessage.state).in_(("queued", "sending")))).one()
+        .where(col(OutboxMessage.state) == "queued")).one()
     if earliest is not None and earliest.tzinfo is None:
         earliest = earliest.replace(tzinfo=dt.UTC)  # SQLite keeps no zone; we store UTC
     return int(count), earliest
