@@ -1,12 +1,14 @@
 """The ``duban`` command: a thin layer over plan/, models/ and the flows.
 
 One handler turns expected errors into a short Chinese message and exit 1; usage errors
-exit 2 (click); anything unexpected is logged to ``var/log/duban.log`` and exits 3.
+exit 2 (click); anything unexpected is logged to ``var/log/duban.log`` and exits 3.  A
+database fault the operator can fix (read-only file, full disk, dropped connection) is an
+expected error (exit 1); a closed pipe (``| head``) ends quietly with 141.
 """
 
 from __future__ import annotations
 
-import logging
+import os
 import sys
 import traceback
 from typing import Any
@@ -16,10 +18,13 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from flows.console import err
+from flows.db_faults import database_fault
 from models.db import var_dir
 from plan.errors import DubanError, PlanError
 
 UNEXPECTED_EXIT = 3
+# 128 + SIGPIPE, what a shell reports for a command whose reader went away (``| head``).
+BROKEN_PIPE_EXIT = 141
 # typer vendors its own click: its Exit/Abort and usage errors (TyperException) are how
 # commands end normally (exit 0/1/2) and must pass through, not be logged as unexpected.
 CLI_CONTROL = (typer.Exit, typer.Abort, TyperException)
@@ -36,6 +41,16 @@ def _log_unexpected(exc: BaseException) -> str:
     return str(path)
 
 
+def quiet_broken_pipe() -> None:
+    """The reader of our stdout is gone (``duban status --json | head``): that is a normal
+    end.  Point stdout at /dev/null so Python's final flush cannot complain again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def show_error(exc: DubanError) -> None:
     if isinstance(exc, PlanError):
         err.print(exc.report(), markup=False)
@@ -49,14 +64,23 @@ class DubanGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except DubanError as exc:
-            show_error(exc)
-            raise typer.Exit(exc.exit_code) from None
+            fault = database_fault(exc.__cause__)  # e.g. migrate() wrapping a read-only file
+            show_error(fault or exc)
+            raise typer.Exit(fault.exit_code if fault else exc.exit_code) from None
         except CLI_CONTROL:
             raise
         except KeyboardInterrupt:
             err.print("已中断。")
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            quiet_broken_pipe()
+            raise typer.Exit(BROKEN_PIPE_EXIT) from None
         except Exception as exc:
+            fault = database_fault(exc)
+            if fault is not None:
+                _log_unexpected(exc)  # the SQL and traceback, for whoever wants them
+                show_error(fault)
+                raise typer.Exit(fault.exit_code) from None
             where = _log_unexpected(exc)
             err.print(f"意外错误：{type(exc).__name__}: {exc}", markup=False)
             err.print(f"详细信息已写入 {where}；请把这个文件发给维护人员。", markup=False)
@@ -87,5 +111,17 @@ from flows import (  # noqa: E402,F401
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    sys.exit(app())
+    from flows.prefect_env import setup_cli_logging
+
+    setup_cli_logging()
+    code: Any = 0
+    try:
+        app()
+    except SystemExit as exit_:
+        code = exit_.code
+    try:
+        sys.stdout.flush()  # buffered output to a pipe fails here, not where it was printed
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        code = BROKEN_PIPE_EXIT
+    sys.exit(code)

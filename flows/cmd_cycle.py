@@ -18,6 +18,7 @@ from flows.console import (
     print_json,
     resolve_today,
 )
+from flows.run_health import delivery_exit_code, delivery_lines
 from models.db import get_engine, migrate
 from plan import load_plan
 from plan.errors import DubanError
@@ -55,6 +56,9 @@ def run(
     if mail.get("error"):
         # The sweep ran anyway (units are still chased); the exit code tells cron the mailbox was not read.
         raise DubanError(f"联系邮箱未能读取，本次已照常扫描和催办：{mail['error']}", mail.get("hint") or "")
+    code = delivery_exit_code(summary["deliver"])
+    if code:
+        raise typer.Exit(code)  # mail failed or is waiting: schedulers must notice
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -79,16 +83,14 @@ def print_summary(summary: dict[str, Any]) -> None:
     fired = "，".join(f"{KIND_LABELS.get(kinds.get(k, ''), k)}（{k}）{v} 条"
                      for k, v in sweep["escalations"].items() if v) or "无"
     out.print(f"{day}：检查未完成台账条目 {sweep['entries_checked']} 条；新触发：{fired}。", markup=False)
-    out.print(f"邮件：新排队 {sweep['messages_queued']} 封；发送 {deliver.get('sent', 0)} 封，"
-              f"待重试 {deliver.get('retrying', 0)} 封，失败 {deliver.get('failed', 0)} 封。")
+    for line in delivery_lines(deliver, sweep["messages_queued"]):
+        out.print(line)
     if sweep["supervision_units"]:
         out.print(f"督导检查名单：{len(sweep['supervision_units'])} 个单位（"
                   + "、".join(u["name"] for u in sweep["supervision_units"]) + "）。", markup=False)
     if sweep["undeliverable"]:
         names = "、".join(sweep["undeliverable"])
         out.print(f"[yellow]没有联系邮箱、无法通知：[/]{names}。请在 plan.yaml 中补充联系人。")
-    if deliver.get("failed"):
-        out.print("[red]有邮件发送失败[/]：运行 duban outbox --state failed 查看原因，修复后 duban outbox retry KEY。")
 
 
 def _intake_line(intake: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""``duban outbox`` (list the outbox) and ``duban outbox retry KEY`` — issue #3.
+"""``duban outbox`` (list the outbox) and ``duban outbox retry ID|--state failed`` — #3, #11.
 
 Neither starts Prefect: they only read or flip one row.
 """
@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from flows.cli import app
-from flows.console import SHANGHAI, JsonOption, actor, out, print_json
+from flows.console import SHANGHAI, JsonOption, actor, out, parse_date, print_json
 from models import outbox
 from models.db import session_scope
 from models.ledger import audit
@@ -46,14 +46,33 @@ def _addresses(values: list[str]) -> str:
     return "，".join(addr for _, addr in getaddresses(values))
 
 
+def _recipients_by_state(row: OutboxMessage) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for address, detail in (row.recipient_states or {}).items():
+        grouped.setdefault(detail.get("state", ""), []).append(address)
+    return grouped
+
+
+def state_label(row: OutboxMessage) -> str:
+    """The state, saying so when only some recipients have the message."""
+    grouped = _recipients_by_state(row)
+    label = STATE_LABELS.get(row.state, row.state)
+    if row.state == "sent" and grouped.get("failed"):
+        return f"部分送达（{len(grouped['failed'])} 个收件人被拒收）"
+    if row.state in ("queued", "sending") and grouped.get("sent"):
+        return f"部分已发送（已发 {len(grouped['sent'])} 个，其余待重试）"
+    return label
+
+
 def _as_json(row: OutboxMessage) -> dict[str, Any]:
     return {
-        "key": row.key, "message_id": row.message_id, "kind": row.kind,
+        "id": row.id, "key": row.key, "message_id": row.message_id, "kind": row.kind,
         "run_date": row.run_date.isoformat(), "unit": row.unit_id, "sender": row.sender,
         "to": row.to, "cc": row.cc, "subject": row.subject, "state": row.state,
         "attempts": row.attempts, "last_error": row.last_error,
         "created_at": _local(row.created_at), "next_attempt_at": _local(row.next_attempt_at),
         "sent_at": _local(row.sent_at), "timezone": "Asia/Shanghai",
+        "recipients": row.recipient_states or {}, "state_label": state_label(row),
     }
 
 
@@ -74,16 +93,16 @@ def outbox_list(ctx: typer.Context, state: StateOption = None, as_json: JsonOpti
         out.print("发件箱里没有邮件。" if state is None else f"发件箱里没有状态为 {state} 的邮件。")
         return
     table = Table(show_lines=False)
-    for column in ("键", "类型", "收件人", "主题", "状态", "尝试", "最近错误", "时间（北京时间）"):
+    for column in ("编号", "类型", "收件人", "主题", "状态", "尝试", "最近错误", "时间（北京时间）"):
         table.add_column(column, overflow="fold")
     for row in rows:
         short = "%Y-%m-%d %H:%M"
         when = (f"发送于 {_local(row.sent_at, short)}" if row.sent_at
                 else f"下次 {_local(row.next_attempt_at, short)}" if row.next_attempt_at
                 else f"入队 {_local(row.created_at, short)}")
-        table.add_row(row.key, KIND_LABELS.get(row.kind, row.kind), _addresses(row.to + row.cc),
+        table.add_row(str(row.id), KIND_LABELS.get(row.kind, row.kind), _addresses(row.to + row.cc),
                       row.subject,
-                      STATE_LABELS.get(row.state, row.state), str(row.attempts),
+                      state_label(row), str(row.attempts),
                       row.last_error or "", when, style="red" if row.state == "failed" else None)
     out.print(table)
     counts: dict[str, int] = {}
@@ -91,16 +110,45 @@ def outbox_list(ctx: typer.Context, state: StateOption = None, as_json: JsonOpti
         counts[row.state] = counts.get(row.state, 0) + 1
     out.print("合计：" + "，".join(f"{STATE_LABELS[s]} {counts[s]}" for s in outbox.STATES
                                 if s in counts))
+    out.print("重发：duban outbox retry 编号（或 duban outbox retry --state failed 全部重发）。")
 
 
-KeyArgument = Annotated[str, typer.Argument(help="邮件的键（见 duban outbox 的「键」列）。")]
+KeyArgument = Annotated[str | None, typer.Argument(
+    help="邮件的编号（见 duban outbox 的「编号」列）或完整的键。", show_default=False)]
+RetryStateOption = Annotated[str | None, typer.Option(
+    "--state", show_default=False, help="重发这一状态的全部邮件（只能是 failed）。")]
+SinceOption = Annotated[str | None, typer.Option(
+    "--since", show_default=False, help="与 --state failed 合用：只重发这一天（YYYY-MM-DD）及以后的邮件。")]
+UnitRetryOption = Annotated[str | None, typer.Option(
+    "--unit", show_default=False, help="与 --state failed 合用：只重发给这个单位的邮件。")]
 
 
 @outbox_app.command("retry")
-def outbox_retry(key: KeyArgument) -> None:
-    """把一封发送失败的邮件放回待发送队列；下一次 deliver 或 run 时重新发送。"""
+def outbox_retry(key: KeyArgument = None, state: RetryStateOption = None,
+                 since: SinceOption = None, unit: UnitRetryOption = None) -> None:
+    """把发送失败的邮件放回待发送队列：一封（编号或键），或 --state failed 全部；下一次 run 时重新发送。"""
+    if (key is None) == (state is None):
+        raise typer.BadParameter("写一封邮件的编号，或 --state failed（全部重发），二者选一",
+                                 param_hint="KEY / --state")
+    if key is not None and (since or unit):
+        raise typer.BadParameter("--since 和 --unit 只能与 --state failed 合用",
+                                 param_hint="--since / --unit")
     with session_scope() as session:
-        row = outbox.retry(session, key=key)
-        audit(session, actor=actor(), action="outbox.retry", object_type="outbox",
-              object_id=key, detail={"attempts": row.attempts, "last_error": row.last_error})
-    out.print(f"已放回待发送队列：{key}（已尝试 {row.attempts} 次）。下一次 duban run 时重新发送。")
+        if key is not None:
+            rows = [outbox.retry(session, key=key)]
+        else:
+            rows = outbox.retry_all(session, state=state or "", since=parse_date(since),
+                                    unit=unit)
+        for row in rows:
+            audit(session, actor=actor(), action="outbox.retry", object_type="outbox",
+                  object_id=row.key,
+                  detail={"attempts": row.attempts, "last_error": row.last_error})
+    if key is not None:
+        row = rows[0]
+        out.print(f"已放回待发送队列：编号 {row.id}（已尝试 {row.attempts} 次）。"
+                  "下一次 duban run 时重新发送。")
+    elif rows:
+        out.print(f"已放回待发送队列：{len(rows)} 封（编号 "
+                  + "、".join(str(r.id) for r in rows) + "）。下一次 duban run 时重新发送。")
+    else:
+        out.print("没有需要重发的邮件（没有符合条件的 failed 邮件）。")

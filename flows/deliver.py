@@ -28,7 +28,7 @@ def parse_now(now_iso: str | None) -> dt.datetime:
 
 
 @flow(name="deliver", log_prints=False, persist_result=False)
-def deliver(now_iso: str | None = None) -> dict[str, int]:
+def deliver(now_iso: str | None = None) -> dict[str, int | str | None]:
     """Send every due message in the outbox; returns sent / failed / retrying / skipped."""
     transport = transport_from_env()  # settings errors surface before anything is claimed
     engine = get_engine()

@@ -56,10 +56,36 @@ def list_messages(session: Session, *, state: str | None = None) -> list[OutboxM
 
 
 def get_message(session: Session, *, key: str) -> OutboxMessage:
-    row = session.scalars(select(OutboxMessage).where(col(OutboxMessage.key) == key)).first()
+    """By key, or by the short id ``duban outbox`` shows (the row id: no ``|`` to quote)."""
+    key = key.strip()
+    query = select(OutboxMessage)
+    if key.isdigit():
+        query = query.where(col(OutboxMessage.id) == int(key))
+    else:
+        query = query.where(col(OutboxMessage.key) == key)
+    row = session.scalars(query).first()
     if row is None:
-        raise DubanError(f"发件箱中没有键为「{key}」的邮件", "运行 duban outbox 查看现有邮件及其键")
+        raise DubanError(f"发件箱中没有编号或键为「{key}」的邮件",
+                         "运行 duban outbox 查看现有邮件的编号")
     return row
+
+
+def unsettled_recipients(states: dict[str, dict[str, str]] | None,
+                         recipients: Sequence[str]) -> list[str]:
+    """The recipients still to be sent to: neither delivered nor failed for good."""
+    done = {a for a, s in (states or {}).items() if s.get("state") in ("sent", "failed")}
+    return [a for a in recipients if a not in done]
+
+
+def _reopen(row: OutboxMessage, now: dt.datetime) -> None:
+    # Recipients already delivered stay delivered: a retry must not send them a copy.
+    if row.recipient_states:
+        row.recipient_states = {a: s for a, s in row.recipient_states.items()
+                                if s.get("state") == "sent"}
+    row.state = "queued"
+    row.next_attempt_at = None
+    row.lease_until = None
+    row.updated_at = now
 
 
 def retry(session: Session, *, key: str) -> OutboxMessage:
@@ -69,13 +95,114 @@ def retry(session: Session, *, key: str) -> OutboxMessage:
         raise DubanError(
             f"邮件「{key}」的状态是 {row.state}，只有 failed（发送失败）的邮件可以重发",
             "运行 duban outbox --state failed 查看发送失败的邮件")
-    row.state = "queued"
-    row.next_attempt_at = None
-    row.lease_until = None
-    row.updated_at = dt.datetime.now(dt.UTC)
+    _reopen(row, dt.datetime.now(dt.UTC))
     session.add(row)
     session.flush()
     return row
+
+
+def retry_all(session: Session, *, state: str = "failed", since: dt.date | None = None,
+              unit: str | None = None) -> list[OutboxMessage]:
+    """Put every failed message back in the queue (optionally: run on/after ``since``, or
+    addressed to ``unit``).  Returns the rows requeued, in id order."""
+    if state != "failed":
+        raise DubanError(f"只能重发状态为 failed 的邮件，不能重发 {state}",
+                         "写成 duban outbox retry --state failed")
+    query = (select(OutboxMessage).where(col(OutboxMessage.state) == "failed")
+             .order_by(col(OutboxMessage.id)))
+    if since is not None:
+        query = query.where(col(OutboxMessage.run_date) >= since)
+    if unit is not None:
+        query = query.where(col(OutboxMessage.unit_id) == unit)
+    rows = list(session.scalars(query))
+    now = dt.datetime.now(dt.UTC)
+    for row in rows:
+        _reopen(row, now)
+        session.add(row)
+    session.flush()
+    return rows
+
+
+def settle(session: Session, *, id: int, results: dict[str, dict[str, str]], now: dt.datetime,
+           max_attempts: int, backoff: dt.timedelta) -> str:
+    """Record what the server said for each recipient of one message this attempt.
+
+    ``results``: {address: {"state": "sent" | "retrying" | "failed", "reply": ...}}.  The
+    message is ``sent`` once no recipient is waiting (some may have failed for good: the
+    note says which); with recipients waiting it goes back to the queue after a backoff,
+    the same Message-ID, only to them; out of attempts, they fail.  Returns the new state.
+    """
+    row = session.get(OutboxMessage, id, populate_existing=True)
+    if row is None or row.state != "sending":
+        return row.state if row is not None else "missing"
+    states = {**(row.recipient_states or {}), **results}
+    waiting = [a for a, s in states.items() if s["state"] == "retrying"]
+    if waiting and row.attempts >= max_attempts:
+        for address in waiting:
+            states[address] = {**states[address], "state": "failed"}
+        waiting = []
+    delivered = [a for a, s in states.items() if s["state"] == "sent"]
+    failed = {a: s.get("reply", "") for a, s in states.items() if s["state"] == "failed"}
+    notes = []
+    if waiting:
+        notes.append("待重试：" + "；".join(f"{a}：{states[a].get('reply', '')}" for a in waiting))
+    if failed:
+        notes.append("被拒收：" + "；".join(f"{a}：{r}" for a, r in failed.items()))
+    row.recipient_states = states
+    row.last_error = ("部分收件人" + "。".join(notes))[:2000] if notes else None
+    row.lease_until = None
+    row.updated_at = now
+    if waiting:
+        row.state = "queued"
+        row.next_attempt_at = next_attempt(now, row.attempts, backoff)
+    elif delivered:
+        row.state = "sent"
+        row.sent_at = now
+        row.next_attempt_at = None
+    else:
+        row.state = "failed"
+        row.next_attempt_at = None
+    session.add(row)
+    session.flush()
+    return row.state
+
+
+def undelivered(session: Session, *, since: dt.date | None = None) -> list[dict[str, Any]]:
+    """Who did not get their mail: failed messages and recipients refused for good.
+
+    For the coordinator's next email (``unit``, ``address``, ``reason``, ``key``, ``id``),
+    one row per recipient; a failed message with no per-recipient detail gives one row with
+    ``address`` None.
+    """
+    msg = OutboxMessage
+    query = (select(msg).where(or_(col(msg.state) == "failed",
+                                   col(msg.recipient_states).is_not(None)))
+             .order_by(col(msg.id)))
+    if since is not None:
+        query = query.where(col(msg.run_date) >= since)
+    found: list[dict[str, Any]] = []
+    for row in session.scalars(query):
+        refused = {a: s.get("reply", "") for a, s in (row.recipient_states or {}).items()
+                   if s.get("state") == "failed"}
+        base = {"id": row.id, "key": row.key, "unit": row.unit_id, "run_date": row.run_date}
+        if refused:
+            found.extend({**base, "address": a, "reason": r} for a, r in refused.items())
+        elif row.state == "failed":
+            found.append({**base, "address": None, "reason": row.last_error or ""})
+    return found
+
+
+def waiting_summary(session: Session) -> tuple[int, dt.datetime | None]:
+    """(messages still queued, the earliest time one of them is due again).
+
+    Rows another run is sending right now are not counted: they are not waiting.
+    """
+    count, earliest = session.execute(
+        select(func.count(), func.min(col(OutboxMessage.next_attempt_at)))
+        .where(col(OutboxMessage.state) == "queued")).one()
+    if earliest is not None and earliest.tzinfo is None:
+        earliest = earliest.replace(tzinfo=dt.UTC)  # SQLite keeps no zone; we store UTC
+    return int(count), earliest
 
 
 def _claimable(now: dt.datetime) -> Any:

@@ -161,3 +161,7 @@ class OutboxMessage(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
+    # {address: {"state": sent|retrying|failed, "reply": server reply}}; an address not
+    # listed has not been settled yet (NULL: none has).  Migration 0012.
+    recipient_states: dict[str, dict[str, str]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True))

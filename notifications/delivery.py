@@ -16,14 +16,22 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from email.utils import getaddresses
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models import outbox
-from notifications.failures import DeliveryFailure, ServerUnavailable, Transport
+from notifications.failures import (
+    DeliveryFailure,
+    PermanentFailure,
+    ServerUnavailable,
+    Transport,
+)
 from notifications.mime import Outgoing, build_message
+from notifications.render import one_line
+from plan.errors import DubanError
 
 LEASE = dt.timedelta(minutes=10)
 BACKOFF = dt.timedelta(minutes=5)
@@ -38,9 +46,46 @@ class DeliveryReport:
     failed: int = 0  # failed for good this run (permanent, or out of attempts)
     retrying: int = 0  # failed temporarily, back in the queue with a backoff
     skipped: int = 0  # still queued and not tried this run (backoff, or server down)
+    # Not compared: what the outbox holds after the run, for the run summary.
+    partial: int = field(default=0, compare=False)  # sent to some, others retry later
+    waiting: int = field(default=0, compare=False)  # still queued after this run
+    next_attempt_at: str | None = field(default=None, compare=False)  # earliest, ISO UTC
 
-    def as_json(self) -> dict[str, int]:
+    def as_json(self) -> dict[str, int | str | None]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class PendingOutgoing(Outgoing):
+    """A message sent again to only the recipients still waiting (same bytes and
+    Message-ID; the envelope lists only ``pending``)."""
+
+    pending: tuple[str, ...] = ()
+
+    @property
+    def recipients(self) -> list[str]:
+        return list(self.pending)
+
+
+def address_problem(message: Outgoing) -> str | None:
+    """Why this message cannot go to its To/Cc as written, or None.
+
+    Each To/Cc entry must be exactly one mailbox with an address that passes the plan's
+    address rule (``notifications.compose.check_address``): an entry such as
+    ``a@b.org>,evil.x.org`` would otherwise add a recipient.
+    """
+    from notifications.compose import check_address
+
+    for entry in (*message.to, *message.cc):
+        found = [a for _, a in getaddresses([one_line(entry)]) if a]
+        try:
+            if len(found) != 1:
+                raise DubanError(f"收件人「{one_line(entry)}」不是一个有效的邮箱地址",
+                                 "在 plan.yaml 中改正这个单位的联系邮箱")
+            check_address(found[0], where="收件人")
+        except DubanError as exc:
+            return f"{exc.message}（{exc.hint}）" if exc.hint else exc.message
+    return None
 
 
 class _Clock:
@@ -81,6 +126,7 @@ class _Run:
         self.lease = lease
         self.backoff = backoff
         self.report = DeliveryReport()
+        self.tracked: dict[int, dict[str, dict[str, str]]] = {}  # id → recipient states
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
@@ -91,11 +137,51 @@ class _Run:
             self.session.rollback()
             raise
 
-    def claim(self, batch: int) -> list[Outgoing]:
+    def claim(self, batch: int) -> list[Outgoing] | None:
+        """The next batch to send: None when the queue is empty.  A message whose address
+        is invalid fails here, alone; the rest of the run goes on."""
         with self.tx() as session:
             rows = outbox.claim(session, now=self.clock(), lease=self.lease, limit=batch,
                                 max_attempts=self.max_attempts)
-            return [Outgoing.from_row(r) for r in rows]
+        if not rows:
+            return None
+        messages: list[Outgoing] = []
+        for row in rows:
+            message = Outgoing.from_row(row)
+            problem = address_problem(message)
+            if problem is not None:
+                self.fail([message.id], PermanentFailure(problem))
+                continue
+            if row.recipient_states:
+                self.tracked[message.id] = dict(row.recipient_states)
+                pending = outbox.unsettled_recipients(row.recipient_states, message.recipients)
+                fields = {name: getattr(message, name) for name in message.__dataclass_fields__}
+                message = PendingOutgoing(**fields, pending=tuple(pending))
+            messages.append(message)
+        return messages
+
+    def record(self, message: Outgoing, refused: dict[str, str]) -> None:
+        """The server took the message, perhaps refusing some recipients."""
+        if not refused and message.id not in self.tracked:
+            with self.tx() as session:  # the common case: one prepared UPDATE
+                outbox.mark_sent(session, ids=[message.id], now=self.clock())
+            self.report.sent += 1
+            return
+        results = {a: {"state": "sent", "reply": "250"} for a in message.recipients
+                   if a not in refused}
+        for address, reply in refused.items():
+            temporary = reply[:1] == "4"
+            results[address] = {"state": "retrying" if temporary else "failed", "reply": reply}
+        with self.tx() as session:
+            state = outbox.settle(session, id=message.id, results=results, now=self.clock(),
+                                  max_attempts=self.max_attempts, backoff=self.backoff)
+        if state == "queued":
+            self.report.partial += 1
+            self.report.retrying += 1
+        elif state == "failed":
+            self.report.failed += 1
+        else:
+            self.report.sent += 1
 
     def fail(self, ids: list[int], failure: DeliveryFailure) -> None:
         with self.tx() as session:
@@ -141,7 +227,13 @@ class _Run:
                 self.fail([m.id for m in messages[index:]], failure)
                 return False
             except DeliveryFailure as failure:
-                self.fail([message.id], failure)
+                mixed = len({r[:1] for r in failure.refused.values()}) > 1
+                if failure.refused and (mixed or message.id in self.tracked):
+                    # Some recipients wait (4xx), others failed for good (5xx), or
+                    # earlier ones were already delivered: settle each on its own.
+                    self.record(message, failure.refused)
+                else:
+                    self.fail([message.id], failure)
                 continue
             except BaseException:
                 # Not this message's fault (a bad setting, a bug, Ctrl-C): hand the rest
@@ -150,10 +242,7 @@ class _Run:
                     outbox.release(session, ids=[m.id for m in messages[index:]],
                                    now=self.clock())
                 raise
-            with self.tx() as session:
-                outbox.mark_sent(session, ids=[message.id], now=self.clock(),
-                                 note=accepted.note())
-            self.report.sent += 1
+            self.record(message, accepted.refused)
         return True
 
 
@@ -177,11 +266,16 @@ def deliver_pending(*, engine_or_session_factory: Engine | SessionFactory | None
         try:
             while True:
                 messages = run.claim(batch)
-                if not messages or not run.send_batch(messages):
+                if messages is None:
+                    break
+                if messages and not run.send_batch(messages):
                     break
         finally:
             transport.close()
         with run.tx():
             queued = outbox.count_by_state(session).get("queued", 0)
+            waiting, earliest = outbox.waiting_summary(session)
     run.report.skipped = max(queued - run.report.retrying, 0)
+    run.report.waiting = waiting
+    run.report.next_attempt_at = earliest.isoformat() if earliest else None
     return run.report

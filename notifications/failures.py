@@ -14,9 +14,11 @@ class DeliveryFailure(Exception):
 
     permanent = False
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, refused: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # Every recipient refused at RCPT: {address: reply}, so each can be settled alone.
+        self.refused = refused or {}
 
 
 class TemporaryFailure(DeliveryFailure):

@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
 from email.mime.text import MIMEText
-from email.policy import compat32
+from email.policy import EmailPolicy, compat32
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,9 +28,46 @@ from yagmail.message import prepare_message
 from notifications.attachments import Attachment, AttachmentError, read_checked
 from notifications.render import one_line
 
-# The policy yagmail's messages are built with, with CRLF line ends for the wire.
-# Non-ASCII header values come out as RFC 2047 encoded words: 7-bit, any server takes it.
-WIRE = compat32.clone(linesep="\r\n")
+
+# The standard library's SMTP policy (RFC 5322, CRLF line ends) with refolding off: the
+# headers that carry names (From, To, Cc, Subject) are folded by :func:`folded_mailboxes`
+# and :func:`folded_text` into RFC 2047 encoded words on lines of at most 78 characters,
+# so a 250-character unit name cannot make a line a strict server refuses ("500 Line too
+# long").  The policy's own refolding is off because it re-parses address headers and can
+# drop the quotes around a display name.  7-bit: any server takes it.
+class _WirePolicy(EmailPolicy):
+    """A header left raw and non-ASCII by another builder (yagmail, an attachment) is
+    encoded the way compat32 always did, instead of failing to serialise."""
+
+    def _fold(self, name: str, value: Any, refold_binary: bool = False) -> str:
+        if isinstance(value, str) and not value.isascii():
+            return _COMPAT.fold(name, value)
+        return super()._fold(name, value, refold_binary)  # type: ignore[misc]
+
+
+_COMPAT = compat32.clone(linesep="\r\n")
+WIRE = _WirePolicy(linesep="\r\n", refold_source="none")
+FOLD_AT = 76  # RFC 2047: an encoded word is at most 75 characters
+
+
+def folded_text(value: str, header_name: str) -> str:
+    """An unstructured header value (Subject) as encoded words on folded lines."""
+    return Header(value, "utf-8", maxlinelen=FOLD_AT, header_name=header_name).encode()
+
+
+def folded_mailboxes(mailboxes: list[tuple[str, str]], header_name: str) -> str:
+    """From/To/Cc: each display name as encoded words (atoms: no quoting to get wrong), the
+    address on its own folded line when the line would be long; never a line over 78."""
+    parts = []
+    for name, address in mailboxes:
+        short = formataddr((name, address))
+        if len(header_name) + len(short) + 4 <= 78 and "\n" not in short:
+            parts.append(short)
+        elif name:
+            parts.append(f"{folded_text(name, header_name)}\n <{address}>")
+        else:
+            parts.append(address)
+    return ",\n ".join(parts)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -86,10 +124,13 @@ def build_message(out: Outgoing) -> bytes:
     msg = prepare_message(address, name, addresses, one_line(out.subject), None, None,
                           {"Date": format_datetime(out.created_at.astimezone(SHANGHAI))},
                           "utf-8", prettify_html=False, message_id=one_line(out.message_id))
+    # yagmail leaves the subject raw; encoded here (RFC 2047) so the SMTP policy can fold it.
+    msg.replace_header("Subject", folded_text(one_line(out.subject), "Subject"))
+    msg.replace_header("From", folded_mailboxes([(name, address)], "From"))
     # Display names encoded (RFC 2047) but never the address itself.
-    msg.replace_header("To", ", ".join(formataddr(m) for m in to))
+    msg.replace_header("To", folded_mailboxes(to, "To"))
     if cc:
-        msg.replace_header("Cc", ", ".join(formataddr(m) for m in cc))
+        msg.replace_header("Cc", folded_mailboxes(cc, "Cc"))
     # RFC 3834: an automatic notice; out-of-office robots should not answer it.
     msg["Auto-Submitted"] = "auto-generated"
     alternative = _only_part(msg, "multipart/alternative")

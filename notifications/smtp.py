@@ -9,6 +9,7 @@ permanent (5xx for this message: it fails, the rest still go).
 from __future__ import annotations
 
 import contextlib
+import logging
 import smtplib
 import socket
 import ssl
@@ -22,6 +23,31 @@ from notifications.failures import (
 from notifications.mime import Outgoing, build_message
 from notifications.smtp_settings import SmtpSettings
 from plan.errors import DubanError
+
+log = logging.getLogger("duban.smtp")
+
+# OpenSSL verify codes (X509_V_ERR_*) → what the operator should do.
+_SELF_SIGNED = {18}  # depth zero self-signed certificate
+_UNKNOWN_ISSUER = {19, 20, 21}  # self-signed in chain, issuer unknown, cannot verify leaf
+_EXPIRED = {9, 10}  # not yet valid, expired
+_HOSTNAME = {62}  # hostname mismatch
+
+
+def tls_hint(code: int, settings: SmtpSettings) -> str:
+    """The fix for one certificate failure (not one hint for every failure)."""
+    trusted = (f"（当前 DUBAN_SMTP_CA_FILE={settings.ca_file} 没有签发这张证书）"
+               if settings.ca_file else "")
+    if code in _SELF_SIGNED:
+        return ("服务器用的是自签名证书：把这张证书存成 PEM 文件，设置 DUBAN_SMTP_CA_FILE=该文件"
+                f"{trusted}")
+    if code in _UNKNOWN_ISSUER:
+        return ("证书由系统不认识的 CA（例如单位内部 CA）签发：把该 CA 的证书存成 PEM 文件，"
+                f"设置 DUBAN_SMTP_CA_FILE=该文件{trusted}")
+    if code in _EXPIRED:
+        return "服务器证书已过期或尚未生效：请邮件管理员更换证书，并确认本机时间正确"
+    if code in _HOSTNAME:
+        return "确认 DUBAN_SMTP_HOST 与证书上的主机名一致（用证书上的名字，而不是 IP 地址）"
+    return "请邮件管理员检查服务器证书；内部 CA 签发的证书可用 DUBAN_SMTP_CA_FILE 指定该 CA"
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -37,6 +63,7 @@ class SmtpTransport:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
         self._conn: smtplib.SMTP | None = None
+        self._warned = False
 
     def __repr__(self) -> str:
         return f"SmtpTransport({self.settings!r})"
@@ -44,7 +71,12 @@ class SmtpTransport:
     # connection ------------------------------------------------------------------------
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        context = s.tls_context()
+        if s.sends_password_in_clear and not self._warned:
+            self._warned = True
+            log.warning("警告：%s没有加密（DUBAN_SMTP_STARTTLS=false），登录密码将以明文发送；"
+                        "请改用 STARTTLS（587 端口）或 DUBAN_SMTP_SSL=true（465 端口），"
+                        "只在可信的内网中继上这样设置", s.describe())
         conn: smtplib.SMTP | None = None
         try:
             if s.ssl:
@@ -71,7 +103,12 @@ class SmtpTransport:
         except ssl.SSLCertVerificationError as exc:
             self._drop(conn)
             raise DubanError(f"{s.describe()}的证书校验失败：{exc.verify_message}",
-                             "确认 DUBAN_SMTP_HOST 与证书上的主机名一致") from None
+                             tls_hint(exc.verify_code, s)) from None
+        except ssl.SSLError as exc:
+            self._drop(conn)
+            raise DubanError(f"{s.describe()}的 TLS 握手失败：{exc.reason or exc}",
+                             "确认端口和加密方式一致：465 端口用 DUBAN_SMTP_SSL=true，"
+                             "587 端口用 DUBAN_SMTP_STARTTLS=true") from None
         except smtplib.SMTPResponseException as exc:
             self._drop(conn)
             reply = _reply(exc.smtp_code, exc.smtp_error)
@@ -137,10 +174,10 @@ class SmtpTransport:
             text = "收件人全部被拒收：" + "；".join(f"{a}：{r}" for a, r in reasons.items())
             codes = [c for c, _ in exc.recipients.values()]
             if all(c >= 500 for c in codes):
-                raise PermanentFailure(text) from None
+                raise PermanentFailure(text, reasons) from None
             if 421 in codes and self._conn is None:
                 raise _ClosedBy421(text) from None
-            raise TemporaryFailure(text) from None
+            raise TemporaryFailure(text, reasons) from None
         except smtplib.SMTPServerDisconnected as exc:
             # Unknown whether the server took the message: retried on a later run, with
             # the same Message-ID (the documented duplicate window).

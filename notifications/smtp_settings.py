@@ -7,6 +7,7 @@ The password comes from ``DUBAN_SMTP_PASSWORD`` or the system keyring
 from __future__ import annotations
 
 import os
+import ssl as tls  # the dataclass has a field named ssl
 from dataclasses import dataclass, field
 
 from plan.errors import DubanError
@@ -53,6 +54,16 @@ def _keyring_password(user: str) -> str | None:
         return None
 
 
+def _ca_file() -> str | None:
+    raw = os.environ.get(ENV_PREFIX + "CA_FILE", "").strip()
+    if not raw:
+        return None
+    if not os.path.isfile(raw):
+        raise DubanError(f"环境变量 DUBAN_SMTP_CA_FILE 指向的文件「{raw}」不存在",
+                         "填写签发邮件服务器证书的 CA 证书文件（PEM）的路径")
+    return raw
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
@@ -63,6 +74,7 @@ class SmtpSettings:
     ssl: bool
     timeout: float
     password: str | None = field(default=None, repr=False, compare=False)
+    ca_file: str | None = None  # DUBAN_SMTP_CA_FILE: a private CA (PEM) to trust as well
 
     @classmethod
     def from_env(cls) -> SmtpSettings | None:
@@ -90,7 +102,24 @@ class SmtpSettings:
         return cls(host=host, port=int(port), user=user,
                    sender=os.environ.get(ENV_PREFIX + "FROM", "").strip() or None,
                    starttls=starttls, ssl=use_ssl, timeout=_number("TIMEOUT", 30.0),
-                   password=password)
+                   password=password, ca_file=_ca_file())
+
+    @property
+    def sends_password_in_clear(self) -> bool:
+        return bool(self.user) and not self.ssl and not self.starttls
+
+    def tls_context(self) -> tls.SSLContext:
+        """The system's trusted CAs, plus ``DUBAN_SMTP_CA_FILE`` when set."""
+        context = tls.create_default_context()
+        if self.ca_file:
+            try:
+                context.load_verify_locations(cafile=self.ca_file)
+            except (OSError, tls.SSLError) as exc:
+                raise DubanError(f"DUBAN_SMTP_CA_FILE 指向的文件「{self.ca_file}」不是可读的 PEM 证书"
+                                 f"（{exc}）",
+                                 "填写签发邮件服务器证书的 CA 证书（PEM 格式，-----BEGIN CERTIFICATE-----）"
+                                 ) from None
+        return context
 
     def describe(self) -> str:
         mode = "SSL" if self.ssl else "STARTTLS" if self.starttls else "明文"

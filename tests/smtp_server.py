@@ -7,9 +7,12 @@ Use it as a pytest fixture by listing this module in a test file's ``pytest_plug
     def test_x(smtp_server): ...
 
 The handler records every message it accepts and can be told to refuse a recipient
-(``rcpt_replies``), answer DATA with a reply of our choosing (``data_reply``), close the
-connection instead of answering (``drop``), or call back after accepting (``after_accept``,
-e.g. to kill the sending process in the window between the server's 250 and our commit).
+(``rcpt_replies``), answer EHLO with an outage (``ehlo_reply``), answer DATA with a reply
+of our choosing (``data_reply``), close the connection instead of answering (``drop``), or
+call back after accepting (``after_accept``, e.g. to kill the sending process in the
+window between the server's 250 and our commit).
+It is strict about RFC 5322 line length: a message with a line over ``max_line`` (998)
+octets is refused with ``500 5.5.2 Line too long``, as real servers do.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ class Recorder:
     drop: Callable[[Received], bool] | None = None
     after_accept: Callable[[Received], None] | None = None
     delay: float = 0.0
+    max_line: int = 998  # RFC 5322 2.1.1, CRLF excluded
+    ehlo_reply: str | None = None  # e.g. "421 4.3.2 Service not available": an outage
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,6 +78,8 @@ class Recorder:
                           responses: list[str]) -> list[str]:
         with self.lock:
             self.connections += 1
+        if self.ehlo_reply:
+            return [self.ehlo_reply]
         session.host_name = hostname
         return responses
 
@@ -89,6 +96,8 @@ class Recorder:
                        bytes(envelope.original_content or envelope.content))
         if self.delay:
             await asyncio.sleep(self.delay)
+        if any(len(line) > self.max_line for line in got.data.split(b"\r\n")):
+            return "500 5.5.2 Line too long"
         if self.drop is not None and self.drop(got):
             server.transport.close()  # the client never sees a reply
             return "421 closing"

@@ -88,7 +88,8 @@ def test_deliver_flow_uses_the_folder_by_default(workdir, no_smtp) -> None:
 
     queue_notices(many_unit_notices(2))
     assert deliver.fn(now_iso=NOW.isoformat()) == {"sent": 2, "failed": 0, "retrying": 0,
-                                                   "skipped": 0}
+                                                   "skipped": 0, "partial": 0, "waiting": 0,
+                                                   "next_attempt_at": None}
     assert len(list((workdir / "var" / "outbox").glob("*.eml"))) == 2
 
 

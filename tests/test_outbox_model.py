@@ -135,8 +135,8 @@ def test_retry_refuses_unknown_and_unfailed_messages(workdir, db_url) -> None:
     before = table_snapshot(db_url)
     with pytest.raises(DubanError) as caught, session_scope() as s:
         outbox.retry(s, key="nope")
-    assert caught.value.message == "发件箱中没有键为「nope」的邮件"
-    assert caught.value.hint == "运行 duban outbox 查看现有邮件及其键"
+    assert caught.value.message == "发件箱中没有编号或键为「nope」的邮件"
+    assert caught.value.hint == "运行 duban outbox 查看现有邮件的编号"
     with pytest.raises(DubanError) as caught, session_scope() as s:
         outbox.retry(s, key=key)
     assert caught.value.message == f"邮件「{key}」的状态是 queued，只有 failed（发送失败）的邮件可以重发"
@@ -179,8 +179,7 @@ def test_cli_retry(workdir, cli) -> None:
     keys = queue_notices(many_unit_notices(2))
     _fail_one(keys[1])
     result = cli("outbox", "retry", keys[1], ok=True)
-    assert result.stdout.strip() == (f"已放回待发送队列：{keys[1]}（已尝试 1 次）。"
-                                     "下一次 duban run 时重新发送。")
+    assert result.stdout.strip() == "已放回待发送队列：编号 2（已尝试 1 次）。下一次 duban run 时重新发送。"
     assert [r.state for r in outbox_rows()] == ["sent", "queued"]
     from sqlmodel import select
 
@@ -196,7 +195,7 @@ def test_cli_retry_unknown_key(workdir, cli, db_url) -> None:
     before = table_snapshot(db_url)
     result = cli("outbox", "retry", "nope")
     assert result.exit_code == 1
-    assert result.stderr == "错误：发件箱中没有键为「nope」的邮件\n提示：运行 duban outbox 查看现有邮件及其键\n"
+    assert result.stderr == "错误：发件箱中没有编号或键为「nope」的邮件\n提示：运行 duban outbox 查看现有邮件的编号\n"
     assert table_snapshot(db_url) == before
 
 
@@ -204,3 +203,35 @@ def test_cli_empty_outbox(workdir, cli) -> None:
     # (--help for "outbox" and "outbox retry" is covered by tests/test_cli_help.py)
     assert cli("outbox", ok=True).stdout.strip() == "发件箱里没有邮件。"
     assert json.loads(cli("outbox", "--json", ok=True).stdout) == []
+
+
+def test_cli_retry_by_short_id_and_all_failed_at_once(workdir, cli, db_url) -> None:
+    keys = queue_notices(many_unit_notices(4))
+    with session_scope() as s:
+        rows = outbox.claim(s, now=NOW, lease=LEASE, limit=100)
+        outbox.mark_failed(s, ids=[r.id for r in rows if r.key != keys[0]], error="421 down",
+                           permanent=True, now=NOW, max_attempts=5, backoff=BACKOFF)
+        outbox.mark_sent(s, ids=[rows[0].id], now=NOW)
+    table = cli("outbox", "--state", "failed", ok=True).stdout
+    assert [line.split("│")[1].strip() for line in table.splitlines()
+            if line.startswith("│ ") and "u00" in line] == ["2", "3", "4"]
+    assert "重发：duban outbox retry 编号（或 duban outbox retry --state failed 全部重发）。" in table
+    # One by its short id …
+    assert cli("outbox", "retry", "2", ok=True).stdout.strip() == (
+        "已放回待发送队列：编号 2（已尝试 1 次）。下一次 duban run 时重新发送。")
+    # … the rest of one unit, then everything failed, in one command each.
+    assert cli("outbox", "retry", "--state", "failed", "--unit", "u003", ok=True).stdout.strip() == (
+        "已放回待发送队列：1 封（编号 4）。下一次 duban run 时重新发送。")
+    assert cli("outbox", "retry", "--state", "failed", "--since", "2099-01-01",
+               ok=True).stdout.strip() == "没有需要重发的邮件（没有符合条件的 failed 邮件）。"
+    assert cli("outbox", "retry", "--state", "failed", ok=True).stdout.strip() == (
+        "已放回待发送队列：1 封（编号 3）。下一次 duban run 时重新发送。")
+    assert [r.state for r in outbox_rows()] == ["sent", "queued", "queued", "queued"]
+    before = table_snapshot(db_url)
+    wrong = cli("outbox", "retry", "--state", "sent")
+    assert (wrong.exit_code, wrong.stderr) == (
+        1, "错误：只能重发状态为 failed 的邮件，不能重发 sent\n提示：写成 duban outbox retry --state failed\n")
+    both = cli("outbox", "retry")
+    flat = "".join(both.stderr.replace("│", "").split())
+    assert both.exit_code == 2 and "写一封邮件的编号，或--statefailed（全部重发），二者选一" in flat
+    assert table_snapshot(db_url) == before
