@@ -152,6 +152,7 @@ class CrossChecker:
         self.check_escalation()
         self.check_schedules()
         self.check_contacts()
+        self.check_aliases()
         from plan import checks_evaluation
 
         checks_evaluation.check(self)
@@ -333,6 +334,23 @@ class CrossChecker:
             if job.flow == "evaluate" and job.params.get("period") not in ("half-year", "annual"):
                 self.error((*path, "params"), "评估作业需要 params.period：half-year 或 annual",
                            "写成 params: {period: half-year}")
+
+    def check_aliases(self) -> None:
+        """An alias names one unit only: a shared alias would make intake guess."""
+        import unicodedata
+
+        owner: dict[str, str] = {}
+        for _, unit in self.items("units"):
+            for name in (unit.id, unit.name):
+                owner.setdefault(unicodedata.normalize("NFKC", name), unit.id)
+        for i, unit in self.items("units"):
+            for j, alias in enumerate(unit.aliases):
+                key = unicodedata.normalize("NFKC", "".join(alias.split()))
+                first = owner.setdefault(key, unit.id)
+                if first != unit.id:
+                    self.error(("units", i, "aliases", j),
+                               f"别名「{alias}」同时指向单位「{first}」和「{unit.id}」",
+                               "每个别名只能属于一个单位；删掉其中一个，或改成更具体的名称")
 
     def check_contacts(self) -> None:
         for i, unit in self.items("units"):

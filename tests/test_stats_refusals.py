@@ -139,8 +139,8 @@ FILES: list[tuple[str, str, Callable[[Path, Path], None], str]] = [
      "错误：bad.xlsx：文件已损坏或不完整，无法打开\n"
      "提示：请对方重新导出并完整发送该文件（邮件附件可能没有下载完整）\n"),
     ("not-a-workbook", "bad.xlsx", lambda s, d: d.write_text("案件数,3\n", encoding="utf-8"),
-     "错误：bad.xlsx：文件已损坏或不完整，无法打开\n"
-     "提示：请对方重新导出并完整发送该文件（邮件附件可能没有下载完整）\n"),
+     "错误：bad.xlsx：文件内容不是 .xlsx 格式（不是 zip 包），可能已损坏或改了扩展名\n"
+     "提示：请对方重新导出并完整发送该文件\n"),
 ]
 
 
