@@ -230,6 +230,32 @@ class StatsSheet:
     figures: st.Figures
 
 
+def _norm(value: object) -> str:
+    """Cell text compared with half- and full-width punctuation equal (NFKC), spaces dropped."""
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", _text(value))
+
+
+def looks_like_stats(wb: Any, *, max_rows: int = 60, max_cols: int = 10) -> bool:
+    """Some sheet carries the seed's row labels (its title, or three category names): a
+    statistics table, whatever the sheet is called (a clerk's own ``Sheet1``)."""
+    labels = {_norm(c.name) for c, _ in st.CATEGORIES}
+    title = _norm(st.TITLE)
+    for ws in wb.worksheets:
+        seen: set[str] = set()
+        for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, max_rows), max_col=max_cols, values_only=True):
+            for value in row:
+                text = _norm(value)
+                if text and (title in text):
+                    return True
+                if text in labels:
+                    seen.add(text)
+        if len(seen) >= 3:
+            return True
+    return False
+
+
 def is_stats_workbook(wb: Any) -> bool:
     if META_SHEET in wb.sheetnames and wb[META_SHEET]["B1"].value == KIND:
         return True
