@@ -343,6 +343,7 @@ class _Run:
                                  processed_on=self.today, actor=self.actor, **extra)
 
     def record_groups(self) -> None:
+        self.refuse_shared()
         for (unit_id, milestone), files in self.groups.items():
             try:
                 files = self.refuse_foreign(unit_id, files)
@@ -351,6 +352,26 @@ class _Run:
             except DubanError as exc:
                 for path, rel in files:
                     self.unmatched(path, rel, exc.message + (f"（{exc.hint}）" if exc.hint else ""), unit_id)
+
+    def refuse_shared(self) -> None:
+        """The same file sent in one run under two units' names: neither is recorded."""
+        units_of: dict[str, set[str]] = {}
+        hashes: dict[Path, str] = {}
+        for (unit_id, _), files in self.groups.items():
+            for path, _ in files:
+                hashes[path] = sha256_of(path)
+                units_of.setdefault(hashes[path], set()).add(unit_id)
+        for key, files in list(self.groups.items()):
+            kept = []
+            for path, rel in files:
+                owners = units_of[hashes[path]]
+                if len(owners) > 1:
+                    names = "」「".join(self.units[u] for u in self.units if u in owners)
+                    self.unmatched(path, rel, f"同一文件（sha256 {hashes[path][:12]}）同时以「{names}」的名义送来，"
+                                              "无法判断属于哪个单位", key[0])
+                else:
+                    kept.append((path, rel))
+            self.groups[key] = kept
 
     def refuse_foreign(self, unit_id: str, files: list[tuple[Path, PurePath]]) -> list[tuple[Path, PurePath]]:
         """Files whose exact content is already recorded for another unit go to unmatched:

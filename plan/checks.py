@@ -339,9 +339,11 @@ class CrossChecker:
         """An alias names one unit only: a shared alias would make intake guess."""
         import unicodedata
 
+        from plan.intake_rules import unit_aliases
+
         owner: dict[str, str] = {}
         for _, unit in self.items("units"):
-            for name in (unit.id, unit.name):
+            for name in (unit.id, *unit_aliases(unit.name)):  # derived short names count too
                 owner.setdefault(unicodedata.normalize("NFKC", name), unit.id)
         for i, unit in self.items("units"):
             for j, alias in enumerate(unit.aliases):

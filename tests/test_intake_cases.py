@@ -1,0 +1,174 @@
+"""Issue #9's measured cases: every file that used to be recorded wrongly, pinned.
+
+Names are matched with the shipped plan (its aliases, its year); files are made by
+LibreOffice where the issue says so (a session-scoped fixture, built once).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path, PurePath
+
+import pytest
+
+from flows.inbox import deliverables, process_inbox
+from flows.intake_imports import unit_aliases, unit_names
+from plan.intake_rules import match_file
+from tests import office_files
+
+JULY_8 = dt.date(2024, 7, 8)
+NO_HALF_YEAR = "该单位没有与「半年」对应的报送义务"
+
+
+def _year(y: int) -> str:
+    return (f"文件名写的是 {y} 年，本方案是 2024 年度，不能登记为本年度的报送"
+            "（如确属本年度材料，请改正文件名中的年份后重新放入）")
+
+
+def _match(plan, name: str, today: dt.date = JULY_8):
+    return match_file(PurePath(name), unit_names(plan), deliverables(plan), aliases=unit_aliases(plan),
+                      year=2024, today=today)
+
+
+@pytest.mark.parametrize(("name", "unit", "deliverable", "reason"), [
+    # the Fengxian rapid centre is never read as 奉贤区知识产权局 (and owes no half-year summary)
+    ("奉贤快维中心2024年上半年工作情况.pdf", "fengxian-rapid-centre", None, NO_HALF_YEAR),
+    ("奉贤区（化妆品）快速维权中心半年总结.pdf", "fengxian-rapid-centre", None, NO_HALF_YEAR),
+    ("快维中心-半年总结.pdf", "fengxian-rapid-centre", None, NO_HALF_YEAR),
+    ("奉贤区-半年总结.pdf", "fengxian", "half-year-summary", ""),
+    # another year is never this year's report
+    ("宝山区关于2023年度工作总结的报告.pdf", "baoshan", None,
+     _year(2023)),
+    ("金山区2023年上半年工作总结.pdf", "jinshan", None,
+     _year(2023)),
+    ("徐汇区2025年工作计划.docx", "xuhui", None,
+     _year(2025)),
+    # real titles of the half-year summary
+    ("杨浦区2024年上半年工作总结及下半年工作计划.docx", "yangpu", "half-year-summary", ""),
+    ("普陀区2024年1-6月工作总结.pdf", "putuo", "half-year-summary", ""),
+    ("普陀区2024年1月-6月工作总结.pdf", "putuo", "half-year-summary", ""),
+    ("ｍｉｎｈａｎｇ－半年总结.pdf", "minhang", "half-year-summary", ""),
+    ("长宁区2024年度上半年工作总结.docx", "changning", "half-year-summary", ""),
+    ("长宁区2024年度工作总结.docx", "changning", "annual-summary", ""),
+    # 总结 without a period word: the summary whose window is open
+    ("静安区工作总结.pdf", "jingan", "half-year-summary", ""),
+])
+def test_names_from_the_issue(plan, name: str, unit: str, deliverable: str | None, reason: str) -> None:
+    match = _match(plan, name)
+    assert (match.unit_id, match.deliverable, match.reason) == (unit, deliverable, reason)
+
+
+def test_summary_window(plan) -> None:
+    # half-year due 07-05 (+30 days grace), annual due 12-05 (+30): nothing open after that
+    assert _match(plan, "静安区工作总结.pdf", dt.date(2024, 8, 4)).deliverable == "half-year-summary"
+    assert _match(plan, "静安区工作总结.pdf", dt.date(2024, 8, 5)).deliverable == "annual-summary"
+    late = _match(plan, "静安区工作总结.pdf", dt.date(2025, 1, 10))
+    assert (late.deliverable, late.reason) == (
+        None, "文件名只写了「总结」，没有写明是半年还是全年，2025-01-10 也不在任何总结的报送期内"
+              "（截止日后 30 天内），无法判断是哪项报送")
+
+
+def test_an_alias_shared_by_two_units_is_refused(tmp_path: Path) -> None:
+    from plan import load_plan
+    from plan.errors import PlanError
+
+    source = Path(__file__).parents[1] / "plan.yaml"
+    text = source.read_text(encoding="utf-8").replace(
+        "    aliases: [奉贤快维中心, 快维中心, 快速维权中心]",
+        "    aliases: [奉贤快维中心, 快维中心, 快速维权中心, 奉贤区]")
+    (tmp_path / "plan.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(PlanError) as caught:
+        load_plan(tmp_path / "plan.yaml")
+    [problem] = caught.value.problems
+    assert problem.message == "别名「奉贤区」同时指向单位「fengxian」和「fengxian-rapid-centre」"
+    assert problem.hint == "每个别名只能属于一个单位；删掉其中一个，或改成更具体的名称"
+
+
+@pytest.fixture(scope="session")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("soffice") is None:
+        pytest.fail("LibreOffice (soffice) is required: .ci/run installs libreoffice-calc/-writer")
+    return office_files.build(tmp_path_factory.mktemp("office"))
+
+
+def _eml(path: Path, subject: str, attachments: dict[str, bytes]) -> Path:
+    message = EmailMessage()
+    message["From"] = "yangpu@example.org"
+    message["To"] = "shszcj@126.com"
+    message["Subject"] = subject
+    message.set_content("附件为半年总结，请查收。")
+    for name, data in attachments.items():
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    path.write_bytes(bytes(message))
+    return path
+
+
+def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, made: Path, db_url: str) -> None:
+    inbox = workdir / "var" / "inbox"
+    inbox.mkdir(parents=True)
+    # recorded: a LibreOffice PDF + Word; a template table converted to .ods by LibreOffice
+    shutil.copy(made / "summary-a.pdf", inbox / "浦东新区2024年1-6月工作总结.pdf")
+    shutil.copy(made / "summary-a.docx", inbox / "浦东新区2024年上半年工作总结及下半年工作计划.docx")
+    shutil.copy(made / "songjiang-template.ods", inbox / "松江区上半年统计表.ods")
+    # a zip holding a summary (named by the zip) and nothing else
+    with zipfile.ZipFile(inbox / "嘉定区半年报送材料.zip", "w") as z:
+        z.write(made / "summary-b.pdf", "上半年工作总结（盖章）.pdf")
+    # an .eml whose attachments name 杨浦区
+    _eml(inbox / "转发：半年总结.eml", "转发：半年总结",
+         {"杨浦区上半年工作总结.pdf": (made / "summary-c.pdf").read_bytes()})
+    # never a summary: statistics tables duban cannot read
+    shutil.copy(made / "clerk.xls", inbox / "青浦区2024年上半年统计表.xls")
+    shutil.copy(made / "clerk.ods", inbox / "临港新片区上半年统计表.ods")
+    shutil.copy(made / "clerk.xlsx", inbox / "虹口区上半年工作总结.xlsx")
+    # broken or partial files
+    (inbox / "黄浦区半年总结.doc").write_bytes(b"")
+    (inbox / "静安区半年总结.zip").write_bytes(b"PK\x05\x06")
+    (inbox / "普陀区半年总结.pdf.tmp").write_bytes(b"%PDF-1.4 partial")
+    # the same file under two units' names in one run
+    shutil.copy(made / "summary-b.docx", inbox / "长宁区上半年工作总结.docx")
+    shutil.copy(made / "summary-b.docx", inbox / "普陀区上半年工作总结.docx")
+
+    report = process_inbox(plan=synced, inbox_dir=inbox, today=JULY_8, actor="测试员")
+    recorded = sorted((i.path, i.outcome, i.unit, i.milestone, i.missing) for i in report.recorded)
+    assert recorded == [
+        ("jiading/上半年工作总结（盖章）.pdf", "submission", "jiading", "half-year-summary",
+         ("Word 版尚未收到", "未附行政保护案件统计表")),
+        ("杨浦区上半年工作总结.pdf", "submission", "yangpu", "half-year-summary",
+         ("Word 版尚未收到", "未附行政保护案件统计表")),
+        ("松江区上半年统计表.ods", "stats", "songjiang", None, ("工作总结（Word 版及 PDF 盖章版）尚未收到",)),
+        ("浦东新区2024年1-6月工作总结.pdf", "submission", "pudong", "half-year-summary", ("未附行政保护案件统计表",)),
+        ("浦东新区2024年上半年工作总结及下半年工作计划.docx", "submission", "pudong", "half-year-summary",
+         ("未附行政保护案件统计表",)),
+    ]
+    assert all(len(i.sha256) == 64 and i.recorded and i.reason == "" for i in report.recorded)
+    assert report.skipped == ["普陀区半年总结.pdf.tmp"]
+    reasons = {i.path: i.reason for i in report.unmatched}
+    short = office_files.sha256(made / "summary-b.docx")[:12]
+    stats_refusal = ("：看起来是行政保护案件统计表，但不是能读取的统计表格式，未导入数字，也不会当作工作总结登记\n"
+                     "  提示：请用 duban stats template 生成的模板填写后重新报送，"
+                     "或用 duban stats import --unit --period 导入")
+    assert reasons == {
+        "青浦区2024年上半年统计表.xls": "青浦区2024年上半年统计表.xls" + stats_refusal,
+        "临港新片区上半年统计表.ods": "临港新片区上半年统计表.ods" + stats_refusal,
+        "虹口区上半年工作总结.xlsx": "虹口区上半年工作总结.xlsx" + stats_refusal,
+        "黄浦区半年总结.doc": "是空文件（0 字节）\n  提示：请对方重新发送完整的文件（邮件附件可能没有下载完整）",
+        "静安区半年总结.zip": "文件内容不是 .zip 格式（不是 zip 包），可能已损坏或改了扩展名\n"
+                            "  提示：请对方重新导出并完整发送该文件",
+        **{f"{u}上半年工作总结.docx": f"同一文件（sha256 {short}）同时以「长宁区知识产权局」「普陀区知识产权局」"
+                                     "的名义送来，无法判断属于哪个单位" for u in ("长宁区", "普陀区")},
+    }
+    assert {i.path for i in report.by("container")} == {"嘉定区半年报送材料.zip", "转发：半年总结.eml"}
+    assert json.dumps(report.as_json(), ensure_ascii=False)  # serialisable for duban run --json
+
+    # a later run: the file already recorded for pudong, now sent as xuhui's
+    shutil.copy(made / "summary-a.pdf", inbox / "徐汇区上半年工作总结.pdf")
+    again = process_inbox(plan=synced, inbox_dir=inbox, today=JULY_8, actor="测试员")
+    [item] = again.unmatched
+    assert item.reason == (f"同一文件（sha256 {item.sha256[:12]}）已登记为「浦东新区知识产权局」"
+                           "的「half-year-summary」，不能再登记给「徐汇区知识产权局」")
+    assert (inbox / "unmatched" / "徐汇区上半年工作总结.pdf.reason.txt").read_text(encoding="utf-8").endswith(
+        "duban inbox assign unmatched/徐汇区上半年工作总结.pdf --unit 单位 --milestone 节点 直接登记。\n")
