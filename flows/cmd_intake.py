@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -259,11 +259,44 @@ def ledger_import(file: FileArgument, unit: UnitOption = None, today: TodayOptio
 
 # -- duban inbox ---------------------------------------------------------------------------
 
-@app.command()
-def inbox(directory: Annotated[Path | None, typer.Argument(
-              help="收件文件夹，默认 var/inbox/。", show_default=False)] = None,
+class InboxGroup(DubanGroup):
+    """``duban inbox [文件夹]`` sorts the inbox; ``duban inbox assign FILE`` places one file.
+
+    A click group cannot have an optional positional argument before its subcommands, so
+    a first word that is not a subcommand is passed on as the hidden ``--folder``."""
+
+    VALUE_OPTIONS = ("--today", "--plan", "--folder")
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        args = list(args)
+        i = 0
+        while i < len(args):
+            word = args[i]
+            if word in self.VALUE_OPTIONS:
+                i += 2
+                continue
+            if word.startswith("-"):
+                i += 1
+                continue
+            if word not in self.commands:
+                args[i:i + 1] = ["--folder", word]
+            break
+        return super().parse_args(ctx, args)
+
+
+inbox_app = typer.Typer(cls=InboxGroup, invoke_without_command=True, context_settings=_HELP,
+                        help="处理收件文件夹（duban inbox [文件夹]）；duban inbox assign 登记一个未能自动登记的来件。")
+app.add_typer(inbox_app, name="inbox")
+
+
+@inbox_app.callback()
+def inbox(ctx: typer.Context,
+          directory: Annotated[Path | None, typer.Option(
+              "--folder", hidden=True, help="收件文件夹，默认 var/inbox/。", show_default=False)] = None,
           today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """处理收件文件夹：按单位文件夹或文件名登记报送、导入统计表和工作台账，认不出的移到 unmatched/。"""
+    if ctx.invoked_subcommand is not None:
+        return
     from flows.inbox import process_inbox
 
     loaded = load_plan(plan)
@@ -281,7 +314,7 @@ def inbox(directory: Annotated[Path | None, typer.Argument(
         for item in report.items:
             who = names.get(item.unit or "", "")
             what = f"{who} · {item.milestone}" if item.milestone else who
-            mark = {"unmatched": "未处理", "duplicate": "重复"}.get(item.outcome, "已登记")
+            mark = {"unmatched": "未处理", "duplicate": "重复", "container": "已打开"}.get(item.outcome, "已登记")
             out.print(f"{mark}：{item.path}" + (f"（{what}）" if what else "") + f" — {item.detail}",
                       markup=False)
         for skipped in report.skipped:
@@ -293,3 +326,25 @@ def inbox(directory: Annotated[Path | None, typer.Argument(
     if report.unmatched:
         raise DubanError(f"有 {len(report.unmatched)} 个文件未能处理，已移到 {folder / 'unmatched'}",
                          "原因和改法见同名的 .reason.txt 文件；改正后重新放入收件文件夹")
+
+
+@inbox_app.command("assign")
+def inbox_assign(
+    file: Annotated[Path, typer.Argument(help="unmatched/ 中的文件（相对收件文件夹或完整路径）。")],
+    unit: Annotated[str, typer.Option("--unit", help="单位编号、名称或别名，例如 pudong、浦东新区。")],
+    milestone: Annotated[str, typer.Option("--milestone", help="节点编号，例如 half-year-summary。")],
+    folder: Annotated[Path | None, typer.Option("--folder", help="收件文件夹，默认 var/inbox/。")] = None,
+    today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False,
+) -> None:
+    """把一个未能自动登记的来件登记到指定单位和节点，并移出 unmatched/（同 duban record 的查重）。"""
+    from flows.intake_assign import assign_unmatched
+
+    loaded = load_plan(plan)
+    inbox_dir = folder or var_dir() / "inbox"
+    done = assign_unmatched(plan=loaded, inbox_dir=inbox_dir, file=file, unit=unit, milestone=milestone,
+                            today=resolve_today(today), actor=actor())
+    if as_json:
+        print_json(done)
+        return
+    out.print(f"已登记：{done['unit_name']} · {milestone}，文件 {done['file']}（sha256 {done['sha256'][:12]}），"
+              f"已移到 {done['moved_to']}。", markup=False)

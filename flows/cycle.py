@@ -38,6 +38,6 @@ def cycle(plan_path: str = "plan.yaml", today: str | None = None, inbox: str | N
         # Sync first so the inbox can match files against an up-to-date ledger.
         "sync": sync_task(plan, actor=actor),
         "intake": intake_task(plan, today=day, inbox=inbox, actor=actor),
-        "sweep": sweep_task(plan, today=day),
+        "sweep": sweep_task(plan, today=day, inbox=inbox),
         "deliver": deliver_task(plan, today=day),
     }

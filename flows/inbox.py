@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from flows.intake_imports import import_ledger_file, import_stats_file, plan_yea
 from models import intake, ledger
 from models.db import session_scope
 from models.files import StoredFile, sha256_of, store_file
+from notifications.notice import UnmatchedFile
 from plan import ledger_sheet, stats_sheet
 from plan.errors import DubanError
 from plan.intake_convert import to_xlsx
@@ -102,6 +104,31 @@ class InboxReport:
                 "skipped": self.skipped, "warnings": self.warnings}
 
 
+REASON_SUFFIX = ".reason.txt"
+
+
+def assign_command(rel: str, unit: str | None) -> str:
+    """The one command that records an unmatched file (placeholders where unknown)."""
+    return f"duban inbox assign {shlex.quote(rel)} --unit {unit or '单位编号'} --milestone 节点编号"
+
+
+def pending_unmatched(inbox: Path) -> list[UnmatchedFile]:
+    """Files still waiting in ``unmatched/``, with the reason and command written beside them."""
+    folder = inbox / UNMATCHED
+    out: list[UnmatchedFile] = []
+    if not folder.is_dir():
+        return out
+    for note in sorted(folder.rglob("*" + REASON_SUFFIX)):
+        target = note.with_name(note.name[: -len(REASON_SUFFIX)])
+        if not target.exists():
+            continue
+        lines = note.read_text(encoding="utf-8").splitlines()
+        field = {line.split("：", 1)[0]: line.split("：", 1)[1] for line in lines if "：" in line}
+        rel = target.relative_to(inbox).as_posix()
+        out.append(UnmatchedFile(rel, field.get("原因", ""), field.get("登记命令") or assign_command(rel, None)))
+    return out
+
+
 def deliverables(plan: Plan) -> dict[str, list[Deliverable]]:
     """unit id → what it sends as files: reports, and milestones not tied to a report."""
     out: dict[str, list[Deliverable]] = {}
@@ -160,12 +187,13 @@ class _Run:
         digest = sha256_of(path) if path.is_file() and not path.is_symlink() else ""
         target = _destination(self.inbox, UNMATCHED, rel)
         _move(path, target)
-        target.with_name(target.name + ".reason.txt").write_text(
+        command = assign_command(target.relative_to(self.inbox).as_posix(), unit)
+        target.with_name(target.name + REASON_SUFFIX).write_text(
             f"文件：{rel.as_posix()}\n处理日期：{self.today.isoformat()}\n原因：{reason}\n"
+            f"登记命令：{command}\n"
             "处理办法：按上面的提示改正（或改名后放回收件文件夹，如 pudong/半年总结.pdf、"
-            "浦东新区-半年总结.pdf），下次运行 duban inbox 时会重新处理；确认无误的，可运行 "
-            f"duban inbox assign {target.relative_to(self.inbox).as_posix()} --unit 单位 --milestone 节点 "
-            "直接登记。\n", encoding="utf-8")
+            "浦东新区-半年总结.pdf），下次运行 duban inbox 时会重新处理；确认文件无误的，"
+            "把登记命令中的单位和节点按实际填好后运行，直接登记。\n", encoding="utf-8")
         self.report.items.append(InboxItem(rel.as_posix(), "unmatched", unit, detail=reason, name=rel.name,
                                            sha256=digest))
 

@@ -43,9 +43,12 @@ def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) ->
     return report.as_json() if hasattr(report, "as_json") else dict(vars(report))
 
 
-def sweep_step(plan: Plan, *, today: dt.date) -> dict[str, Any]:
+def sweep_step(plan: Plan, *, today: dt.date, inbox: str | None = None) -> dict[str, Any]:
+    from flows.inbox import pending_unmatched
+
+    unmatched = pending_unmatched(Path(inbox) if inbox else var_dir() / "inbox")
     with session_scope() as session:
-        result = run_sweep(session, plan=plan, today=today)
+        result = run_sweep(session, plan=plan, today=today, unmatched=unmatched)
         supervised = supervision_list(session, today=today, kinds=("supervise",))
     units = sorted({s.unit_id for s in supervised if s.unit_id in plan.units},
                    key=list(plan.units).index)
@@ -61,6 +64,7 @@ def sweep_step(plan: Plan, *, today: dt.date) -> dict[str, Any]:
         "queued_keys": result.queued,
         "supervision_units": [{"unit": u, "name": plan.units[u].name} for u in units],
         "undeliverable": result.undeliverable,
+        "unmatched": [{"path": u.path, "reason": u.reason, "command": u.command} for u in unmatched],
     }
 
 
@@ -84,6 +88,6 @@ def run_cycle(*, plan_path: str | Path = "plan.yaml", today: dt.date, inbox: str
         # Sync first so the inbox can match files against an up-to-date ledger.
         "sync": sync_step(plan, actor=actor),
         "intake": intake_step(plan, today=today, inbox=inbox, actor=actor),
-        "sweep": sweep_step(plan, today=today),
+        "sweep": sweep_step(plan, today=today, inbox=inbox),
         "deliver": deliver_step(plan, today=today),
     }

@@ -8,6 +8,7 @@ writes are two bulk inserts (escalations; outbox rows), whatever the number of e
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, or_, select
@@ -15,7 +16,8 @@ from sqlmodel import Session, col
 
 from models.locks import take_lock, upsert
 from models.tables import Escalation, LedgerEntry, Milestone, utcnow
-from notifications.notice import Notice
+from notifications.notice import Notice, UnmatchedFile
+from notifications.unmatched import with_unmatched
 from plan.ladder import Candidate, Firing, Ladder, Router
 from plan.model import Plan
 from plan.workdays import WorkCalendar
@@ -69,9 +71,10 @@ def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[i
 
 
 def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | None = None,
-              lock: bool = True) -> SweepResult:
+              lock: bool = True, unmatched: Sequence[UnmatchedFile] = ()) -> SweepResult:
     """Fire due rungs and queue messages as of ``today``.  The caller commits (or, for a
-    preview, rolls back)."""
+    preview, rolls back).  ``unmatched`` (files intake could not place) are listed in the
+    coordinator's message, which is sent for them alone when nothing else is due."""
     from models.outbox import queue
     from notifications.compose import default_sender, outbox_row
     from notifications.render import render_notice
@@ -88,7 +91,7 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     result.entries_checked = len(candidates)
     firings = ladder.firings(candidates, fired_rungs(session, today=today, horizon=horizon))
     router = Router(plan, today)
-    result.notices = router.notices(firings)
+    result.notices = with_unmatched(router.notices(firings), plan=plan, today=today, unmatched=unmatched)
     result.undeliverable = sorted(router.undeliverable)
     result.fired = firings
     sender = sender or default_sender(plan.meta.mailbox)

@@ -64,6 +64,15 @@ class PlanInfo:
 
 
 @dataclass(frozen=True)
+class UnmatchedFile:
+    """A file intake could not place, for the coordinator's 未能自动登记的来件 section."""
+
+    path: str  # relative to the inbox: unmatched/…
+    reason: str  # Chinese, first line of the reason
+    command: str  # the one command that records it
+
+
+@dataclass(frozen=True)
 class Notice:
     """One message to one recipient for one run date."""
 
@@ -73,8 +82,9 @@ class Notice:
     cc: tuple[str, ...]
     recipient_name: str  # 浦东新区知识产权局 / 知识产权保护处 / 局领导
     unit_id: str | None  # for unit-notice
-    items: tuple[NoticeItem, ...]  # non-empty
+    items: tuple[NoticeItem, ...]  # non-empty, unless the notice lists unmatched files
     plan: PlanInfo
+    unmatched: tuple[UnmatchedFile, ...] = ()  # coordinator-list only: files intake could not place
 
     def __post_init__(self) -> None:
         # An empty email or one with nobody to read it is a bug upstream, never sent.
@@ -82,7 +92,7 @@ class Notice:
             raise ValueError(f"unknown notice kind {self.kind!r}")
         if not self.to:
             raise ValueError("a notice needs at least one recipient")
-        if not self.items:
+        if not self.items and not self.unmatched:
             raise ValueError("a notice needs at least one item")
 
     @property

@@ -170,5 +170,5 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
     [item] = again.unmatched
     assert item.reason == (f"同一文件（sha256 {item.sha256[:12]}）已登记为「浦东新区知识产权局」"
                            "的「half-year-summary」，不能再登记给「徐汇区知识产权局」")
-    assert (inbox / "unmatched" / "徐汇区上半年工作总结.pdf.reason.txt").read_text(encoding="utf-8").endswith(
-        "duban inbox assign unmatched/徐汇区上半年工作总结.pdf --unit 单位 --milestone 节点 直接登记。\n")
+    assert ("\n登记命令：duban inbox assign unmatched/徐汇区上半年工作总结.pdf --unit xuhui --milestone 节点编号\n"
+            in (inbox / "unmatched" / "徐汇区上半年工作总结.pdf.reason.txt").read_text(encoding="utf-8"))
