@@ -109,7 +109,12 @@ REASON_SUFFIX = ".reason.txt"
 
 def assign_command(rel: str, unit: str | None) -> str:
     """The one command that records an unmatched file (placeholders where unknown)."""
-    return f"duban inbox assign {shlex.quote(rel)} --unit {unit or '单位编号'} --milestone 节点编号"
+    return f"duban inbox assign {_quote(rel)} --unit {unit or '单位编号'} --milestone 节点编号"
+
+
+def _quote(text: str) -> str:
+    """Shell-quote only when needed: Chinese names stay readable in the email."""
+    return shlex.quote(text) if any(c in text for c in " \t\"'$`\\;&|<>()*?[]{}!#~") else text
 
 
 def pending_unmatched(inbox: Path) -> list[UnmatchedFile]:
@@ -239,10 +244,11 @@ class _Run:
             if suffix in SPREADSHEETS and self.spreadsheet(path, rel):
                 return
         except FileRefused as exc:
-            self.unmatched(path, rel, exc.reason)
+            self.unmatched(path, rel, exc.reason, self.expected_unit(rel)[0])
             return
         except DubanError as exc:
-            self.unmatched(path, rel, exc.message + (f"\n  提示：{exc.hint}" if exc.hint else ""))
+            self.unmatched(path, rel, exc.message + (f"\n  提示：{exc.hint}" if exc.hint else ""),
+                           self.expected_unit(rel)[0])
             return
         match = match_file(rel, self.units, self.owed, aliases=self.aliases, year=self.year, today=self.today)
         if match.unit_id is None or match.deliverable is None:

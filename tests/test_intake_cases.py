@@ -172,3 +172,113 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
                            "的「half-year-summary」，不能再登记给「徐汇区知识产权局」")
     assert ("\n登记命令：duban inbox assign unmatched/徐汇区上半年工作总结.pdf --unit xuhui --milestone 节点编号\n"
             in (inbox / "unmatched" / "徐汇区上半年工作总结.pdf.reason.txt").read_text(encoding="utf-8"))
+
+
+def test_the_season_on_july_8_chases_exactly_who_did_not_report(synced, workdir: Path, made: Path, capsys) -> None:
+    """A mixed inbox on 2024-07-08, then the cycle: units that truly reported are not
+    chased, every other is, and the coordinator's email lists what could not be placed."""
+    from sqlalchemy import select
+
+    from flows.cmd_cycle import print_summary
+    from flows.steps import run_cycle
+    from models.db import session_scope
+    from models.tables import Escalation, LedgerEntry, OutboxMessage
+
+    inbox = workdir / "var" / "inbox"
+    inbox.mkdir(parents=True)
+    shutil.copy(made / "summary-a.pdf", inbox / "浦东新区2024年1-6月工作总结.pdf")
+    with zipfile.ZipFile(inbox / "嘉定区半年报送材料.zip", "w") as z:
+        z.write(made / "summary-b.pdf", "上半年工作总结（盖章）.pdf")
+    _eml(inbox / "转发：半年总结.eml", "转发：半年总结",
+         {"杨浦区上半年工作总结.pdf": (made / "summary-c.pdf").read_bytes()})
+    # look like reports, must not stop the chase
+    shutil.copy(made / "clerk.xls", inbox / "青浦区2024年上半年统计表.xls")
+    shutil.copy(made / "summary-a.docx", inbox / "金山区2023年上半年工作总结.docx")
+    shutil.copy(made / "summary-c.docx", inbox / "奉贤快维中心2024年上半年工作情况.docx")
+    (inbox / "黄浦区半年总结.doc").write_bytes(b"")
+
+    summary = run_cycle(plan_path=workdir / "plan.yaml", today=JULY_8, actor="测试员", plan=synced)
+
+    owing = set(synced.expand(synced.reports["half-year-summary"].units))
+    with session_scope() as session:
+        chased = set(session.execute(
+            select(LedgerEntry.unit_id).join(Escalation, Escalation.entry_id == LedgerEntry.id)
+            .where(LedgerEntry.milestone_id == "half-year-summary", Escalation.fired_on == JULY_8)).scalars())
+        lists = session.execute(select(OutboxMessage.subject, OutboxMessage.body_text)
+                                .where(OutboxMessage.kind == "coordinator-list")).all()
+    assert chased == owing - {"pudong", "jiading", "yangpu"}
+    assert {"qingpu", "jinshan", "huangpu", "fengxian"} <= chased
+    [(subject, body)] = lists
+    assert "4个来件未能自动登记" in subject
+    assert "未能自动登记的来件（4 个，在收件文件夹的 unmatched/ 中，登记前相关单位仍按未报送督办）：" in body
+    for name in ("青浦区2024年上半年统计表.xls", "金山区2023年上半年工作总结.docx",
+                 "奉贤快维中心2024年上半年工作情况.docx", "黄浦区半年总结.doc"):
+        assert f"unmatched/{name}\n" in body
+    assert ("     原因：文件名写的是 2023 年，本方案是 2024 年度，不能登记为本年度的报送"
+            "（如确属本年度材料，请改正文件名中的年份后重新放入）\n"
+            "     登记：duban inbox assign unmatched/金山区2023年上半年工作总结.docx"
+            " --unit jinshan --milestone 节点编号\n") in body
+
+    capsys.readouterr()
+    print_summary(summary)
+    printed = capsys.readouterr().out
+    assert printed.startswith("收件：登记 3 个，未能自动登记 4 个\n")
+    assert "\n  未能自动登记：黄浦区半年总结.doc — 是空文件（0 字节）\n" in printed
+    assert "unmatched 4" not in printed
+    assert "未能自动登记的来件 4 个（已列入协调人当天的邮件；登记前相关单位仍按未报送督办）：" in printed
+    assert "     登记：duban inbox assign unmatched/黄浦区半年总结.doc --unit huangpu --milestone 节点编号" in printed
+
+
+def test_the_coordinator_hears_of_unmatched_files_on_a_day_without_a_list(plan) -> None:
+    from notifications.notice import UnmatchedFile
+    from notifications.render import render_notice
+    from notifications.unmatched import with_unmatched
+
+    [notice] = with_unmatched([], plan=plan, today=JULY_8, unmatched=[UnmatchedFile(
+        "unmatched/浦东-总结.pdf", "文件名中看不出是哪项报送",
+        "duban inbox assign unmatched/浦东-总结.pdf --unit pudong --milestone 节点编号")])
+    assert (notice.kind, notice.items, notice.to) == ("coordinator-list", (), ("shszcj@126.com",))
+    rendered = render_notice(notice)
+    assert rendered.subject == "【未能自动登记的来件】2024年7月8日：1个来件待人工登记"
+    assert ("    今日没有新列入督导检查名单的单位。\n\n"
+            "未能自动登记的来件（1 个，在收件文件夹的 unmatched/ 中，登记前相关单位仍按未报送督办）：\n"
+            "  1. unmatched/浦东-总结.pdf\n"
+            "     原因：文件名中看不出是哪项报送\n"
+            "     登记：duban inbox assign unmatched/浦东-总结.pdf --unit pudong --milestone 节点编号\n"
+            ) in rendered.text
+    assert "<code>duban inbox assign unmatched/浦东-总结.pdf --unit pudong --milestone 节点编号</code>" in rendered.html
+
+
+def test_assign_records_an_unmatched_file_in_one_step(synced, workdir: Path, made: Path, cli) -> None:
+    inbox = workdir / "var" / "inbox"
+    inbox.mkdir(parents=True)
+    shutil.copy(made / "summary-a.pdf", inbox / "浦东-总结材料.pdf")
+    process_inbox(plan=synced, inbox_dir=inbox, today=dt.date(2025, 2, 1), actor="测试员")
+    assert (inbox / "unmatched" / "浦东-总结材料.pdf").is_file()
+
+    result = cli("inbox", "assign", "unmatched/浦东-总结材料.pdf", "--unit", "浦东新区", "--milestone",
+                 "half-year-summary", "--today", "2024-07-08")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("已登记：浦东新区知识产权局 · half-year-summary，文件 浦东-总结材料.pdf（sha256 ")
+    assert result.stdout.endswith("），已移到 processed/浦东-总结材料.pdf。\n")
+    assert not (inbox / "unmatched" / "浦东-总结材料.pdf.reason.txt").exists()
+    status = cli("status", "--unit", "pudong", "--json", "--today", "2024-07-08")
+    entries = {e["milestone"]: e for e in json.loads(status.stdout)["entries"]}
+    assert entries["half-year-summary"]["submitted_on"] == "2024-07-08"
+
+    # the same file for another unit: refused by duban record, named by its Chinese name
+    shutil.copy(made / "summary-a.pdf", workdir / "copy.pdf")
+    refused = cli("record", "--unit", "徐汇区", "--milestone", "half-year-summary", "--file",
+                  str(workdir / "copy.pdf"), "--today", "2024-07-08")
+    assert refused.exit_code == 1
+    digest = office_files.sha256(made / "summary-a.pdf")[:12]
+    assert refused.stderr == (f"错误：{workdir / 'copy.pdf'}：同一文件（sha256 {digest}）已登记为「浦东新区知识产权局」"
+                              "的「half-year-summary」，不能再登记给「徐汇区知识产权局」\n"
+                              "提示：确认文件是哪个单位的；同一份文件只能作为一个单位的报送\n")
+    ok = cli("record", "--unit", "徐汇区知识产权局", "--milestone", "half-year-summary", "--today", "2024-07-08")
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout.startswith("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-08")
+    # an alias names its unit: the rapid centre owes nothing, and the refusal names it by id
+    alias = cli("record", "--unit", "奉贤快维中心", "--milestone", "half-year-summary", "--today", "2024-07-08")
+    assert alias.exit_code == 1
+    assert alias.stderr.startswith("错误：单位「fengxian-rapid-centre」不需要报送「half-year-summary」\n")
