@@ -29,6 +29,7 @@ from models import intake, ledger
 from models.db import session_scope, var_dir
 from plan import load_plan, stats_table
 from plan.errors import DubanError
+from plan.intake_errors import FileRefused
 from plan.ledger_sheet import LedgerLine, Progress, build_ledger
 from plan.model import Plan
 from plan.stats_sheet import build_citywide, build_template
@@ -104,8 +105,15 @@ def stats_import(file: FileArgument, unit: UnitOption = None, period: PeriodOpti
     _check_unit(loaded, unit)
     if not file.is_file():
         raise DubanError(f"找不到文件 {file}", "检查文件路径")
-    done = import_stats_file(file, plan=loaded, name=str(file), today=resolve_today(today), source="cli",
-                             actor=actor(), unit=unit, unit_from="--unit 指定的单位", period=_period(period))
+    try:
+        done = import_stats_file(file, plan=loaded, name=str(file), today=resolve_today(today), source="cli",
+                                 actor=actor(), unit=unit, unit_from="--unit 指定的单位", period=_period(period))
+    except FileRefused as exc:
+        if not as_json:
+            raise
+        print_json({"ok": False, "file": exc.file,
+                    "problems": [{"cell": p.cell, "message": p.message, "hint": p.hint} for p in exc.problems]})
+        raise typer.Exit(exc.exit_code) from None
     if as_json:
         print_json({"unit": done.unit_id, "period": done.period, "version": done.version,
                     "duplicate": done.duplicate, "replaced": done.replaced,

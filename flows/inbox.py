@@ -40,7 +40,16 @@ from plan.errors import DubanError
 from plan.intake_convert import to_xlsx
 from plan.intake_errors import FileRefused
 from plan.intake_files import LEGACY_SHEETS, SPREADSHEETS, check_file, is_xlsx, load_workbook, max_bytes
-from plan.intake_rules import Deliverable, find_units, ignorable, match_file, normalise, unsafe_name
+from plan.intake_rules import (
+    Deliverable,
+    find_units,
+    ignorable,
+    match_file,
+    normalise,
+    period_of,
+    unsafe_name,
+    wrong_year,
+)
 from plan.intake_unpack import Member, unpack_eml, unpack_zip
 from plan.model import Plan
 
@@ -319,9 +328,13 @@ class _Run:
         wb = load_workbook(path, name=name)
         unit, unit_from = self.expected_unit(rel)
         if stats_sheet.is_stats_workbook(wb):
+            if year_problem := wrong_year(PurePath(rel.name).stem, self.year):
+                raise DubanError(f"{name}：{year_problem}", "本年度的统计表请在文件名中写明 "
+                                 f"{self.year} 年，或用 duban stats import 导入")
             done = import_stats_file(path, plan=self.plan, name=name, today=self.today, source=self.source,
                                      actor=self.actor, unit=unit, unit_from=unit_from, workbook=wb,
-                                     stored_path=original)
+                                     stored_path=original, period=period_of(PurePath(rel.name).stem),
+                                     period_from="文件名")
             if done.duplicate:
                 self.processed(original, rel, InboxItem(name, "duplicate", done.unit_id, None,
                                                         f"统计表（第 {done.version} 版）已导入过，未重复登记",

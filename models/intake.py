@@ -79,7 +79,7 @@ class StatsRecorded:
 
 def record_stats(session: Session, *, unit_id: str, period: str, figures: Mapping[str, Decimal],
                  received_on: dt.date, source: str, actor: str, file_name: str | None = None,
-                 file_sha256: str | None = None) -> StatsRecorded:
+                 file_sha256: str | None = None, notes: Iterable[str] = ()) -> StatsRecorded:
     """Record a unit's table against its summary entry.  Identical figures (or the same
     file) again change nothing; different ones become a new current version."""
     entry = summary_entry(session, unit_id=unit_id, period=period)
@@ -94,10 +94,10 @@ def record_stats(session: Session, *, unit_id: str, period: str, figures: Mappin
                                  summary_submitted=entry.submitted_on is not None)
     other = "annual" if period == "half-year" else "half-year"
     earlier = current_figures(session, unit_id=unit_id, period=other)
-    warnings = []
+    warnings = list(notes)  # how the file's numbers were read (全角数字, 千位分隔符, 公式缓存值)
     if earlier is not None:
         half, annual = (figures, earlier) if period == "half-year" else (earlier, figures)
-        warnings = st.cumulative_warnings(half, annual)
+        warnings += st.cumulative_warnings(half, annual)
     version = 1
     if current is not None:
         version = current.version + 1

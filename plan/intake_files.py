@@ -161,6 +161,15 @@ def load_workbook(path: Path, *, name: str, limit: int | None = None) -> Any:
                      "请用 Excel/WPS 打开确认后另存为 .xlsx 再导入") from exc
 
 
+def load_cached(path: Path) -> Any:
+    """The same (already checked) workbook with each formula's saved result instead of the
+    formula: Excel, WPS and LibreOffice always save one; openpyxl-written files do not."""
+    import openpyxl
+
+    with path.open("rb") as handle:
+        return openpyxl.load_workbook(handle, data_only=True)
+
+
 def is_xlsx(path: Path) -> bool:
     """Detected by content (a zip with a workbook part), whatever the extension says."""
     try:

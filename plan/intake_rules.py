@@ -218,6 +218,15 @@ def find_deliverable(text: str, owed: Iterable[Deliverable],
 _WORD_LABEL = {"half-year": "半年", "plan": "计划", "annual": "全年"}
 
 
+def period_of(text: str) -> str | None:
+    """The statistics period a file name names (上半年/1-6月 → half-year, 全年/年度 → annual)."""
+    text = normalise(text)
+    half = any(w in text for w in HALF_WORDS) or bool(HALF_MONTHS.search(text))
+    annual = any(w in text.replace("半年度", "") for w in (("全年", "年终") if half else ANNUAL_WORDS)) \
+        or bool(FULL_MONTHS.search(text))
+    return None if half == annual else ("half-year" if half else "annual")
+
+
 def _open_summary(owed: Sequence[Deliverable], today: dt.date) -> tuple[str | None, str]:
     open_now = [d.id for d in owed if (w := summary_window(owed, d)) and w[0] <= today <= w[1]]
     if len(open_now) == 1:

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from plan import stats_table as st
 from plan.stats_sheet import build_template, value_cell
@@ -46,11 +47,34 @@ def clerk_table(path: Path) -> Path:
     return path
 
 
+def messy_table(path: Path) -> Path:
+    """Looks like the statistics table (its categories) but not laid out like it: a
+    unit's own pivot with categories as columns.  Cannot be read, must not be a summary."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    for col, (category, _) in enumerate(st.CATEGORIES, start=2):
+        ws.cell(1, col, category.name)
+        ws.cell(2, col, 3)
+    ws["A2"] = "案件数"
+    wb.save(path)
+    return path
+
+
 def template_table(path: Path, unit: tuple[str, str], year: int = 2024) -> Path:
     wb = build_template(year=year, unit=unit, period="half-year", unit_choices=[unit])
     ws = wb["统计表"]
     for key, value in HALF_YEAR.items():
         ws[value_cell(key)] = value
+    wb.save(path)
+    return path
+
+
+def formula_table(path: Path, unit: tuple[str, str]) -> Path:
+    """A template whose 案值 cell is a formula; LibreOffice saves it with its result."""
+    template_table(path, unit)
+    wb = openpyxl.load_workbook(path)
+    wb["统计表"][value_cell("counterfeit-patent.value")] = "=C5*2"
     wb.save(path)
     return path
 
@@ -75,6 +99,18 @@ def build(root: Path) -> Path:
     soffice_convert([clerk], "xls", made, profile)
     soffice_convert([clerk, tpl], "ods", made, profile)
     soffice_convert(summaries, "pdf", made, profile)
+    (src / "formula").mkdir()
+    formula = formula_table(src / "formula" / "jingan-formula.xlsx", ("jingan", "静安区知识产权局"))
+    soffice_convert([formula], "xlsx", made, profile)  # recalculated and saved with cached values
+    messy_table(made / "messy.xlsx")
     for f in (clerk, tpl, *summaries):
         shutil.copy(f, made / f.name)
     return made
+
+
+@pytest.fixture(scope="session")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Files made by LibreOffice, once per session (import this fixture into a test module)."""
+    if shutil.which("soffice") is None:
+        pytest.fail("LibreOffice (soffice) is required: .ci/run installs libreoffice-calc/-writer")
+    return build(tmp_path_factory.mktemp("office"))

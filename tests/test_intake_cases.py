@@ -19,6 +19,7 @@ from flows.inbox import deliverables, process_inbox
 from flows.intake_imports import unit_aliases, unit_names
 from plan.intake_rules import match_file
 from tests import office_files
+from tests.office_files import made  # noqa: F401  (session fixture)
 
 JULY_8 = dt.date(2024, 7, 8)
 NO_HALF_YEAR = "该单位没有与「半年」对应的报送义务"
@@ -88,13 +89,6 @@ def test_an_alias_shared_by_two_units_is_refused(tmp_path: Path) -> None:
     assert problem.hint == "每个别名只能属于一个单位；删掉其中一个，或改成更具体的名称"
 
 
-@pytest.fixture(scope="session")
-def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("soffice") is None:
-        pytest.fail("LibreOffice (soffice) is required: .ci/run installs libreoffice-calc/-writer")
-    return office_files.build(tmp_path_factory.mktemp("office"))
-
-
 def _eml(path: Path, subject: str, attachments: dict[str, bytes]) -> Path:
     message = EmailMessage()
     message["From"] = "yangpu@example.org"
@@ -107,7 +101,7 @@ def _eml(path: Path, subject: str, attachments: dict[str, bytes]) -> Path:
     return path
 
 
-def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, made: Path, db_url: str) -> None:
+def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, made: Path, db_url: str) -> None:  # noqa: F811
     inbox = workdir / "var" / "inbox"
     inbox.mkdir(parents=True)
     # recorded: a LibreOffice PDF + Word; a template table converted to .ods by LibreOffice
@@ -120,10 +114,12 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
     # an .eml whose attachments name 杨浦区
     _eml(inbox / "转发：半年总结.eml", "转发：半年总结",
          {"杨浦区上半年工作总结.pdf": (made / "summary-c.pdf").read_bytes()})
-    # never a summary: statistics tables duban cannot read
+    # never a summary: clerk-made tables (found by their labels) are imported as tables …
     shutil.copy(made / "clerk.xls", inbox / "青浦区2024年上半年统计表.xls")
     shutil.copy(made / "clerk.ods", inbox / "临港新片区上半年统计表.ods")
     shutil.copy(made / "clerk.xlsx", inbox / "虹口区上半年工作总结.xlsx")
+    # … and one that only looks like a table goes to unmatched
+    shutil.copy(made / "messy.xlsx", inbox / "宝山区上半年工作总结.xlsx")
     # broken or partial files
     (inbox / "黄浦区半年总结.doc").write_bytes(b"")
     (inbox / "静安区半年总结.zip").write_bytes(b"PK\x05\x06")
@@ -134,16 +130,20 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
 
     report = process_inbox(plan=synced, inbox_dir=inbox, today=JULY_8, actor="测试员")
     recorded = sorted((i.path, i.outcome, i.unit, i.milestone, i.missing) for i in report.recorded)
-    assert recorded == [
+    no_summary = ("工作总结（Word 版及 PDF 盖章版）尚未收到",)
+    assert recorded == sorted([
+        ("青浦区2024年上半年统计表.xls", "stats", "qingpu", None, no_summary),
+        ("虹口区上半年工作总结.xlsx", "stats", "hongkou", None, no_summary),
         ("jiading/上半年工作总结（盖章）.pdf", "submission", "jiading", "half-year-summary",
          ("Word 版尚未收到", "未附行政保护案件统计表")),
+        ("临港新片区上半年统计表.ods", "stats", "lingang", None, ("工作总结（Word 版及 PDF 盖章版）尚未收到",)),
         ("杨浦区上半年工作总结.pdf", "submission", "yangpu", "half-year-summary",
          ("Word 版尚未收到", "未附行政保护案件统计表")),
         ("松江区上半年统计表.ods", "stats", "songjiang", None, ("工作总结（Word 版及 PDF 盖章版）尚未收到",)),
         ("浦东新区2024年1-6月工作总结.pdf", "submission", "pudong", "half-year-summary", ("未附行政保护案件统计表",)),
         ("浦东新区2024年上半年工作总结及下半年工作计划.docx", "submission", "pudong", "half-year-summary",
          ("未附行政保护案件统计表",)),
-    ]
+    ])
     assert all(len(i.sha256) == 64 and i.recorded and i.reason == "" for i in report.recorded)
     assert report.skipped == ["普陀区半年总结.pdf.tmp"]
     reasons = {i.path: i.reason for i in report.unmatched}
@@ -152,9 +152,7 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
                      "  提示：请用 duban stats template 生成的模板填写后重新报送，"
                      "或用 duban stats import --unit --period 导入")
     assert reasons == {
-        "青浦区2024年上半年统计表.xls": "青浦区2024年上半年统计表.xls" + stats_refusal,
-        "临港新片区上半年统计表.ods": "临港新片区上半年统计表.ods" + stats_refusal,
-        "虹口区上半年工作总结.xlsx": "虹口区上半年工作总结.xlsx" + stats_refusal,
+        "宝山区上半年工作总结.xlsx": "宝山区上半年工作总结.xlsx" + stats_refusal,
         "黄浦区半年总结.doc": "是空文件（0 字节）\n  提示：请对方重新发送完整的文件（邮件附件可能没有下载完整）",
         "静安区半年总结.zip": "文件内容不是 .zip 格式（不是 zip 包），可能已损坏或改了扩展名\n"
                             "  提示：请对方重新导出并完整发送该文件",
@@ -174,7 +172,7 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
             in (inbox / "unmatched" / "徐汇区上半年工作总结.pdf.reason.txt").read_text(encoding="utf-8"))
 
 
-def test_the_season_on_july_8_chases_exactly_who_did_not_report(synced, workdir: Path, made: Path, capsys) -> None:
+def test_the_season_on_july_8_chases_exactly_who_did_not_report(synced, workdir: Path, made: Path, capsys) -> None:  # noqa: F811
     """A mixed inbox on 2024-07-08, then the cycle: units that truly reported are not
     chased, every other is, and the coordinator's email lists what could not be placed."""
     from sqlalchemy import select
@@ -192,7 +190,7 @@ def test_the_season_on_july_8_chases_exactly_who_did_not_report(synced, workdir:
     _eml(inbox / "转发：半年总结.eml", "转发：半年总结",
          {"杨浦区上半年工作总结.pdf": (made / "summary-c.pdf").read_bytes()})
     # look like reports, must not stop the chase
-    shutil.copy(made / "clerk.xls", inbox / "青浦区2024年上半年统计表.xls")
+    shutil.copy(made / "messy.xlsx", inbox / "青浦区2024年上半年统计表.xlsx")
     shutil.copy(made / "summary-a.docx", inbox / "金山区2023年上半年工作总结.docx")
     shutil.copy(made / "summary-c.docx", inbox / "奉贤快维中心2024年上半年工作情况.docx")
     (inbox / "黄浦区半年总结.doc").write_bytes(b"")
@@ -211,7 +209,7 @@ def test_the_season_on_july_8_chases_exactly_who_did_not_report(synced, workdir:
     [(subject, body)] = lists
     assert "4个来件未能自动登记" in subject
     assert "未能自动登记的来件（4 个，在收件文件夹的 unmatched/ 中，登记前相关单位仍按未报送督办）：" in body
-    for name in ("青浦区2024年上半年统计表.xls", "金山区2023年上半年工作总结.docx",
+    for name in ("青浦区2024年上半年统计表.xlsx", "金山区2023年上半年工作总结.docx",
                  "奉贤快维中心2024年上半年工作情况.docx", "黄浦区半年总结.doc"):
         assert f"unmatched/{name}\n" in body
     assert ("     原因：文件名写的是 2023 年，本方案是 2024 年度，不能登记为本年度的报送"
@@ -249,7 +247,7 @@ def test_the_coordinator_hears_of_unmatched_files_on_a_day_without_a_list(plan) 
     assert "<code>duban inbox assign unmatched/浦东-总结.pdf --unit pudong --milestone 节点编号</code>" in rendered.html
 
 
-def test_assign_records_an_unmatched_file_in_one_step(synced, workdir: Path, made: Path, cli) -> None:
+def test_assign_records_an_unmatched_file_in_one_step(synced, workdir: Path, made: Path, cli) -> None:  # noqa: F811
     inbox = workdir / "var" / "inbox"
     inbox.mkdir(parents=True)
     shutil.copy(made / "summary-a.pdf", inbox / "浦东-总结材料.pdf")
