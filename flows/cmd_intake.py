@@ -24,12 +24,13 @@ from flows.console import (
     print_json,
     resolve_today,
 )
-from flows.intake_imports import import_ledger_file, import_stats_file, plan_year, unit_names
+from flows.intake_imports import import_ledger_file, import_stats_file, plan_year, unit_aliases, unit_names
 from models import intake, ledger
 from models.db import session_scope, var_dir
 from plan import load_plan, stats_table
 from plan.errors import DubanError
 from plan.intake_errors import FileRefused
+from plan.intake_rules import find_units, period_of
 from plan.ledger_sheet import LedgerLine, Progress, build_ledger
 from plan.model import Plan
 from plan.stats_sheet import build_citywide, build_template
@@ -106,8 +107,11 @@ def stats_import(file: FileArgument, unit: UnitOption = None, period: PeriodOpti
     if not file.is_file():
         raise DubanError(f"找不到文件 {file}", "检查文件路径")
     try:
+        named = find_units(file.stem, unit_names(loaded), unit_aliases(loaded))
         done = import_stats_file(file, plan=loaded, name=str(file), today=resolve_today(today), source="cli",
-                                 actor=actor(), unit=unit, unit_from="--unit 指定的单位", period=_period(period))
+                                 actor=actor(), unit=unit, unit_from="--unit 指定的单位", period=_period(period),
+                                 default_unit=named[0] if len(named) == 1 else None,
+                                 default_period=period_of(file.stem))
     except FileRefused as exc:
         if not as_json:
             raise

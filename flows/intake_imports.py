@@ -58,13 +58,15 @@ class LedgerImported:
 def import_stats_file(path: Path, *, plan: Plan, name: str, today: dt.date, source: str, actor: str,
                       unit: str | None = None, unit_from: str = "--unit", period: str | None = None,
                       workbook: object | None = None, stored_path: Path | None = None,
-                      period_from: str = "--period") -> StatsImported:
+                      period_from: str = "--period", default_unit: str | None = None,
+                      default_period: str | None = None) -> StatsImported:
     """``stored_path`` is the file as sent, when ``path`` is its LibreOffice conversion."""
     units = unit_names(plan)
     wb = workbook if workbook is not None else load_workbook(path, name=name)
     sheet = stats_sheet.read_stats(wb, name=name, year=plan_year(plan), units=units, unit=unit,
                                    unit_from=unit_from, period=period, period_from=period_from,
-                                   cached=load_cached(path),
+                                   cached=load_cached(path), default_unit=default_unit,
+                                   default_period=default_period,
                                    aliases=unit_aliases(plan))
     stored = store_file(stored_path or path)
     with session_scope() as session:

@@ -355,13 +355,16 @@ def _meta(wb: Any) -> dict[str, Any]:
 
 def read_stats(wb: Any, *, name: str, year: int, units: Mapping[str, str], unit: str | None = None,
                unit_from: str = "", period: str | None = None, period_from: str = "--period", cached: Any = None,
-               aliases: Mapping[str, Sequence[str]] | None = None) -> StatsSheet:
+               aliases: Mapping[str, Sequence[str]] | None = None, default_unit: str | None = None,
+               default_period: str | None = None) -> StatsSheet:
     """Validate a filled table; raise :class:`FileRefused` naming every bad cell.
 
     The table is found by content (:func:`find_layout`).  ``unit``/``period`` given by the
     caller (``--unit``, the inbox folder or file name) must agree with the sheet's own
     header; a sheet without header rows (the seed's own layout) takes them from the
-    caller.  ``cached`` is the same workbook read with formulas' saved results.
+    caller.  ``default_unit``/``default_period`` (read from a file name) are used only
+    when neither the caller nor the sheet says.  ``cached`` is the same workbook read with
+    formulas' saved results.
     """
     layout = find_layout(wb)
     if layout is None:
@@ -380,7 +383,7 @@ def read_stats(wb: Any, *, name: str, year: int, units: Mapping[str, str], unit:
                      f"但{unit_from}是「{units.get(unit, unit)}」"
                      f"（{unit}）", "确认这份表是哪个单位的：放到该单位的文件夹，或用正确的 --unit 重新导入",
                      cell=unit_cell)
-    unit_id = unit or unit_id
+    unit_id = unit or unit_id or default_unit
     if unit_id is None:
         raise refuse(name, "没有填写填报单位",
                      f"在 {layout.unit_cell} 选择填报单位，或导入时用 --unit 指定" if layout.unit_cell
@@ -392,7 +395,7 @@ def read_stats(wb: Any, *, name: str, year: int, units: Mapping[str, str], unit:
         raise refuse(name, f"表中统计期间是「{st.period_label(sheet_period, year)}」，与{period_from}中的"
                      f"「{st.period_label(period, year)}」不一致",
                      f"确认统计期间后改正 {layout.period_cell or '文件名'} 或 --period 再导入", cell=period_cell)
-    chosen = period or sheet_period
+    chosen = period or sheet_period or default_period
     if chosen is None:
         choices = f"「{st.period_label('half-year', year)}」或「{st.period_label('annual', year)}」"
         raise refuse(name, "没有填写统计期间",

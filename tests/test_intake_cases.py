@@ -111,6 +111,10 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
     # a zip holding a summary (named by the zip) and nothing else
     with zipfile.ZipFile(inbox / "嘉定区半年报送材料.zip", "w") as z:
         z.write(made / "summary-b.pdf", "上半年工作总结（盖章）.pdf")
+    # a statistics table inside a zip is imported
+    table = office_files.template_table(workdir / "minhang.xlsx", ("minhang", "闵行区知识产权局"))
+    with zipfile.ZipFile(inbox / "闵行区上半年统计表.zip", "w") as z:
+        z.write(table, "统计表.xlsx")
     # an .eml whose attachments name 杨浦区
     _eml(inbox / "转发：半年总结.eml", "转发：半年总结",
          {"杨浦区上半年工作总结.pdf": (made / "summary-c.pdf").read_bytes()})
@@ -134,6 +138,7 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
     assert recorded == sorted([
         ("青浦区2024年上半年统计表.xls", "stats", "qingpu", None, no_summary),
         ("虹口区上半年工作总结.xlsx", "stats", "hongkou", None, no_summary),
+        ("minhang/统计表.xlsx", "stats", "minhang", None, no_summary),
         ("jiading/上半年工作总结（盖章）.pdf", "submission", "jiading", "half-year-summary",
          ("Word 版尚未收到", "未附行政保护案件统计表")),
         ("临港新片区上半年统计表.ods", "stats", "lingang", None, ("工作总结（Word 版及 PDF 盖章版）尚未收到",)),
@@ -159,7 +164,8 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
         **{f"{u}上半年工作总结.docx": f"同一文件（sha256 {short}）同时以「长宁区知识产权局」「普陀区知识产权局」"
                                      "的名义送来，无法判断属于哪个单位" for u in ("长宁区", "普陀区")},
     }
-    assert {i.path for i in report.by("container")} == {"嘉定区半年报送材料.zip", "转发：半年总结.eml"}
+    assert {i.path for i in report.by("container")} == {"嘉定区半年报送材料.zip", "转发：半年总结.eml",
+                                                        "闵行区上半年统计表.zip"}
     assert json.dumps(report.as_json(), ensure_ascii=False)  # serialisable for duban run --json
 
     # a later run: the file already recorded for pudong, now sent as xuhui's

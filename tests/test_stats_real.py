@@ -102,6 +102,11 @@ def test_the_seeds_own_layout_needs_unit_and_period(synced, workdir: Path, cli, 
     done = _import(cli, Path("seed.xlsx"), "--unit", "xuhui", "--period", "half-year")
     assert done.exit_code == 0, done.output
     assert done.stdout.startswith("已导入：徐汇区知识产权局 2024年上半年统计表，第 1 版。")
+    # or from the file name, as units name their attachments
+    _seed_layout(workdir / "静安区2024年上半年统计表.xlsx")
+    named = _import(cli, Path("静安区2024年上半年统计表.xlsx"))
+    assert named.exit_code == 0, named.output
+    assert named.stdout.startswith("已导入：静安区知识产权局 2024年上半年统计表，第 1 版。")
 
 
 def test_a_formula_saved_by_libreoffice_is_read_from_its_cached_value(synced, made: Path, cli) -> None:  # noqa: F811
