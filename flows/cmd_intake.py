@@ -102,7 +102,10 @@ def stats_template(output: OutputOption, unit: UnitOption = None, period: Period
 def stats_import(file: FileArgument, unit: UnitOption = None, period: PeriodOption = None,
                  today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """导入单位填好的统计表（单位和期间默认取表头），校验后登记到该单位的半年/全年总结。"""
+    from flows.intake_record import resolve_unit
+
     loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit) if unit else None
     _check_unit(loaded, unit)
     if not file.is_file():
         raise DubanError(f"找不到文件 {file}", "检查文件路径")

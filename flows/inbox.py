@@ -50,7 +50,7 @@ from plan.intake_rules import (
     unsafe_name,
     wrong_year,
 )
-from plan.intake_unpack import Member, unpack_eml, unpack_zip
+from plan.intake_unpack import Member, sender_of, unpack_eml, unpack_zip
 from plan.model import Plan
 
 PROCESSED, UNMATCHED = "processed", "unmatched"
@@ -282,6 +282,8 @@ class _Run:
         if not members:
             raise DubanError(f"{rel.as_posix()}：{kind}里没有附件或文件", "请直接发送报送材料本身")
         unit, _ = self.expected_unit(rel)
+        if unit is None and kind == "邮件":
+            unit = self.unit_of_sender(sender_of(path))
         if unit is None and subject:
             found = find_units(subject, self.units, self.aliases)
             unit = found[0] if len(found) == 1 else None
@@ -291,6 +293,12 @@ class _Run:
         self.report.items.append(InboxItem(
             rel.as_posix(), "container", unit, detail=f"已打开{kind}，逐个处理其中 {len(members)} 个文件",
             name=rel.name, sha256=""))
+
+    def unit_of_sender(self, address: str) -> str | None:
+        """The one unit whose plan.yaml contacts include ``address`` (a forwarder's own
+        address, or one shared by two units, names none)."""
+        owners = {u for u, unit in self.plan.units.items() for c in unit.contacts if c.email.lower() == address}
+        return owners.pop() if address and len(owners) == 1 else None
 
     def member_rel(self, rel: PurePath, member: Member, unit: str | None) -> PurePath:
         """A member's place as if dropped in the inbox: in the container's unit folder when

@@ -76,6 +76,17 @@ def unpack_eml(path: Path, *, name: str, into: Path, limit: int) -> tuple[str, l
     """(subject, attachments) of a saved mail; names decoded (GBK/GB18030 RFC 2047 included)."""
     message = read_eml(path)
     subject = str(message.get("Subject", "") or "")
+    return subject, _attachments(message, name=name, into=into, limit=limit)
+
+
+def sender_of(path: Path) -> str:
+    """The From address of a saved mail, lower-case ('' when absent)."""
+    from email.utils import parseaddr
+
+    return parseaddr(str(read_eml(path).get("From", "") or ""))[1].lower()
+
+
+def _attachments(message: EmailMessage, *, name: str, into: Path, limit: int) -> list[Member]:
     out: list[Member] = []
     for i, part in enumerate(message.iter_attachments()):
         member = PurePath((part.get_filename() or "").replace("\\", "/")).name
@@ -90,4 +101,4 @@ def unpack_eml(path: Path, *, name: str, into: Path, limit: int) -> tuple[str, l
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         out.append(Member(member, target, f"邮件 {PurePath(name).name}"))
-    return subject, out
+    return out

@@ -20,6 +20,7 @@ from flows.intake_imports import unit_aliases, unit_names
 from plan.intake_rules import match_file
 from tests import office_files
 from tests.office_files import made  # noqa: F401  (session fixture)
+from tests.test_inbox import pdf
 
 JULY_8 = dt.date(2024, 7, 8)
 NO_HALF_YEAR = "该单位没有与「半年」对应的报送义务"
@@ -89,9 +90,9 @@ def test_an_alias_shared_by_two_units_is_refused(tmp_path: Path) -> None:
     assert problem.hint == "每个别名只能属于一个单位；删掉其中一个，或改成更具体的名称"
 
 
-def _eml(path: Path, subject: str, attachments: dict[str, bytes]) -> Path:
+def _eml(path: Path, subject: str, attachments: dict[str, bytes], sender: str = "someone@126.com") -> Path:
     message = EmailMessage()
-    message["From"] = "yangpu@example.org"
+    message["From"] = sender
     message["To"] = "shszcj@126.com"
     message["Subject"] = subject
     message.set_content("附件为半年总结，请查收。")
@@ -111,6 +112,9 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
     # a zip holding a summary (named by the zip) and nothing else
     with zipfile.ZipFile(inbox / "嘉定区半年报送材料.zip", "w") as z:
         z.write(made / "summary-b.pdf", "上半年工作总结（盖章）.pdf")
+    # a saved mail from a unit's contact address: its attachment names no unit
+    _eml(inbox / "来信.eml", "报送", {"上半年工作总结.pdf": pdf(workdir / "cn.pdf", "changning").read_bytes()},
+         sender="长宁 <changning@example.org>")
     # a statistics table inside a zip is imported
     table = office_files.template_table(workdir / "minhang.xlsx", ("minhang", "闵行区知识产权局"))
     with zipfile.ZipFile(inbox / "闵行区上半年统计表.zip", "w") as z:
@@ -139,6 +143,8 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
         ("青浦区2024年上半年统计表.xls", "stats", "qingpu", None, no_summary),
         ("虹口区上半年工作总结.xlsx", "stats", "hongkou", None, no_summary),
         ("minhang/统计表.xlsx", "stats", "minhang", None, no_summary),
+        ("changning/上半年工作总结.pdf", "submission", "changning", "half-year-summary",
+         ("Word 版尚未收到", "未附行政保护案件统计表")),
         ("jiading/上半年工作总结（盖章）.pdf", "submission", "jiading", "half-year-summary",
          ("Word 版尚未收到", "未附行政保护案件统计表")),
         ("临港新片区上半年统计表.ods", "stats", "lingang", None, ("工作总结（Word 版及 PDF 盖章版）尚未收到",)),
@@ -165,7 +171,7 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
                                      "的名义送来，无法判断属于哪个单位" for u in ("长宁区", "普陀区")},
     }
     assert {i.path for i in report.by("container")} == {"嘉定区半年报送材料.zip", "转发：半年总结.eml",
-                                                        "闵行区上半年统计表.zip"}
+                                                        "闵行区上半年统计表.zip", "来信.eml"}
     assert json.dumps(report.as_json(), ensure_ascii=False)  # serialisable for duban run --json
 
     # a later run: the file already recorded for pudong, now sent as xuhui's

@@ -99,7 +99,7 @@ def test_the_seeds_own_layout_needs_unit_and_period(synced, workdir: Path, cli, 
     assert (refused.exit_code, refused.stderr) == (1, (
         "错误：seed.xlsx：没有填写填报单位\n"
         "提示：这份表没有「填报单位」一行：导入时用 --unit 指定，或把文件放在单位文件夹里、文件名写明单位\n"))
-    done = _import(cli, Path("seed.xlsx"), "--unit", "xuhui", "--period", "half-year")
+    done = _import(cli, Path("seed.xlsx"), "--unit", "徐汇区", "--period", "half-year")  # a name works too
     assert done.exit_code == 0, done.output
     assert done.stdout.startswith("已导入：徐汇区知识产权局 2024年上半年统计表，第 1 版。")
     # or from the file name, as units name their attachments
