@@ -270,9 +270,8 @@ class _Run:
         folder (or, when the container's own name names one unit, under that unit)."""
         kind = "压缩包" if path.suffix.lower() == ".zip" else "邮件"
         if depth >= 1:
-            raise DubanError(
-                f"{rel.as_posix()}：{kind}里又套了{kind}或压缩包，不再逐层打开",
-                "请直接发送报送材料本身（最多一层压缩包）")
+            raise DubanError(f"{rel.as_posix()}：是套在压缩包或邮件里的{kind}，不再逐层打开",
+                             "请直接发送报送材料本身（最多一层压缩包）")
         into = Path(tempfile.mkdtemp(dir=self.scratch))
         subject = ""
         if kind == "压缩包":
@@ -289,10 +288,11 @@ class _Run:
             unit = found[0] if len(found) == 1 else None
         for member in members:
             self.take(member.path, self.member_rel(rel, member, unit), depth=depth + 1)
+        digest = sha256_of(path)
         _move(path, _destination(self.inbox, PROCESSED, rel))
         self.report.items.append(InboxItem(
             rel.as_posix(), "container", unit, detail=f"已打开{kind}，逐个处理其中 {len(members)} 个文件",
-            name=rel.name, sha256=""))
+            name=rel.name, sha256=digest))
 
     def unit_of_sender(self, address: str) -> str | None:
         """The one unit whose plan.yaml contacts include ``address`` (a forwarder's own

@@ -90,6 +90,15 @@ def test_an_alias_shared_by_two_units_is_refused(tmp_path: Path) -> None:
     assert problem.hint == "每个别名只能属于一个单位；删掉其中一个，或改成更具体的名称"
 
 
+def _tiny_zip() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("a.pdf", b"%PDF-1.4 nested %%EOF" * 8)
+    return buffer.getvalue()
+
+
 def _eml(path: Path, subject: str, attachments: dict[str, bytes], sender: str = "someone@126.com") -> Path:
     message = EmailMessage()
     message["From"] = sender
@@ -109,9 +118,10 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
     shutil.copy(made / "summary-a.pdf", inbox / "浦东新区2024年1-6月工作总结.pdf")
     shutil.copy(made / "summary-a.docx", inbox / "浦东新区2024年上半年工作总结及下半年工作计划.docx")
     shutil.copy(made / "songjiang-template.ods", inbox / "松江区上半年统计表.ods")
-    # a zip holding a summary (named by the zip) and nothing else
+    # a zip holding a summary (its unit named by the zip) and a nested zip
     with zipfile.ZipFile(inbox / "嘉定区半年报送材料.zip", "w") as z:
         z.write(made / "summary-b.pdf", "上半年工作总结（盖章）.pdf")
+        z.writestr("旧材料.zip", _tiny_zip())  # nested: not opened
     # a saved mail from a unit's contact address: its attachment names no unit
     _eml(inbox / "来信.eml", "报送", {"上半年工作总结.pdf": pdf(workdir / "cn.pdf", "changning").read_bytes()},
          sender="长宁 <changning@example.org>")
@@ -163,6 +173,8 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
                      "  提示：请用 duban stats template 生成的模板填写后重新报送，"
                      "或用 duban stats import --unit --period 导入")
     assert reasons == {
+        "jiading/旧材料.zip": "jiading/旧材料.zip：是套在压缩包或邮件里的压缩包，不再逐层打开\n"
+                            "  提示：请直接发送报送材料本身（最多一层压缩包）",
         "宝山区上半年工作总结.xlsx": "宝山区上半年工作总结.xlsx" + stats_refusal,
         "黄浦区半年总结.doc": "是空文件（0 字节）\n  提示：请对方重新发送完整的文件（邮件附件可能没有下载完整）",
         "静安区半年总结.zip": "文件内容不是 .zip 格式（不是 zip 包），可能已损坏或改了扩展名\n"
