@@ -259,4 +259,6 @@ def match_file(rel: PurePath, units: Mapping[str, str], owed: Mapping[str, list[
     if year is not None and (reason := wrong_year(stem, year)):
         return FileMatch(unit_id, None, reason)
     deliverable, reason = find_deliverable(stem, owed.get(unit_id, []), today)
+    if deliverable is None and reason.startswith("该单位"):
+        reason = f"识别为「{units[unit_id]}」，{reason}"  # say which unit was read, so a wrong reading shows
     return FileMatch(unit_id, deliverable, reason)

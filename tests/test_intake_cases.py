@@ -23,7 +23,7 @@ from tests.office_files import made  # noqa: F401  (session fixture)
 from tests.test_inbox import pdf
 
 JULY_8 = dt.date(2024, 7, 8)
-NO_HALF_YEAR = "该单位没有与「半年」对应的报送义务"
+NO_HALF_YEAR = "识别为「上海奉贤（化妆品）知识产权快速维权中心」，该单位没有与「半年」对应的报送义务"
 
 
 def _year(y: int) -> str:
