@@ -280,6 +280,10 @@ class _Run:
             subject, members = unpack_eml(path, name=rel.as_posix(), into=into, limit=max_bytes())
         if not members:
             raise DubanError(f"{rel.as_posix()}：{kind}里没有附件或文件", "请直接发送报送材料本身")
+        # Members inherit the container's context: a 2023 archive's 上半年总结.pdf is not 2024's.
+        if year_problem := wrong_year(f"{PurePath(rel.name).stem} {subject}", self.year):
+            raise DubanError(f"{rel.as_posix()}：{year_problem.replace('文件名', kind + '名称或主题', 1)}",
+                             "确属本年度材料的，请把其中的文件直接放入收件文件夹")
         unit, _ = self.expected_unit(rel)
         if unit is None and kind == "邮件":
             unit = self.unit_of_sender(sender_of(path))

@@ -122,6 +122,9 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
     with zipfile.ZipFile(inbox / "嘉定区半年报送材料.zip", "w") as z:
         z.write(made / "summary-b.pdf", "上半年工作总结（盖章）.pdf")
         z.writestr("旧材料.zip", _tiny_zip())  # nested: not opened
+    # last year's archive: its members name no year, and are not this year's
+    with zipfile.ZipFile(inbox / "宝山区2023年半年材料.zip", "w") as z:
+        z.writestr("上半年工作总结.pdf", pdf(workdir / "bs.pdf", "baoshan").read_bytes())
     # a saved mail from a unit's contact address: its attachment names no unit
     _eml(inbox / "来信.eml", "报送", {"上半年工作总结.pdf": pdf(workdir / "cn.pdf", "changning").read_bytes()},
          sender="长宁 <changning@example.org>")
@@ -173,6 +176,9 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
                      "  提示：请用 duban stats template 生成的模板填写后重新报送，"
                      "或用 duban stats import --unit --period 导入")
     assert reasons == {
+        "宝山区2023年半年材料.zip": "宝山区2023年半年材料.zip：压缩包名称或主题写的是 2023 年，本方案是 2024 年度，"
+                                   "不能登记为本年度的报送（如确属本年度材料，请改正文件名中的年份后重新放入）\n"
+                                   "  提示：确属本年度材料的，请把其中的文件直接放入收件文件夹",
         "jiading/旧材料.zip": "jiading/旧材料.zip：是套在压缩包或邮件里的压缩包，不再逐层打开\n"
                             "  提示：请直接发送报送材料本身（最多一层压缩包）",
         "宝山区上半年工作总结.xlsx": "宝山区上半年工作总结.xlsx" + stats_refusal,
