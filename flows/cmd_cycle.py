@@ -91,12 +91,28 @@ def print_summary(summary: dict[str, Any]) -> None:
     if sweep["undeliverable"]:
         names = "、".join(sweep["undeliverable"])
         out.print(f"[yellow]没有联系邮箱、无法通知：[/]{names}。请在 plan.yaml 中补充联系人。")
+    _print_unmatched(sweep.get("unmatched") or [])
+
+
+def _print_unmatched(unmatched: list[dict[str, str]]) -> None:
+    if not unmatched:
+        return
+    out.print(f"未能自动登记的来件 {len(unmatched)} 个（已列入协调人当天的邮件；登记前相关单位仍按未报送督办）：",
+              markup=False)
+    for i, f in enumerate(unmatched, 1):
+        out.print(f"  {i}. {f['path']}\n     原因：{f['reason']}\n     登记：{f['command']}", markup=False)
 
 
 def _intake_line(intake: dict[str, Any]) -> str:
-    parts = [f"{k} {len(v) if isinstance(v, list) else v}" for k, v in intake.items()
-             if v and not isinstance(v, dict)]
-    return "，".join(parts) or "无新文件"
+    """收件 in Chinese: counts, then each file this run could not place and why."""
+    counts = [(label, len(intake.get(key) or [])) for key, label in (
+        ("recorded", "登记"), ("duplicates", "重复"), ("unmatched", "未能自动登记"), ("skipped", "跳过临时文件"))]
+    line = "，".join(f"{label} {n} 个" for label, n in counts if n) or "无新文件"
+    for item in intake.get("unmatched") or []:
+        line += f"\n  未能自动登记：{item['path']} — {str(item['detail']).splitlines()[0]}"
+    for warning in intake.get("warnings") or []:
+        line += f"\n  警告：{warning}"
+    return line
 
 
 @app.command()

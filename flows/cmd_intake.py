@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -24,11 +24,13 @@ from flows.console import (
     print_json,
     resolve_today,
 )
-from flows.intake_imports import import_ledger_file, import_stats_file, plan_year, unit_names
+from flows.intake_imports import import_ledger_file, import_stats_file, plan_year, unit_aliases, unit_names
 from models import intake, ledger
 from models.db import session_scope, var_dir
 from plan import load_plan, stats_table
 from plan.errors import DubanError
+from plan.intake_errors import FileRefused
+from plan.intake_rules import find_units, period_of
 from plan.ledger_sheet import LedgerLine, Progress, build_ledger
 from plan.model import Plan
 from plan.stats_sheet import build_citywide, build_template
@@ -100,12 +102,25 @@ def stats_template(output: OutputOption, unit: UnitOption = None, period: Period
 def stats_import(file: FileArgument, unit: UnitOption = None, period: PeriodOption = None,
                  today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """导入单位填好的统计表（单位和期间默认取表头），校验后登记到该单位的半年/全年总结。"""
+    from flows.intake_record import resolve_unit
+
     loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit) if unit else None
     _check_unit(loaded, unit)
     if not file.is_file():
         raise DubanError(f"找不到文件 {file}", "检查文件路径")
-    done = import_stats_file(file, plan=loaded, name=str(file), today=resolve_today(today), source="cli",
-                             actor=actor(), unit=unit, unit_from="--unit 指定的单位", period=_period(period))
+    try:
+        named = find_units(file.stem, unit_names(loaded), unit_aliases(loaded))
+        done = import_stats_file(file, plan=loaded, name=str(file), today=resolve_today(today), source="cli",
+                                 actor=actor(), unit=unit, unit_from="--unit 指定的单位", period=_period(period),
+                                 default_unit=named[0] if len(named) == 1 else None,
+                                 default_period=period_of(file.stem))
+    except FileRefused as exc:
+        if not as_json:
+            raise
+        print_json({"ok": False, "file": exc.file,
+                    "problems": [{"cell": p.cell, "message": p.message, "hint": p.hint} for p in exc.problems]})
+        raise typer.Exit(exc.exit_code) from None
     if as_json:
         print_json({"unit": done.unit_id, "period": done.period, "version": done.version,
                     "duplicate": done.duplicate, "replaced": done.replaced,
@@ -259,11 +274,44 @@ def ledger_import(file: FileArgument, unit: UnitOption = None, today: TodayOptio
 
 # -- duban inbox ---------------------------------------------------------------------------
 
-@app.command()
-def inbox(directory: Annotated[Path | None, typer.Argument(
-              help="收件文件夹，默认 var/inbox/。", show_default=False)] = None,
+class InboxGroup(DubanGroup):
+    """``duban inbox [文件夹]`` sorts the inbox; ``duban inbox assign FILE`` places one file.
+
+    A click group cannot have an optional positional argument before its subcommands, so
+    a first word that is not a subcommand is passed on as the hidden ``--folder``."""
+
+    VALUE_OPTIONS = ("--today", "--plan", "--folder")
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        args = list(args)
+        i = 0
+        while i < len(args):
+            word = args[i]
+            if word in self.VALUE_OPTIONS:
+                i += 2
+                continue
+            if word.startswith("-"):
+                i += 1
+                continue
+            if word not in self.commands:
+                args[i:i + 1] = ["--folder", word]
+            break
+        return super().parse_args(ctx, args)
+
+
+inbox_app = typer.Typer(cls=InboxGroup, invoke_without_command=True, context_settings=_HELP,
+                        help="处理收件文件夹（duban inbox [文件夹]）；duban inbox assign 登记一个未能自动登记的来件。")
+app.add_typer(inbox_app, name="inbox")
+
+
+@inbox_app.callback()
+def inbox(ctx: typer.Context,
+          directory: Annotated[Path | None, typer.Option(
+              "--folder", hidden=True, help="收件文件夹，默认 var/inbox/。", show_default=False)] = None,
           today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """处理收件文件夹：按单位文件夹或文件名登记报送、导入统计表和工作台账，认不出的移到 unmatched/。"""
+    if ctx.invoked_subcommand is not None:
+        return
     from flows.inbox import process_inbox
 
     loaded = load_plan(plan)
@@ -281,7 +329,7 @@ def inbox(directory: Annotated[Path | None, typer.Argument(
         for item in report.items:
             who = names.get(item.unit or "", "")
             what = f"{who} · {item.milestone}" if item.milestone else who
-            mark = {"unmatched": "未处理", "duplicate": "重复"}.get(item.outcome, "已登记")
+            mark = {"unmatched": "未处理", "duplicate": "重复", "container": "已打开"}.get(item.outcome, "已登记")
             out.print(f"{mark}：{item.path}" + (f"（{what}）" if what else "") + f" — {item.detail}",
                       markup=False)
         for skipped in report.skipped:
@@ -293,3 +341,25 @@ def inbox(directory: Annotated[Path | None, typer.Argument(
     if report.unmatched:
         raise DubanError(f"有 {len(report.unmatched)} 个文件未能处理，已移到 {folder / 'unmatched'}",
                          "原因和改法见同名的 .reason.txt 文件；改正后重新放入收件文件夹")
+
+
+@inbox_app.command("assign")
+def inbox_assign(
+    file: Annotated[Path, typer.Argument(help="unmatched/ 中的文件（相对收件文件夹或完整路径）。")],
+    unit: Annotated[str, typer.Option("--unit", help="单位编号、名称或别名，例如 pudong、浦东新区。")],
+    milestone: Annotated[str, typer.Option("--milestone", help="节点编号，例如 half-year-summary。")],
+    folder: Annotated[Path | None, typer.Option("--folder", help="收件文件夹，默认 var/inbox/。")] = None,
+    today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False,
+) -> None:
+    """把一个未能自动登记的来件登记到指定单位和节点，并移出 unmatched/（同 duban record 的查重）。"""
+    from flows.intake_assign import assign_unmatched
+
+    loaded = load_plan(plan)
+    inbox_dir = folder or var_dir() / "inbox"
+    done = assign_unmatched(plan=loaded, inbox_dir=inbox_dir, file=file, unit=unit, milestone=milestone,
+                            today=resolve_today(today), actor=actor())
+    if as_json:
+        print_json(done)
+        return
+    out.print(f"已登记：{done['unit_name']} · {milestone}，文件 {done['file']}（sha256 {done['sha256'][:12]}），"
+              f"已移到 {done['moved_to']}。", markup=False)

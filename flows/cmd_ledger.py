@@ -136,7 +136,7 @@ def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any]
 
 @app.command()
 def record(
-    unit: Annotated[str, typer.Option("--unit", help="报送单位编号，例如 pudong。")],
+    unit: Annotated[str, typer.Option("--unit", help="报送单位编号、名称或别名，例如 pudong、浦东新区。")],
     milestone: Annotated[str, typer.Option("--milestone", help="节点编号，例如 half-year-summary。")],
     date: Annotated[str | None, typer.Option("--date", help="报送日期（YYYY-MM-DD），默认为 --today。")] = None,
     files: Annotated[list[Path] | None, typer.Option("--file", help="报送的文件，可重复。")] = None,
@@ -155,9 +155,15 @@ def record(
     missing = [str(f) for f in files or [] if not Path(f).is_file()]
     if missing:
         raise DubanError(f"找不到文件 {'、'.join(missing)}", "检查 --file 的路径")
+    from flows.intake_record import refuse_foreign, resolve_unit
+
+    loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit)
     with session_scope() as session:
-        # Refuse an unknown unit/milestone before any file is copied into var/files/.
+        # Refuse an unknown unit/milestone, or a file already recorded for another unit,
+        # before any file is copied into var/files/.
         ledger.get_entry(session, unit_id=unit, milestone_id=milestone)
+        refuse_foreign(session, plan=loaded, unit_id=unit, files=[Path(f) for f in files or []])
         stored = [store_file(Path(f)).as_json() for f in files or []]
         done = ledger.record_submission(session, unit_id=unit, milestone_id=milestone,
                                         submitted_on=submitted_on, source="cli", actor=actor(),

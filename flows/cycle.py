@@ -41,6 +41,6 @@ def cycle(plan_path: str = "plan.yaml", today: str | None = None, inbox: str | N
         # The contact mailbox before the inbox: both feed the same 回执 of this run.
         "mail": mail_task(plan, today=day, actor=actor),
         "intake": intake_task(plan, today=day, inbox=inbox, actor=actor),
-        "sweep": sweep_task(plan, today=day),
+        "sweep": sweep_task(plan, today=day, inbox=inbox),
         "deliver": deliver_task(plan, today=day),
     }

@@ -15,7 +15,7 @@ from models import intake
 from models.db import session_scope
 from models.files import StoredFile, store_file
 from plan import ledger_sheet, stats_sheet
-from plan.intake_files import load_workbook
+from plan.intake_files import load_cached, load_workbook
 from plan.model import Plan
 
 
@@ -25,6 +25,11 @@ def plan_year(plan: Plan) -> int:
 
 def unit_names(plan: Plan) -> dict[str, str]:
     return {unit_id: unit.name for unit_id, unit in plan.units.items()}
+
+
+def unit_aliases(plan: Plan) -> dict[str, list[str]]:
+    """unit id → the ``aliases:`` plan.yaml declares for it."""
+    return {unit_id: list(unit.aliases) for unit_id, unit in plan.units.items() if unit.aliases}
 
 
 @dataclass(frozen=True)
@@ -52,15 +57,22 @@ class LedgerImported:
 
 def import_stats_file(path: Path, *, plan: Plan, name: str, today: dt.date, source: str, actor: str,
                       unit: str | None = None, unit_from: str = "--unit", period: str | None = None,
-                      workbook: object | None = None) -> StatsImported:
+                      workbook: object | None = None, stored_path: Path | None = None,
+                      period_from: str = "--period", default_unit: str | None = None,
+                      default_period: str | None = None) -> StatsImported:
+    """``stored_path`` is the file as sent, when ``path`` is its LibreOffice conversion."""
     units = unit_names(plan)
     wb = workbook if workbook is not None else load_workbook(path, name=name)
     sheet = stats_sheet.read_stats(wb, name=name, year=plan_year(plan), units=units, unit=unit,
-                                   unit_from=unit_from, period=period)
-    stored = store_file(path)
+                                   unit_from=unit_from, period=period, period_from=period_from,
+                                   cached=load_cached(path), default_unit=default_unit,
+                                   default_period=default_period,
+                                   aliases=unit_aliases(plan))
+    stored = store_file(stored_path or path)
     with session_scope() as session:
         done = intake.record_stats(session, unit_id=sheet.unit_id, period=sheet.period, figures=sheet.figures,
-                                   received_on=today, source=source, actor=actor, file_name=path.name,
+                                   received_on=today, source=source, actor=actor, notes=sheet.warnings,
+                                   file_name=(stored_path or path).name,
                                    file_sha256=stored.sha256)
     return StatsImported(sheet.unit_id, units[sheet.unit_id], sheet.period, done.report.version, done.duplicate,
                          done.replaced, done.summary_submitted, done.warnings, done.report.id, stored)

@@ -75,10 +75,12 @@ def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) ->
     return result
 
 
-def sweep_step(plan: Plan, *, today: dt.date) -> dict[str, Any]:
+def sweep_step(plan: Plan, *, today: dt.date, inbox: str | None = None) -> dict[str, Any]:
+    from flows.inbox import pending_unmatched
     from notifications.supervision_docx import write_supervision_sheet
     from plan.supervision import sheet_file_name
 
+    unmatched = pending_unmatched(Path(inbox) if inbox else var_dir() / "inbox")
     sheets_dir = var_dir() / "reports" / today.isoformat() / "supervision"
 
     def write_sheet(sheet: SupervisionSheet) -> Path:
@@ -87,7 +89,7 @@ def sweep_step(plan: Plan, *, today: dt.date) -> dict[str, Any]:
         return write_supervision_sheet(sheet, sheets_dir / sheet_file_name(sheet))
 
     with session_scope() as session:
-        result = run_sweep(session, plan=plan, today=today, sheet_writer=write_sheet)
+        result = run_sweep(session, plan=plan, today=today, unmatched=unmatched, sheet_writer=write_sheet)
         supervised = supervision_list(session, today=today, kinds=("supervise",))
     units = sorted({s.unit_id for s in supervised if s.unit_id in plan.units},
                    key=list(plan.units).index)
@@ -103,6 +105,7 @@ def sweep_step(plan: Plan, *, today: dt.date) -> dict[str, Any]:
         "queued_keys": result.queued,
         "supervision_units": [{"unit": u, "name": plan.units[u].name} for u in units],
         "undeliverable": result.undeliverable,
+        "unmatched": [{"path": u.path, "reason": u.reason, "command": u.command} for u in unmatched],
     }
 
 
@@ -127,6 +130,6 @@ def run_cycle(*, plan_path: str | Path = "plan.yaml", today: dt.date, inbox: str
         "sync": sync_step(plan, actor=actor),
         "mail": mail_step(plan, today=today, actor=actor),
         "intake": intake_step(plan, today=today, inbox=inbox, actor=actor),
-        "sweep": sweep_step(plan, today=today),
+        "sweep": sweep_step(plan, today=today, inbox=inbox),
         "deliver": deliver_step(plan, today=today),
     }

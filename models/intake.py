@@ -79,7 +79,7 @@ class StatsRecorded:
 
 def record_stats(session: Session, *, unit_id: str, period: str, figures: Mapping[str, Decimal],
                  received_on: dt.date, source: str, actor: str, file_name: str | None = None,
-                 file_sha256: str | None = None) -> StatsRecorded:
+                 file_sha256: str | None = None, notes: Iterable[str] = ()) -> StatsRecorded:
     """Record a unit's table against its summary entry.  Identical figures (or the same
     file) again change nothing; different ones become a new current version."""
     entry = summary_entry(session, unit_id=unit_id, period=period)
@@ -94,10 +94,10 @@ def record_stats(session: Session, *, unit_id: str, period: str, figures: Mappin
                                  summary_submitted=entry.submitted_on is not None)
     other = "annual" if period == "half-year" else "half-year"
     earlier = current_figures(session, unit_id=unit_id, period=other)
-    warnings = []
+    warnings = list(notes)  # how the file's numbers were read (全角数字, 千位分隔符, 公式缓存值)
     if earlier is not None:
         half, annual = (figures, earlier) if period == "half-year" else (earlier, figures)
-        warnings = st.cumulative_warnings(half, annual)
+        warnings += st.cumulative_warnings(half, annual)
     version = 1
     if current is not None:
         version = current.version + 1
@@ -284,3 +284,71 @@ def record_inbox_file(session: Session, *, sha256: str, name: str, path: str, si
                     stats_report_id=stats_report_id, detail=detail or {})
     session.add(row)
     return row
+
+
+@dataclass(frozen=True)
+class HashOwner:
+    unit_id: str
+    milestone_id: str | None
+    name: str
+
+
+def hash_owners(session: Session, *, sha256s: Iterable[str]) -> dict[str, list[HashOwner]]:
+    """sha256 → where that exact file is already recorded (submissions, tables, inbox files).
+
+    Lets intake refuse one file for two units.  Submission files live in a JSON list, so
+    they are scanned once per call (one query), not once per file."""
+    wanted = set(sha256s)
+    out: dict[str, list[HashOwner]] = {}
+    if not wanted:
+        return out
+    for unit_id, milestone_id, files in session.execute(
+        select(col(LedgerEntry.unit_id), col(LedgerEntry.milestone_id), col(Submission.files))
+        .join(LedgerEntry, col(LedgerEntry.id) == col(Submission.entry_id))
+    ):
+        for f in files or []:
+            if f.get("sha256") in wanted:
+                out.setdefault(f["sha256"], []).append(HashOwner(unit_id, milestone_id, f.get("name", "")))
+    for sha, unit_id, name in session.execute(
+        select(col(StatsReport.file_sha256), col(StatsReport.unit_id), col(StatsReport.file_name))
+        .where(col(StatsReport.file_sha256).in_(wanted))
+    ):
+        out.setdefault(sha, []).append(HashOwner(unit_id, None, name or ""))
+    for sha, unit_id, milestone_id, name in session.execute(
+        select(col(InboxFile.sha256), col(InboxFile.unit_id), col(InboxFile.milestone_id), col(InboxFile.name))
+        .where(col(InboxFile.sha256).in_(wanted))
+    ):
+        out.setdefault(sha, []).append(HashOwner(unit_id, milestone_id, name))
+    return out
+
+
+WORD_SUFFIXES = (".doc", ".docx", ".wps", ".odt")
+PDF_SUFFIXES = (".pdf", ".ofd")
+MISSING_WORD = "Word 版尚未收到"
+MISSING_PDF = "PDF 盖章版尚未收到"
+MISSING_STATS = "未附行政保护案件统计表"
+MISSING_SUMMARY = "工作总结（Word 版及 PDF 盖章版）尚未收到"
+
+
+def still_missing(session: Session, *, unit_id: str, milestone_id: str, formats: Iterable[str],
+                  stats_period: str | None) -> tuple[str, ...]:
+    """What the obligation still lacks after everything recorded so far (for the 回执).
+
+    ``formats`` are the plan's formats for this unit (word, pdf-stamped); ``stats_period``
+    is set when the summary goes with a statistics table."""
+    names = [f.get("name", "").lower() for (files,) in session.execute(
+        select(col(Submission.files)).join(LedgerEntry, col(LedgerEntry.id) == col(Submission.entry_id))
+        .where(col(LedgerEntry.unit_id) == unit_id, col(LedgerEntry.milestone_id) == milestone_id,
+               col(LedgerEntry.archived_at).is_(None))) for f in files or []]
+    out: list[str] = []
+    formats = set(formats)
+    if not names and formats:
+        out.append(MISSING_SUMMARY if stats_period else "报送材料尚未收到")
+    else:
+        if "word" in formats and not any(n.endswith(WORD_SUFFIXES) for n in names):
+            out.append(MISSING_WORD)
+        if "pdf-stamped" in formats and not any(n.endswith(PDF_SUFFIXES) for n in names):
+            out.append(MISSING_PDF)
+    if stats_period and current_figures(session, unit_id=unit_id, period=stats_period) is None:
+        out.append(MISSING_STATS)
+    return tuple(out)

@@ -8,7 +8,7 @@ writes are two bulk inserts (escalations; outbox rows), whatever the number of e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,8 @@ from sqlmodel import Session, col
 
 from models.locks import take_lock, upsert
 from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, Unit, utcnow
-from notifications.notice import Notice, NoticeItem
+from notifications.notice import Notice, NoticeItem, UnmatchedFile
+from notifications.unmatched import with_unmatched
 from plan.errors import DubanError
 from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router, earlier_rungs
 from plan.model import Plan
@@ -124,10 +125,11 @@ def check_run_date(session: Session, *, plan: Plan, today: dt.date) -> None:
 
 
 def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | None = None,
-              lock: bool = True, sheet_writer: Callable[[SupervisionSheet], Path] | None = None
-              ) -> SweepResult:
+              lock: bool = True, unmatched: Sequence[UnmatchedFile] = (),
+              sheet_writer: Callable[[SupervisionSheet], Path] | None = None) -> SweepResult:
     """Fire due rungs and queue messages as of ``today``.  The caller commits (or, for a
-    preview, rolls back).
+    preview, rolls back).  ``unmatched`` (files intake could not place) are listed in the
+    coordinator's message, which is sent for them alone when nothing else is due.
 
     With ``sheet_writer`` (a real run), each 督办 message carries its printable 督办单: the
     writer makes the .docx and the outbox freezes a copy, so a retry sends the same file.
@@ -149,7 +151,7 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     result.entries_checked = len(candidates)
     firings = ladder.firings(candidates, fired_rungs(session, today=today, horizon=horizon))
     router = Router(plan, today, calendar)
-    result.notices = router.notices(firings)
+    result.notices = with_unmatched(router.notices(firings), plan=plan, today=today, unmatched=unmatched)
     if sheet_writer is not None:
         result.notices = [replace(n, sheet_attached=True) if n.sheet else n for n in result.notices]
     order = list(plan.units)

@@ -92,6 +92,15 @@ class PlanInfo:
 
 
 @dataclass(frozen=True)
+class UnmatchedFile:
+    """A file intake could not place, for the coordinator's 未能自动登记的来件 section."""
+
+    path: str  # relative to the inbox: unmatched/…
+    reason: str  # Chinese, first line of the reason
+    command: str  # the one command that records it
+
+
+@dataclass(frozen=True)
 class Notice:
     """One message to one recipient for one run date."""
 
@@ -101,12 +110,13 @@ class Notice:
     cc: tuple[str, ...]
     recipient_name: str  # 浦东新区知识产权局 / 知识产权保护处 / 局领导
     unit_id: str | None  # for unit-notice
-    items: tuple[NoticeItem, ...]  # non-empty, except on a receipt
+    items: tuple[NoticeItem, ...]  # non-empty, except on a receipt or a list of unmatched files
     plan: PlanInfo
     reply_by: dt.date | None = None  # 请于…前报送: the run date plus escalation.response_days
     sheet: SupervisionSheet | None = None  # the 督办单 stated by a unit notice at the supervise rung
     sheet_attached: bool = False  # the printable 督办单 (.docx) travels with the message
     receipts: tuple[ReceiptItem, ...] = ()  # a receipt's content (kind "receipt" only)
+    unmatched: tuple[UnmatchedFile, ...] = ()  # coordinator-list only: files intake could not place
 
     def __post_init__(self) -> None:
         # An empty email or one with nobody to read it is a bug upstream, never sent.
@@ -117,7 +127,7 @@ class Notice:
         if self.kind == "receipt":
             if not self.receipts or self.unit_id is None:
                 raise ValueError("a receipt needs a unit and at least one recorded item")
-        elif not self.items:
+        elif not self.items and not self.unmatched:
             raise ValueError("a notice needs at least one item")
 
     @property

@@ -235,8 +235,8 @@ def render_notice(notice: Notice) -> Rendered:
         "sheet": notice.sheet,
         "units": by_unit(notice.items),
         "item_count": len(notice.items),
-        "max_days": max(i.days for i in notice.items),
-        "min_days": min(i.days for i in notice.items),
+        "max_days": max((i.days for i in notice.items), default=0),
+        "min_days": min((i.days for i in notice.items), default=0),
         "formats_needed": sorted({f for i in notice.items for f in i.formats}),
         "stats_needed": any(i.stats_table for i in notice.items),
     }

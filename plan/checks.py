@@ -163,6 +163,7 @@ class CrossChecker:
         self.check_schedules()
         self.check_calendar()
         self.check_contacts()
+        self.check_aliases()
         from plan import checks_evaluation
 
         checks_evaluation.check(self)
@@ -400,6 +401,25 @@ class CrossChecker:
                 where, f"chinesecalendar 没有 {year} 年的节假日数据：将按周一至周五计算工作日",
                 f"在{at}calendar.extra_holidays 中逐行写出 {year} 年的法定节假日（如 - {year}-10-01），"
                 f"调休上班日写在 extra_workdays", "warning", at_key=bool(line)))
+
+    def check_aliases(self) -> None:
+        """An alias names one unit only: a shared alias would make intake guess."""
+        import unicodedata
+
+        from plan.intake_rules import unit_aliases
+
+        owner: dict[str, str] = {}
+        for _, unit in self.items("units"):
+            for name in (unit.id, *unit_aliases(unit.name)):  # derived short names count too
+                owner.setdefault(unicodedata.normalize("NFKC", name), unit.id)
+        for i, unit in self.items("units"):
+            for j, alias in enumerate(unit.aliases):
+                key = unicodedata.normalize("NFKC", "".join(alias.split()))
+                first = owner.setdefault(key, unit.id)
+                if first != unit.id:
+                    self.error(("units", i, "aliases", j),
+                               f"别名「{alias}」同时指向单位「{first}」和「{unit.id}」",
+                               "每个别名只能属于一个单位；删掉其中一个，或改成更具体的名称")
 
     def check_contacts(self) -> None:
         for i, unit in self.items("units"):

@@ -144,6 +144,7 @@ class Unit(Strict):
     kind: UnitKind
     role: UnitRole | None = None  # None: division → task-only, every other kind → reporting
     contacts: list[Contact] = []
+    aliases: list[Text] = []  # other names units use in file names and mail (奉贤快维中心)
 
     @property
     def resolved_role(self) -> UnitRole:

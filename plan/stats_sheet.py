@@ -16,6 +16,7 @@ with its cell instead of shifting figures into the wrong category.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,6 +24,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -228,35 +230,117 @@ class StatsSheet:
     unit_id: str
     period: str
     figures: st.Figures
+    warnings: tuple[str, ...] = ()  # numbers read after normalisation (全角数字, 千位分隔符, 公式缓存值)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the table is: the template's fixed place, or wherever a sheet carries the labels."""
+
+    sheet: str
+    first_row: int  # the row of 假冒专利案件·案件数（件）
+    category_col: int  # 1-based
+    unit_cell: str | None = None  # the cell right of 填报单位, when the sheet has that row
+    period_cell: str | None = None
+    template: bool = False  # duban's own layout: title, header and note are checked too
+
+    @property
+    def label_col(self) -> int:
+        return self.category_col + 1
+
+    @property
+    def value_col(self) -> int:
+        return self.category_col + 2
+
+    def value_cell(self, key: str) -> str:
+        return f"{get_column_letter(self.value_col)}{self.first_row + [r.key for r in st.ROWS].index(key)}"
+
+    def where(self, key: str) -> str:
+        return f"{self.sheet}!{self.value_cell(key)}"
+
+
+TEMPLATE = Layout(SHEET, FIRST_ROW, 1, f"B{UNIT_ROW}", f"B{PERIOD_ROW}", template=True)
+
+
+def _norm(value: object) -> str:
+    """Cell text compared with half- and full-width punctuation equal (NFKC), spaces dropped."""
+    return unicodedata.normalize("NFKC", _text(value))
+
+
+def find_layout(wb: Any, *, max_rows: int = 60, max_cols: int = 10) -> Layout | None:
+    """The table by content: duban's template when it is there, else the first sheet with
+    假冒专利案件 and 案件数（件） side by side (the seed's layout, a clerk's ``Sheet1``)."""
+    if SHEET in wb.sheetnames and _norm(wb[SHEET]["A1"].value) == _norm(st.TITLE) \
+            and _norm(wb[SHEET][f"A{FIRST_ROW}"].value) == _norm(st.CATEGORIES[0][0].name):
+        return TEMPLATE
+    first, label = _norm(st.CATEGORIES[0][0].name), _norm(st.ROWS[0].label)
+    for ws in wb.worksheets:
+        if ws.title == META_SHEET:
+            continue
+        found: dict[str, str] = {}
+        start: tuple[int, int] | None = None
+        for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, max_rows), max_col=max_cols):
+            for cell in row:
+                text = _norm(cell.value)
+                if text in ("填报单位", "统计期间") and text not in found:
+                    found[text] = f"{get_column_letter(cell.column + 1)}{cell.row}"
+                if start is None and text == first and _norm(ws.cell(cell.row, cell.column + 1).value) == label:
+                    start = (cell.row, cell.column)
+        if start is not None:
+            return Layout(ws.title, start[0], start[1], found.get("填报单位"), found.get("统计期间"),
+                          template=ws.title == SHEET and start == (FIRST_ROW, 1))
+    return None
+
+
+def looks_like_stats(wb: Any, *, max_rows: int = 60, max_cols: int = 10) -> bool:
+    """Some sheet carries the seed's row labels (its title, or three category names): a
+    statistics table, whatever the sheet is called (a clerk's own ``Sheet1``)."""
+    labels = {_norm(c.name) for c, _ in st.CATEGORIES}
+    title = _norm(st.TITLE)
+    for ws in wb.worksheets:
+        seen: set[str] = set()
+        for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, max_rows), max_col=max_cols, values_only=True):
+            for value in row:
+                text = _norm(value)
+                if text and (title in text):
+                    return True
+                if text in labels:
+                    seen.add(text)
+        if len(seen) >= 3:
+            return True
+    return False
 
 
 def is_stats_workbook(wb: Any) -> bool:
     if META_SHEET in wb.sheetnames and wb[META_SHEET]["B1"].value == KIND:
         return True
-    return SHEET in wb.sheetnames and _text(wb[SHEET]["A1"].value) == st.TITLE
+    return find_layout(wb) is not None
 
 
 def _text(value: object) -> str:
     return "".join(str(value).split()) if value is not None else ""
 
 
-def _layout_problem(ws: Worksheet) -> CellProblem | None:
-    expected: list[tuple[str, str]] = [(f"A{TITLE_ROW}", st.TITLE), (f"A{UNIT_ROW}", "填报单位"),
-                                       (f"A{PERIOD_ROW}", "统计期间"), (f"A{HEADER_ROW}", st.CATEGORY_HEADER),
-                                       (f"C{HEADER_ROW}", st.VALUE_HEADER)]
-    row = FIRST_ROW
+def _layout_problem(ws: Worksheet, layout: Layout) -> CellProblem | None:
+    expected: list[tuple[str, str]] = []
+    if layout.template:
+        expected += [(f"A{TITLE_ROW}", st.TITLE), (f"A{UNIT_ROW}", "填报单位"), (f"A{PERIOD_ROW}", "统计期间"),
+                     (f"A{HEADER_ROW}", st.CATEGORY_HEADER), (f"C{HEADER_ROW}", st.VALUE_HEADER)]
+    row = layout.first_row
+    cat, lab = get_column_letter(layout.category_col), get_column_letter(layout.label_col)
     for category, items in st.CATEGORIES:
-        expected.append((f"A{row}", category.name))
+        expected.append((f"{cat}{row}", category.name))
         for item in items:
-            expected.append((f"B{row}", item.label))
+            expected.append((f"{lab}{row}", item.label))
             row += 1
     for cell, want in expected:
-        got = _text(ws[cell].value)
-        if got != _text(want):
+        got = _norm(ws[cell].value)
+        if got != _norm(want):
             shown = f"「{ws[cell].value}」" if got else "空白"
-            return CellProblem(f"{SHEET}!{cell}", f"应为「{want}」，实际是{shown}：表格的行被移动、删除或改动了",
+            return CellProblem(f"{layout.sheet}!{cell}",
+                               f"应为「{want}」，实际是{shown}：表格的行被移动、删除或改动了",
                                "不要增删或移动行；请用 duban stats template 重新生成模板，把数字填进去后再导入")
-    if not _text(ws[f"A{NOTE_ROW}"].value).startswith("注"):
+    if layout.template and not _text(ws[f"A{NOTE_ROW}"].value).startswith("注"):
         return CellProblem(f"{SHEET}!A{NOTE_ROW}", "这里应是表格下方的「注：…」：表格的行被增删或移动了",
                            "不要增删或移动行；请用 duban stats template 重新生成模板")
     return None
@@ -270,50 +354,66 @@ def _meta(wb: Any) -> dict[str, Any]:
 
 
 def read_stats(wb: Any, *, name: str, year: int, units: Mapping[str, str], unit: str | None = None,
-               unit_from: str = "", period: str | None = None) -> StatsSheet:
+               unit_from: str = "", period: str | None = None, period_from: str = "--period", cached: Any = None,
+               aliases: Mapping[str, Sequence[str]] | None = None, default_unit: str | None = None,
+               default_period: str | None = None) -> StatsSheet:
     """Validate a filled table; raise :class:`FileRefused` naming every bad cell.
 
-    ``unit``/``period`` given by the caller (``--unit``, the inbox folder) must agree with
-    the sheet's own header; ``unit_from`` says where ``unit`` came from, for the message.
+    The table is found by content (:func:`find_layout`).  ``unit``/``period`` given by the
+    caller (``--unit``, the inbox folder or file name) must agree with the sheet's own
+    header; a sheet without header rows (the seed's own layout) takes them from the
+    caller.  ``default_unit``/``default_period`` (read from a file name) are used only
+    when neither the caller nor the sheet says.  ``cached`` is the same workbook read with
+    formulas' saved results.
     """
-    if SHEET not in wb.sheetnames:
-        raise refuse(name, f"没有名为「{SHEET}」的工作表", "请用 duban stats template 生成的模板填写，不要改工作表名")
-    ws = wb[SHEET]
-    layout = _layout_problem(ws)
-    if layout:
-        raise FileRefused(name, [layout])
+    layout = find_layout(wb)
+    if layout is None:
+        raise refuse(name, f"找不到行政保护案件统计表：没有任何工作表含有「{st.CATEGORIES[0][0].name}」"
+                           f"「{st.ROWS[0].label}」等行标签",
+                     "请用 duban stats template 生成的模板（或通知附件的表格）填写，不要改动行标签")
+    ws = wb[layout.sheet]
+    problem = _layout_problem(ws, layout)
+    if problem:
+        raise FileRefused(name, [problem])
     meta = _meta(wb)
-    unit_id = _sheet_unit(ws, meta, name=name, units=units)
+    unit_id = _sheet_unit(ws, meta, layout, name=name, units=units, aliases=aliases)
+    unit_cell = f"{layout.sheet}!{layout.unit_cell}" if layout.unit_cell else ""
     if unit and unit_id and unit != unit_id:
         raise refuse(name, f"表中填报单位是「{units[unit_id]}」（{unit_id}），"
                      f"但{unit_from}是「{units.get(unit, unit)}」"
                      f"（{unit}）", "确认这份表是哪个单位的：放到该单位的文件夹，或用正确的 --unit 重新导入",
-                     cell=f"{SHEET}!B{UNIT_ROW}")
-    unit_id = unit or unit_id
+                     cell=unit_cell)
+    unit_id = unit or unit_id or default_unit
     if unit_id is None:
-        raise refuse(name, "没有填写填报单位", "在 B2 选择填报单位，或导入时用 --unit 指定",
-                     cell=f"{SHEET}!B{UNIT_ROW}")
-    sheet_period = _sheet_period(ws, meta, name=name, year=year)
+        raise refuse(name, "没有填写填报单位",
+                     f"在 {layout.unit_cell} 选择填报单位，或导入时用 --unit 指定" if layout.unit_cell
+                     else "这份表没有「填报单位」一行：导入时用 --unit 指定，或把文件放在单位文件夹里、文件名写明单位",
+                     cell=unit_cell)
+    sheet_period = _sheet_period(ws, meta, layout, name=name, year=year)
+    period_cell = f"{layout.sheet}!{layout.period_cell}" if layout.period_cell else ""
     if period and sheet_period and period != sheet_period:
-        raise refuse(name, f"表中统计期间是「{st.period_label(sheet_period, year)}」，与指定的"
-                     f"「{st.period_label(period, year)}」不一致", "确认统计期间后改正 B3 或 --period 再导入",
-                     cell=f"{SHEET}!B{PERIOD_ROW}")
-    chosen = period or sheet_period
+        raise refuse(name, f"表中统计期间是「{st.period_label(sheet_period, year)}」，与{period_from}中的"
+                     f"「{st.period_label(period, year)}」不一致",
+                     f"确认统计期间后改正 {layout.period_cell or '文件名'} 或 --period 再导入", cell=period_cell)
+    chosen = period or sheet_period or default_period
     if chosen is None:
-        raise refuse(name, "没有填写统计期间", f"在 B3 选择「{st.period_label('half-year', year)}」或"
-                     f"「{st.period_label('annual', year)}」，或导入时用 --period 指定",
-                     cell=f"{SHEET}!B{PERIOD_ROW}")
-    figures, problems = _figures(ws)
+        choices = f"「{st.period_label('half-year', year)}」或「{st.period_label('annual', year)}」"
+        raise refuse(name, "没有填写统计期间",
+                     f"在 {layout.period_cell} 选择{choices}，或导入时用 --period 指定" if layout.period_cell
+                     else f"这份表没有「统计期间」一行：导入时用 --period 指定，或在文件名中写明{choices}",
+                     cell=period_cell)
+    figures, problems, warnings = _figures(ws, layout, cached[layout.sheet] if cached is not None else None)
     if problems:
         raise FileRefused(name, problems)
-    return StatsSheet(unit_id, chosen, figures)
+    return StatsSheet(unit_id, chosen, figures, tuple(warnings))
 
 
-def _sheet_unit(ws: Worksheet, meta: Mapping[str, Any], *, name: str, units: Mapping[str, str]) -> str | None:
+def _sheet_unit(ws: Worksheet, meta: Mapping[str, Any], layout: Layout, *, name: str, units: Mapping[str, str],
+                aliases: Mapping[str, Sequence[str]] | None) -> str | None:
     meta_unit = meta.get("unit") or None
-    text = _text(ws[f"B{UNIT_ROW}"].value)
-    shown_unit = resolve_unit_text(text, units) if text else None
-    cell = f"{SHEET}!B{UNIT_ROW}"
+    text = _text(ws[layout.unit_cell].value) if layout.unit_cell else ""
+    shown_unit = resolve_unit_text(text, units, aliases) if text else None
+    cell = f"{layout.sheet}!{layout.unit_cell}"
     if text and shown_unit is None:
         raise refuse(name, f"「{text}」不是 plan.yaml 中的单位", "从下拉列表中选择填报单位（单位全称）", cell=cell)
     if meta_unit and meta_unit not in units:
@@ -325,10 +425,10 @@ def _sheet_unit(ws: Worksheet, meta: Mapping[str, Any], *, name: str, units: Map
     return meta_unit or shown_unit
 
 
-def _sheet_period(ws: Worksheet, meta: Mapping[str, Any], *, name: str, year: int) -> str | None:
-    text = _text(ws[f"B{PERIOD_ROW}"].value)
+def _sheet_period(ws: Worksheet, meta: Mapping[str, Any], layout: Layout, *, name: str, year: int) -> str | None:
+    text = _norm(ws[layout.period_cell].value) if layout.period_cell else ""
     shown = st.parse_period_label(text, year) if text else None
-    cell = f"{SHEET}!B{PERIOD_ROW}"
+    cell = f"{layout.sheet}!{layout.period_cell}"
     if text and shown is None:
         raise refuse(name, f"统计期间「{text}」无法识别", f"填写「{st.period_label('half-year', year)}」或"
                      f"「{st.period_label('annual', year)}」", cell=cell)
@@ -339,21 +439,32 @@ def _sheet_period(ws: Worksheet, meta: Mapping[str, Any], *, name: str, year: in
     return shown or meta_period
 
 
-def _figures(ws: Worksheet) -> tuple[st.Figures, list[CellProblem]]:
+def _figures(ws: Worksheet, layout: Layout,
+             cached: Worksheet | None) -> tuple[st.Figures, list[CellProblem], list[str]]:
     figures: st.Figures = {}
     problems: list[CellProblem] = []
+    warnings: list[str] = []
     for row in st.ROWS:
-        cell = ws[value_cell(row.key)]
-        place = where(row.key)
+        coordinate = layout.value_cell(row.key)
+        cell = ws[coordinate]
+        place = layout.where(row.key)
+        raw = cell.value
         if cell.data_type == "f" or type(cell.value).__name__ in ("ArrayFormula", "DataTableFormula"):
             formula = cell.value if isinstance(cell.value, str) else getattr(cell.value, "text", "")
-            problems.append(CellProblem(place, f"是公式「{formula}」，这里要填数字",
-                                        "把公式换成计算结果（复制后“选择性粘贴→数值”）再导入"))
-            continue
-        value, problem, hint = st.check_value(cell.value, row)
+            saved = cached[coordinate].value if cached is not None else None
+            if saved is None:
+                problems.append(CellProblem(place, f"是公式「{formula}」，文件中没有它的计算结果（公式无缓存值）",
+                                            "用 Excel/WPS/LibreOffice 打开后保存一次，或把公式换成数值"
+                                            "（复制后“选择性粘贴→数值”）再导入"))
+                continue
+            warnings.append(f"{place}：是公式「{formula}」，按文件中保存的计算结果「{saved}」读取")
+            raw = saved
+        value, problem, hint, note = st.read_value(raw, row)
         if value is None:
             problems.append(CellProblem(place, f"{row.category.name}·{row.label}{problem}", hint))
         else:
             figures[row.key] = value
-    problems += st.cross_problems(figures, {row.key: where(row.key) for row in st.ROWS})
-    return figures, problems
+            if note:
+                warnings.append(f"{place}：{note}")
+    problems += st.cross_problems(figures, {row.key: layout.where(row.key) for row in st.ROWS})
+    return figures, problems, warnings

@@ -7,6 +7,8 @@ the JSON output use, the Chinese labels are what people read.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -123,6 +125,37 @@ def check_value(raw: object, row: Row) -> tuple[Decimal | None, str, str]:
     if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
         return None, f"{shown} 超过 {MAX_DECIMALS} 位小数", hint + f"（单位万元，{MAX_DECIMALS} 位小数即到元）"
     return (value.to_integral_value() if row.item.kind == "count" else value), "", ""
+
+
+THOUSANDS = re.compile(r"^-?\d{1,3}([,，]\d{3})+(\.\d+)?$")
+
+
+def read_value(raw: object, row: Row) -> tuple[Decimal | None, str, str, str]:
+    """:func:`check_value` after the normalisations units' files need, each one reported:
+    (figure, problem, hint, warning).  Full-width digits (１２) and thousands separators
+    (1,234) stored as text are read as numbers with a warning; a refusal names the cause."""
+    if not isinstance(raw, str):
+        return (*check_value(raw, row), "")
+    text = raw.strip()
+    notes: list[str] = []
+    narrow = unicodedata.normalize("NFKC", text)
+    if narrow != text:
+        if not _plain_number(narrow.replace(",", "")):
+            hint = check_value(None, row)[2]
+            return None, f"「{text}」含全角字符，且不是数字", hint + "，不要写文字或单位", ""
+        notes.append(f"「{text}」是全角数字，已按半角读取")
+        text = narrow
+    if THOUSANDS.match(text):
+        notes.append(f"「{text}」含千位分隔符，已去掉逗号读取")
+        text = text.replace(",", "").replace("，", "")
+    elif "," in text or "，" in text:
+        hint = check_value(None, row)[2]
+        return (None, f"「{raw.strip()}」含逗号，但不是正确的千位分隔写法",
+                hint + "；千位分隔应为 1,234 这样每三位一个逗号", "")
+    value, problem, hint = check_value(text, row)
+    if value is None:
+        return value, problem, hint, ""
+    return value, problem, hint, "；".join(notes) + (f"，读作 {_plain(value)}" if notes else "")
 
 
 def _plain_number(text: str) -> bool:

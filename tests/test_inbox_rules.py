@@ -56,7 +56,7 @@ def test_matches(path: str, unit: str, deliverable: str, names, owed) -> None:
     ("火星/半年总结.pdf", "文件夹「火星」不是单位编号或单位名称"),
     ("pudong/徐汇区-半年总结.pdf",
      "文件名写的是「徐汇区知识产权局」，但放在「浦东新区知识产权局」（pudong）的文件夹里"),
-    ("知识产权保护处-半年总结.pdf", "该单位没有与「半年」对应的报送义务"),
+    ("知识产权保护处-半年总结.pdf", "识别为「知识产权保护处」，该单位没有与「半年」对应的报送义务"),
 ])
 def test_unmatched_with_reason(path: str, reason: str, names, owed) -> None:
     match = match_file(PurePath(path), names, owed)

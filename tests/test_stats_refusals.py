@@ -49,8 +49,8 @@ CASES: list[tuple[str, dict[str, Any], Callable[[Any], None] | None, str]] = [
      "错误：bad.xlsx 统计表!C21：专利侵权纠纷行政裁决案件的结案数（5）大于案件数（3）\n"
      "提示：结案数不能超过案件数，请核对这两格\n"),
     ("formula", {}, _formula,
-     "错误：bad.xlsx 统计表!C6：是公式「=C5*2」，这里要填数字\n"
-     "提示：把公式换成计算结果（复制后“选择性粘贴→数值”）再导入\n"),
+     "错误：bad.xlsx 统计表!C6：是公式「=C5*2」，文件中没有它的计算结果（公式无缓存值）\n"
+     "提示：用 Excel/WPS/LibreOffice 打开后保存一次，或把公式换成数值（复制后“选择性粘贴→数值”）再导入\n"),
     ("decimals", {"counterfeit-patent.value": 1.23456}, None,
      "错误：bad.xlsx 统计表!C6：假冒专利案件·案值（万元）1.23456 超过 4 位小数\n"
      "提示：案值（万元）请填写不小于 0 的数，最多 4 位小数；没有案件的填 0（单位万元，4 位小数即到元）\n"),
@@ -139,8 +139,8 @@ FILES: list[tuple[str, str, Callable[[Path, Path], None], str]] = [
      "错误：bad.xlsx：文件已损坏或不完整，无法打开\n"
      "提示：请对方重新导出并完整发送该文件（邮件附件可能没有下载完整）\n"),
     ("not-a-workbook", "bad.xlsx", lambda s, d: d.write_text("案件数,3\n", encoding="utf-8"),
-     "错误：bad.xlsx：文件已损坏或不完整，无法打开\n"
-     "提示：请对方重新导出并完整发送该文件（邮件附件可能没有下载完整）\n"),
+     "错误：bad.xlsx：文件内容不是 .xlsx 格式（不是 zip 包），可能已损坏或改了扩展名\n"
+     "提示：请对方重新导出并完整发送该文件\n"),
 ]
 
 
