@@ -126,6 +126,18 @@ def _quote(text: str) -> str:
     return shlex.quote(text) if any(c in text for c in " \t\"'$`\\;&|<>()*?[]{}!#~") else text
 
 
+def write_reason(target: Path, *, inbox: Path, origin: str, today: dt.date, reason: str,
+                 unit: str | None) -> None:
+    """The note beside an unmatched file: where it came from, why, and the command that records it."""
+    command = assign_command(target.relative_to(inbox).as_posix(), unit)
+    target.with_name(target.name + REASON_SUFFIX).write_text(
+        f"文件：{origin}\n处理日期：{today.isoformat()}\n原因：{reason}\n"
+        f"登记命令：{command}\n"
+        "处理办法：按上面的原因改正（或改名后放回收件文件夹，如 pudong/半年总结.pdf、"
+        "浦东新区-半年总结.pdf），下次运行 duban inbox 时会重新处理；确认文件无误的，"
+        "把登记命令中的单位和节点按实际填好后运行，直接登记。\n", encoding="utf-8")
+
+
 def pending_unmatched(inbox: Path) -> list[UnmatchedFile]:
     """Files still waiting in ``unmatched/``, with the reason and command written beside them."""
     folder = inbox / UNMATCHED
@@ -201,13 +213,7 @@ class _Run:
         digest = sha256_of(path) if path.is_file() and not path.is_symlink() else ""
         target = _destination(self.inbox, UNMATCHED, rel)
         _move(path, target)
-        command = assign_command(target.relative_to(self.inbox).as_posix(), unit)
-        target.with_name(target.name + REASON_SUFFIX).write_text(
-            f"文件：{rel.as_posix()}\n处理日期：{self.today.isoformat()}\n原因：{reason}\n"
-            f"登记命令：{command}\n"
-            "处理办法：按上面的提示改正（或改名后放回收件文件夹，如 pudong/半年总结.pdf、"
-            "浦东新区-半年总结.pdf），下次运行 duban inbox 时会重新处理；确认文件无误的，"
-            "把登记命令中的单位和节点按实际填好后运行，直接登记。\n", encoding="utf-8")
+        write_reason(target, inbox=self.inbox, origin=rel.as_posix(), today=self.today, reason=reason, unit=unit)
         self.report.items.append(InboxItem(rel.as_posix(), "unmatched", unit, detail=reason, name=rel.name,
                                            sha256=digest))
 

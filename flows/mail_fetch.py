@@ -15,8 +15,9 @@ For each message not seen before (by Message-ID and by folder/UIDVALIDITY/UID):
 A crash between 2 and 3 leaves the message in the mailbox; the next fetch finds the same
 file hashes already recorded (nothing doubles).  A crash between 3 and the move leaves a
 committed row without ``filed_at``; the next fetch only moves it.  Mail that cannot be
-placed stays in the mailbox unread, is saved under ``var/mail/unplaced/`` and is listed
-by ``duban mail fetch`` and :func:`models.mail.unplaced_messages`.
+placed stays in the mailbox unread, is saved as ``var/inbox/unmatched/联系邮箱/*.eml`` (with the
+reason and the ``duban inbox assign`` command beside it, so the coordinator's daily email lists it)
+and is listed by ``duban mail fetch`` and :func:`models.mail.unplaced_messages`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.inbox import process_inbox
+from flows.inbox import UNMATCHED, process_inbox, write_reason
 from flows.receipts import RECORDED, VIA_MAIL, Acknowledged
 from models import ledger, mail
 from models.db import session_scope, var_dir
@@ -119,10 +120,19 @@ def _stage(folder: Path, parsed: ParsedMessage, unit_id: str) -> dict[str, Attac
     return staged
 
 
-def _save_unplaced(raw: bytes, *, today: dt.date, uid: int, digest: str) -> Path:
-    path = var_dir() / "mail" / "unplaced" / f"{today.isoformat()}-{uid}-{digest[:8]}.eml"
+# Unplaced mail waits beside unmatched inbox files, in a folder of its own.
+MAIL_FOLDER = "联系邮箱"
+
+
+def _save_unplaced(raw: bytes, *, today: dt.date, uid: int, digest: str, reason: str,
+                   origin: str, unit: str | None) -> Path:
+    """Park the message in the inbox's unmatched/ folder, where the coordinator's daily email
+    lists it with the one command that records it (``duban inbox assign``)."""
+    inbox = var_dir() / "inbox"
+    path = inbox / UNMATCHED / MAIL_FOLDER / f"{today.isoformat()}-{uid}-{digest[:8]}.eml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(raw)
+    write_reason(path, inbox=inbox, origin=origin, today=today, reason=reason, unit=unit)
     return path
 
 
@@ -142,9 +152,12 @@ class _Fetch:
         else:
             self.identify(out, parsed, who.unit_id)
         if out.outcome != "recorded":
-            saved = _save_unplaced(raw, today=self.today, uid=uid, digest=hashlib.sha256(raw).hexdigest())
-            out.reason += (f"\n  原邮件已存为 {saved}；核实后把附件放入 var/inbox/<单位编号>/，"
-                           "下次 duban run 时登记")
+            saved = _save_unplaced(raw, today=self.today, uid=uid, digest=hashlib.sha256(raw).hexdigest(),
+                                   reason=out.reason.splitlines()[0] if out.reason else "未能识别",
+                                   origin=f"联系邮箱来信（{parsed.sender}，主题「{parsed.subject}」）",
+                                   unit=who.unit_id)
+            out.reason += (f"\n  原邮件已存为 {saved}，已列入协调人当天的邮件；核实后用"
+                           " duban inbox assign 登记")
         return out
 
     def identify(self, out: MailOutcome, parsed: ParsedMessage, unit_id: str) -> None:
@@ -153,6 +166,8 @@ class _Fetch:
             report = process_inbox(plan=self.plan, inbox_dir=Path(tmp), today=self.today, actor=self.actor)
         refused: list[str] = []
         for item in report.items:
+            if item.outcome == "container":  # a zip or .eml that was opened: its members are items
+                continue
             att = staged.get(item.path)
             name = att.name if att else Path(item.path).name
             entry = {"name": name, "staged_as": item.path, "outcome": item.outcome, "unit": item.unit,

@@ -138,7 +138,15 @@ def test_a_season_of_mail_is_recorded_once(mailbox: ImapAccount, cli, workdir: P
     assert _subjects(mailbox, DONE_FOLDER) == sorted(["转发：长宁区2024年上半年工作总结", "徐汇区2024年上半年工作总结",
                                                       "黄浦区报送材料"])
     assert _subjects(mailbox, "INBOX") == sorted(["2024年上半年工作总结", "静安区上半年工作总结"])
-    assert sorted(p.name for p in (workdir / "var" / "mail" / "unplaced").iterdir())[0].startswith("2024-07-03-")
+    # Unplaced mail waits in unmatched/ with its reason and command, like an unmatched inbox file,
+    # so the coordinator's daily email lists it.
+    from flows.inbox import pending_unmatched
+
+    waiting = pending_unmatched(workdir / "var" / "inbox")
+    assert [(w.path.split("/")[:2], w.reason) for w in waiting] == [
+        (["unmatched", "联系邮箱"], UNKNOWN), (["unmatched", "联系邮箱"], NO_ATTACHMENT)]
+    assert waiting[0].command == f"duban inbox assign {waiting[0].path} --unit 单位编号 --milestone 节点编号"
+    assert waiting[1].command == f"duban inbox assign {waiting[1].path} --unit jingan --milestone 节点编号"
 
     before = table_snapshot(db_url)
     again = cli("mail", "fetch", "--today", DAY.isoformat())
