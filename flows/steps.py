@@ -77,7 +77,9 @@ def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) ->
 
 def sweep_step(plan: Plan, *, today: dt.date, inbox: str | None = None) -> dict[str, Any]:
     from flows.inbox import pending_unmatched
+    from models import outbox
     from notifications.supervision_docx import write_supervision_sheet
+    from notifications.unmatched import UNDELIVERED_DAYS, undelivered_mail
     from plan.supervision import sheet_file_name
 
     unmatched = pending_unmatched(Path(inbox) if inbox else var_dir() / "inbox")
@@ -89,7 +91,10 @@ def sweep_step(plan: Plan, *, today: dt.date, inbox: str | None = None) -> dict[
         return write_supervision_sheet(sheet, sheets_dir / sheet_file_name(sheet))
 
     with session_scope() as session:
-        result = run_sweep(session, plan=plan, today=today, unmatched=unmatched, sheet_writer=write_sheet)
+        refused = outbox.undelivered(session, since=today - dt.timedelta(days=UNDELIVERED_DAYS))
+        undelivered = undelivered_mail(refused, unit_names={u.id: u.name for u in plan.units.values()})
+        result = run_sweep(session, plan=plan, today=today, unmatched=unmatched, undelivered=undelivered,
+                           sheet_writer=write_sheet)
         supervised = supervision_list(session, today=today, kinds=("supervise",))
     units = sorted({s.unit_id for s in supervised if s.unit_id in plan.units},
                    key=list(plan.units).index)

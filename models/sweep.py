@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from models.locks import take_lock, upsert
 from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, Unit, utcnow
-from notifications.notice import Notice, NoticeItem, UnmatchedFile
+from notifications.notice import Notice, NoticeItem, UndeliveredMail, UnmatchedFile
 from notifications.unmatched import with_unmatched
 from plan.errors import DubanError
 from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router, earlier_rungs
@@ -126,10 +126,12 @@ def check_run_date(session: Session, *, plan: Plan, today: dt.date) -> None:
 
 def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | None = None,
               lock: bool = True, unmatched: Sequence[UnmatchedFile] = (),
+              undelivered: Sequence[UndeliveredMail] = (),
               sheet_writer: Callable[[SupervisionSheet], Path] | None = None) -> SweepResult:
     """Fire due rungs and queue messages as of ``today``.  The caller commits (or, for a
     preview, rolls back).  ``unmatched`` (files intake could not place) are listed in the
-    coordinator's message, which is sent for them alone when nothing else is due.
+    coordinator's message, which is sent for them alone when nothing else is due; so is
+    ``undelivered`` (mail the server refused for good).
 
     With ``sheet_writer`` (a real run), each 督办 message carries its printable 督办单: the
     writer makes the .docx and the outbox freezes a copy, so a retry sends the same file.
@@ -151,7 +153,8 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     result.entries_checked = len(candidates)
     firings = ladder.firings(candidates, fired_rungs(session, today=today, horizon=horizon))
     router = Router(plan, today, calendar)
-    result.notices = with_unmatched(router.notices(firings), plan=plan, today=today, unmatched=unmatched)
+    result.notices = with_unmatched(router.notices(firings), plan=plan, today=today, unmatched=unmatched,
+                                    undelivered=undelivered)
     if sheet_writer is not None:
         result.notices = [replace(n, sheet_attached=True) if n.sheet else n for n in result.notices]
     order = list(plan.units)

@@ -101,6 +101,16 @@ class UnmatchedFile:
 
 
 @dataclass(frozen=True)
+class UndeliveredMail:
+    """A message or recipient the mail server refused for good, for the coordinator's next email."""
+
+    recipient: str  # the unit's name, or the message's key when it has no unit
+    address: str | None  # the refused address; None when the whole message failed
+    reason: str  # the server's reply or duban's refusal, as recorded
+    command: str  # what resends it once the cause is fixed
+
+
+@dataclass(frozen=True)
 class Notice:
     """One message to one recipient for one run date."""
 
@@ -117,6 +127,7 @@ class Notice:
     sheet_attached: bool = False  # the printable 督办单 (.docx) travels with the message
     receipts: tuple[ReceiptItem, ...] = ()  # a receipt's content (kind "receipt" only)
     unmatched: tuple[UnmatchedFile, ...] = ()  # coordinator-list only: files intake could not place
+    undelivered: tuple[UndeliveredMail, ...] = ()  # coordinator-list only: mail that did not arrive
 
     def __post_init__(self) -> None:
         # An empty email or one with nobody to read it is a bug upstream, never sent.
@@ -127,7 +138,7 @@ class Notice:
         if self.kind == "receipt":
             if not self.receipts or self.unit_id is None:
                 raise ValueError("a receipt needs a unit and at least one recorded item")
-        elif not self.items and not self.unmatched:
+        elif not self.items and not self.unmatched and not self.undelivered:
             raise ValueError("a notice needs at least one item")
 
     @property

@@ -107,7 +107,7 @@ def test_4xx_and_5xx_on_every_recipient_are_settled_one_by_one(
     assert [r.rcpt_tos for r in smtp_server.received] == [["b@example.org"]]
 
 
-def test_an_invalid_address_fails_only_its_message(workdir, cli, smtp_server: SmtpServer) -> None:
+def test_an_invalid_address_fails_only_its_message(synced, workdir, cli, smtp_server: SmtpServer) -> None:
     keys = queue_notices(many_unit_notices(3))
     bad = {**{c.name: getattr(outbox_rows()[0], c.name) for c in outbox_rows()[0].__table__.c
               if c.name not in ("id", "recipient_states")},
@@ -126,6 +126,16 @@ def test_an_invalid_address_fails_only_its_message(workdir, cli, smtp_server: Sm
     with session_scope() as session:
         assert [(u["unit"], u["address"], u["reason"]) for u in outbox.undelivered(session)] == [
             ("jiading", None, row.last_error)]
+
+    # The coordinator's next daily email says who did not get their mail and how to resend it.
+    from flows.steps import sweep_step
+
+    sweep_step(synced, today=dt.date(2024, 7, 16))
+    (coordinator,) = [r for r in outbox_rows() if r.kind == "coordinator-list"]
+    assert "；1处邮件未能送达" in coordinator.subject
+    assert ("未能送达的邮件（1 处，邮件服务器已拒收，不再自动重发）：\n"
+            f"  1. 嘉定区知识产权局\n     原因：{row.last_error}\n"
+            f"     处理：按原因改正后运行 duban outbox retry {row.id}\n") in coordinator.body_text
 
 
 def test_a_250_character_name_is_folded_for_a_strict_server(workdir, smtp_server: SmtpServer) -> None:
