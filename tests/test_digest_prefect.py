@@ -18,6 +18,8 @@ from tests.report_fixtures import D, replay
 
 READ_ARTIFACTS = """
 import json
+from flows.prefect_env import configure_prefect
+configure_prefect()  # duban's quiet defaults (no telemetry heartbeat) for this reader too
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 keys = ["digest-overview", "digest-units", "digest-progress", "evaluation-half-year"]
@@ -70,4 +72,4 @@ def test_digest_and_evaluate_flows_publish_artifacts(synced, workdir: Path, db_u
     assert all(len(t) == 22 for t in tables)
     jingan = next(row for row in tables[0] if row["单位"] == "静安区知识产权局")
     assert jingan["灯"] == "红" and jingan["最高升级"] == "约谈建议"
-    assert "## 通报批评（2 个单位）" in by_key["evaluation-half-year"][0]["data"]
+    assert "## 通报批评（1 个单位）" in by_key["evaluation-half-year"][0]["data"]
