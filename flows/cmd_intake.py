@@ -240,7 +240,7 @@ def ledger_export(output: Annotated[Path, typer.Option(
         targets = [(u, output / f"{u}-{names[u]}-工作台账.xlsx") for u in by_unit]
     for unit_id, path in targets:
         build_ledger(unit_id=unit_id, unit_name=names[unit_id], plan_title=loaded.meta.title,
-                     exported_on=as_of, lines=by_unit.get(unit_id, [])).save(path)
+                     exported_on=as_of, lines=by_unit.get(unit_id, []), mailbox=loaded.meta.mailbox).save(path)
     where = targets[0][1] if unit else f"{output}/（{len(targets)} 个单位）"
     out.print(f"已导出工作台账：{where}", markup=False)
 

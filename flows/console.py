@@ -24,7 +24,8 @@ def parse_date(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"「{value}」不是有效的日期，请写成 YYYY-MM-DD，例如 2024-07-08") from None
+        example = today_in_shanghai().isoformat()  # an example from the user's own year
+        raise typer.BadParameter(f"「{value}」不是有效的日期，请写成 YYYY-MM-DD，例如 {example}") from None
 
 
 def today_in_shanghai() -> dt.date:

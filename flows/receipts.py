@@ -102,7 +102,7 @@ def queue_receipts(plan: Plan, *, today: dt.date, acks: list[Acknowledged],
     notices, unreachable = build_receipts(plan, today=today, acks=acks, senders=senders)
     if not notices:
         return {"queued": [], "unreachable": unreachable}
-    sender = default_sender(plan.meta.mailbox)
+    sender = default_sender(plan.meta.mailbox, plan.meta.issuer)
     rows = [outbox_row(n, render_notice(n), sender=sender) for n in notices]
     with session_scope() as session:
         queued = queue(session, rows)

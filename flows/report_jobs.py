@@ -138,7 +138,7 @@ def _email_row(plan: Plan, v: DigestView, today: dt.date,
     """The digest's outbox row, and its attachments with the bytes to freeze if it is queued."""
     from notifications.compose import check_address, default_sender, mailbox, make_message_id
 
-    sender = default_sender(plan.meta.mailbox)
+    sender = default_sender(plan.meta.mailbox, plan.meta.issuer)
     email = render_email(v)
     key = f"digest/{today.isoformat()}"
     to = []
@@ -281,7 +281,7 @@ def write_notices(plan: Plan, *, period: str, scores: list[UnitScore], date: dt.
         notice = notice_docx.Notice(
             kind=kind, period=period, year=plan.meta.period.start.year,
             plan_title=plan.meta.title, doc_number=plan.meta.doc_number, addressees=addressees(plan),
-            signer=plan.evaluation.signer, date=date, draft=draft,
+            signer=plan.evaluation.signer or plan.meta.issuer, date=date, draft=draft,
             rectify_due=rectify_due if kind == "criticise" else None,
             public=plan.evaluation.public, cc=plan.evaluation.cc,
             units=tuple(notice_docx.Listed(s.name, tuple(public_facts(s, kind, period))) for s in units))

@@ -161,7 +161,7 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     result.sheets = sorted(router.sheets, key=lambda sheet: order.index(sheet.unit_id))
     result.undeliverable = sorted(router.undeliverable)
     result.fired = firings
-    sender = sender or default_sender(plan.meta.mailbox)
+    sender = sender or default_sender(plan.meta.mailbox, plan.meta.issuer)
     rows = [outbox_row(n, render_notice(n), sender=sender) for n in result.notices]
     frozen: dict[str, list[tuple[Any, bytes]]] = {}
     for notice, row in zip(result.notices, rows, strict=True):

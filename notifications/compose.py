@@ -18,7 +18,8 @@ from notifications.render import Rendered, one_line
 from plan.addresses import ADDRESS_HINT, is_address
 from plan.errors import DubanError
 
-DEFAULT_SENDER_NAME = "上海市知识产权局督办"
+# The display name when the plan names no issuer (every shipped plan does: plan.issuer).
+DEFAULT_SENDER_NAME = "督办系统"
 FALLBACK_ADDRESS = "noreply@duban.invalid"
 _DOMAIN_SAFE = re.compile(r"[^A-Za-z0-9.-]")
 
@@ -40,8 +41,8 @@ def parse_sender(value: str) -> tuple[str, str]:
     return one_line(name), address
 
 
-def default_sender(plan_mailbox: str) -> str:
-    """``$DUBAN_SMTP_FROM`` if set, else the plan's mailbox under the bureau's name.
+def default_sender(plan_mailbox: str, issuer: str | None = None) -> str:
+    """``$DUBAN_SMTP_FROM`` if set, else the plan's mailbox under the issuer's name (``plan.issuer``).
 
     Replies then reach the mailbox units already send their documents to.
     """
@@ -49,12 +50,12 @@ def default_sender(plan_mailbox: str) -> str:
     if configured:
         name, address = parse_sender(configured)
         return mailbox(name, address)
-    return mailbox(DEFAULT_SENDER_NAME, plan_mailbox)
+    return mailbox(f"{issuer}督办" if issuer else DEFAULT_SENDER_NAME, plan_mailbox)
 
 
-def sender_address(plan_mailbox: str | None = None) -> tuple[str, str]:
+def sender_address(plan_mailbox: str | None = None, issuer: str | None = None) -> tuple[str, str]:
     """(display name, address) of the sender; see :func:`default_sender`."""
-    return parse_sender(default_sender(plan_mailbox or FALLBACK_ADDRESS))
+    return parse_sender(default_sender(plan_mailbox or FALLBACK_ADDRESS, issuer))
 
 
 def make_message_id(key: str, sender: str) -> str:

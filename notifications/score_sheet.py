@@ -13,13 +13,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from plan.evaluation import LIST_LABELS, Reason, UnitScore
+from plan.xlsx_text import keep_row_text
 
 HEADERS = ("名次", "单位", "得分", "建议名单", "调整后名单", "评分依据", "分值")
-
-
-def _cell(text: str) -> str:
-    """Text starting with = would be read as a formula."""
-    return "'" + text if text.startswith("=") else text
 
 
 def write_score_sheet(scores: Iterable[UnitScore], path: Path, *, title: str) -> Path:
@@ -39,10 +35,12 @@ def write_score_sheet(scores: Iterable[UnitScore], path: Path, *, title: str) ->
         for r in lines or [None]:
             head = [s.rank, s.name, s.score, LIST_LABELS[s.proposed], LIST_LABELS[s.final]] if first \
                 else [None] * 5
-            sheet.append([*head, _cell(r.text) if r else "", r.points if r and r.points else None])
+            sheet.append([*head, r.text if r else "", r.points if r and r.points else None])
             first = False
     for column, width in zip("ABCDEFG", (6, 28, 8, 12, 12, 90, 8), strict=True):
         sheet.column_dimensions[column].width = width
+    for row in sheet.iter_rows(min_row=1):
+        keep_row_text(row)  # a unit name or reason starting with "=" stays text
     for row in sheet.iter_rows(min_row=3, min_col=6, max_col=6):
         row[0].alignment = Alignment(wrap_text=True, vertical="top")
     path.parent.mkdir(parents=True, exist_ok=True)

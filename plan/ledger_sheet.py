@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from plan.intake_errors import CellProblem, FileRefused, refuse
+from plan.xlsx_text import keep_text
 
 SHEET = "台账"
 META_SHEET = "duban"
@@ -64,14 +65,16 @@ class LedgerLine:
 
 
 def build_ledger(*, unit_id: str, unit_name: str, plan_title: str, exported_on: dt.date,
-                 lines: Sequence[LedgerLine]) -> Workbook:
+                 lines: Sequence[LedgerLine], mailbox: str | None = None) -> Workbook:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = SHEET
     ws.cell(1, 1, f"工作台账：{unit_name}").font = Font(name="宋体", size=14, bold=True)
+    # Units cannot reach the server: they email the file back, as they do their reports.
+    send_back = f"填好后把整份文件发至联系邮箱 {mailbox}" if mailbox else "填好后把整份文件发回协调处室"
     ws.cell(2, 1, f"{plan_title} · 导出日期 {exported_on.isoformat()} · 灰色列由督办系统填写，请只填写黄色列；"
-                  "填好后整份文件发回（或放入 var/inbox/" + unit_id + "/）。")
+                  f"{send_back}（文件名请保留单位名称）。")
     for col, (title, width) in enumerate(zip(COLUMNS, WIDTHS, strict=True), start=1):
         cell = ws.cell(HEADER_ROW, col, title)
         cell.font = Font(bold=True)
@@ -86,9 +89,7 @@ def build_ledger(*, unit_id: str, unit_name: str, plan_title: str, exported_on: 
                              line.state_label, p.department, p.person, PROGRESS.get(p.state or ""),
                              None if p.percent is None else p.percent / 100, p.note]
         for col, value in enumerate(values, start=1):
-            cell = ws.cell(row, col, value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text starting with "=" stays text, not a formula
+            cell = keep_text(ws.cell(row, col, value))
             cell.border = _BOX
             cell.alignment = _WRAP
             if col < INPUT_FIRST:

@@ -14,7 +14,7 @@ _TYPE_NAMES: dict[type, str] = {
     dict: "键值对", type(None): "空值", dt.date: "日期", dt.datetime: "日期时间",
 }
 
-DATE_HINT = "请填写真实存在的日期，格式 YYYY-MM-DD，例如 2024-07-05"
+DATE_HINT = "请填写真实存在的日期，格式 YYYY-MM-DD（四位年份-两位月份-两位日期，如 7 月 5 日写 MM-DD 为 07-05）"
 
 
 def describe(value: Any) -> str:
@@ -42,7 +42,7 @@ def translate(error: ErrorDetails) -> tuple[str, str]:
         return f"不是有效的日期「{_show(value)}」", DATE_HINT
     if kind.startswith("datetime"):
         return (f"不是有效的日期时间「{_show(value)}」",
-                "格式 YYYY-MM-DDTHH:MM:SS，例如 2024-07-20T10:00:00")
+                "格式 YYYY-MM-DDTHH:MM:SS（日期、字母 T、24 小时制时间，如上午 10 点写 T10:00:00）")
     if kind == "string_type":
         return f"应为文字，这里是{describe(value)}", "把值写成文字；数字或日期形式的文字请加引号"
     if kind == "string_too_short":

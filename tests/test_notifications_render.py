@@ -178,8 +178,10 @@ def test_message_id_is_stable_and_valid() -> None:
 
 def test_sender_defaults_to_the_plan_mailbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DUBAN_SMTP_FROM", raising=False)
-    assert default_sender("shszcj@126.com") == '"上海市知识产权局督办" <shszcj@126.com>'
-    assert sender_address("shszcj@126.com") == ("上海市知识产权局督办", "shszcj@126.com")
+    assert default_sender("shszcj@126.com", "上海市知识产权局") == '"上海市知识产权局督办" <shszcj@126.com>'
+    assert sender_address("shszcj@126.com", "上海市知识产权局") == ("上海市知识产权局督办", "shszcj@126.com")
+    # The name comes from the plan's issuer; a plan without one gets a neutral name, never ours.
+    assert sender_address("office@example.org") == ("督办系统", "office@example.org")
     monkeypatch.setenv("DUBAN_SMTP_FROM", "保护处督办 <duban@sipa.example.org>")
     assert default_sender("shszcj@126.com") == '"保护处督办" <duban@sipa.example.org>'
     monkeypatch.setenv("DUBAN_SMTP_FROM", "不是地址")

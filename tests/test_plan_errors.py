@@ -15,7 +15,7 @@ from tests.conftest import table_snapshot
 from tests.fixtures_plan import at, edit, error, line_of, shipped, warning, write_plan
 
 Case = tuple[str | bytes, list[str], list[str]]
-DATE_HINT = "请填写真实存在的日期，格式 YYYY-MM-DD，例如 2024-07-05"
+DATE_HINT = "请填写真实存在的日期，格式 YYYY-MM-DD（四位年份-两位月份-两位日期，如 7 月 5 日写 MM-DD 为 07-05）"
 EMPTY_HINT = "从仓库里的 plan.yaml 复制一份完整的方案再修改"
 ONE_OF = "固定日期用 due，随总结报送用 report，周期性节点用 every"
 REF_HINT = "单位编号见 units:，分组编号见 groups:"

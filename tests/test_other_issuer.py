@@ -1,0 +1,64 @@
+"""A plan of another bureau and year runs with no trace of ours (issue #12: the organisation
+is data).  The shipped plan is rewritten as a 2025 plan of a made-up municipal bureau; every
+message and document duban writes for it must name that bureau and year only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import docx
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import PLAN
+
+OURS = ("上海市知识产权局", "沪知局", "2024")
+
+
+def _other_plan(folder: Path) -> Path:
+    text = PLAN.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^\s*#.*\n", "", text)  # comments are the coordinators' notes, not output
+    text = (text.replace("上海市知识产权局", "杭州市知识产权局").replace("沪知局保〔2024〕15号", "杭知局保〔2025〕3号")
+            .replace("2024年", "2025年").replace("2024-", "2025-"))
+    path = folder / "plan.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def other(workdir: Path):
+    from models.db import session_scope
+    from models.sync import sync_ledger
+    from plan import load_plan
+
+    plan = load_plan(_other_plan(workdir))
+    with session_scope() as session:
+        sync_ledger(session, plan)
+    return plan
+
+
+def test_mail_and_documents_name_only_the_plans_own_bureau_and_year(other, workdir: Path) -> None:
+    from flows.steps import deliver_step, sweep_step
+    from models.db import session_scope
+    from models.tables import OutboxMessage
+
+    today = dt.date(2025, 7, 14)
+    sweep_step(other, today=today)
+    deliver_step(other, today=today)
+    with session_scope() as session:
+        rows = session.execute(select(OutboxMessage.sender, OutboxMessage.subject, OutboxMessage.body_text,
+                                      OutboxMessage.body_html)).all()
+        kinds = set(session.scalars(select(OutboxMessage.kind)))
+    assert {"unit-notice", "coordinator-list", "interview-proposal"} <= kinds
+    for row in rows:
+        for part in row:
+            for word in OURS:
+                assert word not in part, (word, part[:200])
+    assert any("杭州市知识产权局" in row.sender for row in rows)
+    assert any("杭知局保〔2025〕3号" in row.subject for row in rows)
+    sheets = list((workdir / "var" / "reports" / today.isoformat() / "supervision").iterdir())
+    assert sheets and all("〔2025〕" in p.name for p in sheets)
+    text = "\n".join(p.text for p in docx.Document(str(sheets[0])).paragraphs)
+    assert "杭州市知识产权局" in text and not any(word in text for word in OURS)

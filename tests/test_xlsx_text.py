@@ -1,0 +1,34 @@
+"""Text that looks like a formula stays text in every workbook duban writes (issue #12)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from notifications.score_sheet import write_score_sheet
+from plan.evaluation import Reason, UnitScore
+from plan.ledger_sheet import LedgerLine, Progress, build_ledger
+
+EVIL = '=HYPERLINK("http://evil.example/x","点我")'
+
+
+def test_a_units_progress_note_is_exported_as_text(tmp_path: Path) -> None:
+    line = LedgerLine(entry_id=1, task=1, milestone_id="half-year-summary", milestone_title="+半年度工作总结",
+                      due=dt.date(2024, 7, 5), state_label="未报送", progress=Progress(note=EVIL))
+    book = build_ledger(unit_id="xuhui", unit_name="徐汇区知识产权局", plan_title="方案",
+                        exported_on=dt.date(2024, 7, 8), lines=[line], mailbox="shszcj@126.com")
+    book.save(tmp_path / "ledger.xlsx")
+    sheet = load_workbook(tmp_path / "ledger.xlsx").active
+    cells = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and c.value[:1] in "=+"]
+    assert {(c.value, c.data_type) for c in cells} == {(EVIL, "s"), ("+半年度工作总结", "s")}
+    # Units email the file back: no server path in what they read.
+    assert "var/inbox" not in sheet["A2"].value
+
+
+def test_score_sheet_keeps_names_and_reasons_as_text(tmp_path: Path) -> None:
+    score = UnitScore("xuhui", EVIL, 90.0, rank=1, reasons=[Reason("late", -10, EVIL)])
+    path = write_score_sheet([score], tmp_path / "scores.xlsx", title="评分明细")
+    cells = [c for row in load_workbook(path).active.iter_rows() for c in row if c.value == EVIL]
+    assert len(cells) == 2 and {c.data_type for c in cells} == {"s"}
