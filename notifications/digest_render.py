@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from models.reports import Statistics
+from notifications.markdown_text import escape_markdown
 from plan.digest_rules import Digest, Item, Progress, bar, percent
 from plan.evaluation import RUNG_LABELS
 from plan.model import Plan
@@ -23,9 +24,10 @@ FONT = ("'PingFang SC','Hiragino Sans GB','Microsoft YaHei','Noto Sans CJK SC','
         "'WenQuanYi Micro Hei',sans-serif")
 
 
-def environment() -> Environment:
+def environment(*, markdown: bool = False) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                       autoescape=lambda name: bool(name and name.endswith((".html", ".html.j2"))),
+                      finalize=escape_markdown if markdown else None,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["pct"] = percent
     env.filters["textbar"] = bar
@@ -154,7 +156,7 @@ def render_email(v: DigestView) -> DigestEmail:
 
 
 def render_markdown(v: DigestView) -> str:
-    return environment().get_template("digest.md.j2").render(
+    return environment(markdown=True).get_template("digest.md.j2").render(
         {**v.as_dict(), "subject": subject(v), "headline": headline(v), "aside": aside(v), "cap": LIST_CAP})
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from notifications.gbt9704 import DRAFT_HEADER, OfficialDocument, date_text
+from notifications.markdown_text import escape_markdown
 
 PERIOD_WORDS = {"half-year": "上半年", "annual": "全年"}
 KIND_WORDS = {"commend": "通报表扬", "criticise": "通报批评"}
@@ -114,16 +115,17 @@ def markdown(notice: Notice) -> str:
     lines = []
     if notice.draft:
         lines += [f"> **草稿**——{DRAFT_HEADER.split('——', 1)[1]}", ""]
-    lines += [f"**{notice.mark}**", "", notice.number_line, "", f"# {notice.title}", "",
-              f"{notice.addressees}：", ""]
+    md = escape_markdown
+    lines += [f"**{md(notice.mark)}**", "", md(notice.number_line), "", f"# {md(notice.title)}", "",
+              f"{md(notice.addressees)}：", ""]
     for kind, text in notice.blocks():
-        lines += [f"## {text}" if kind == "h1" else text, ""]
-    lines += [f"<p align=\"right\">{notice.signer}<br>{date_text(notice.date)}</p>", ""]
+        lines += [f"## {md(text)}" if kind == "h1" else md(text), ""]
+    lines += [f"<p align=\"right\">{md(notice.signer)}<br>{date_text(notice.date)}</p>", ""]
     if notice.public:
         lines += [f"（{PUBLIC_NOTE}）", ""]
     if notice.cc:
-        lines += ["---", f"抄送：{notice.cc}。", ""]
-    lines += ["---", f"{notice.signer}办公室　　{date_text(notice.date)}印发", ""]
+        lines += ["---", f"抄送：{md(notice.cc)}。", ""]
+    lines += ["---", f"{md(notice.signer)}办公室　　{date_text(notice.date)}印发", ""]
     return "\n".join(lines)
 
 

@@ -32,3 +32,15 @@ def test_score_sheet_keeps_names_and_reasons_as_text(tmp_path: Path) -> None:
     path = write_score_sheet([score], tmp_path / "scores.xlsx", title="评分明细")
     cells = [c for row in load_workbook(path).active.iter_rows() for c in row if c.value == EVIL]
     assert len(cells) == 2 and {c.data_type for c in cells} == {"s"}
+
+
+def test_markdown_outputs_escape_html_and_table_pipes() -> None:
+    from notifications.markdown_text import escape_markdown
+
+    assert escape_markdown('<img src=x onerror="alert(1)">|&') == '&lt;img src=x onerror="alert(1)"&gt;\\|&amp;'
+    assert escape_markdown(3) == 3
+    from notifications.digest_render import environment
+
+    # The digest's Markdown environment escapes every value; its HTML one still autoescapes.
+    assert environment(markdown=True).from_string("| {{ name }} |").render(name="<b>a|b</b>") == \
+        "| &lt;b&gt;a\\|b&lt;/b&gt; |"
