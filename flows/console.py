@@ -10,12 +10,13 @@ import zoneinfo
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+
+from flows.terminal import SafeConsole
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
-out = Console(highlight=False, soft_wrap=True, emoji=False)  # "plan.yaml:100:7" must not become 💯
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out = SafeConsole(highlight=False, soft_wrap=True, emoji=False)  # "plan.yaml:100:7" must not become 💯
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def parse_date(value: str | None) -> dt.date | None:

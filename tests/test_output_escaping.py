@@ -1,4 +1,5 @@
-"""Text that looks like a formula stays text in every workbook duban writes (issue #12)."""
+"""Output escapes for its medium (issue #12): workbooks keep text as text, Markdown escapes HTML,
+the terminal never receives control characters from data."""
 
 from __future__ import annotations
 
@@ -44,3 +45,12 @@ def test_markdown_outputs_escape_html_and_table_pipes() -> None:
     # The digest's Markdown environment escapes every value; its HTML one still autoescapes.
     assert environment(markdown=True).from_string("| {{ name }} |").render(name="<b>a|b</b>") == \
         "| &lt;b&gt;a\\|b&lt;/b&gt; |"
+
+
+def test_terminal_output_drops_control_characters_from_data() -> None:
+    from flows.terminal import SafeConsole
+
+    console = SafeConsole(highlight=False, soft_wrap=True, emoji=False, force_terminal=False, width=80)
+    with console.capture() as captured:
+        console.print("unmatched/\x1b[2J\x1b[31m徐汇\x00区\x9b.pdf 完", markup=False)
+    assert captured.get() == "unmatched/[2J[31m徐汇区.pdf 完\n"
