@@ -11,7 +11,7 @@ from email import policy
 from pathlib import Path
 
 from pypdf import PdfReader
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from models.db import get_engine, session_scope
 from plan.digest_rules import Progress
@@ -102,6 +102,14 @@ def _deliver(workdir: Path):
                            transport=FolderTransport(workdir / "var" / "outbox"), now=NOW)
 
 
+def _attachments(session) -> list[dict]:
+    """The stored attachment records (a JSON column: decoded alike on SQLite and PostgreSQL)."""
+    from models.tables import OutboxMessage
+
+    return session.execute(select(OutboxMessage.attachments)
+                           .where(OutboxMessage.key == "digest/2024-07-15")).scalar_one()
+
+
 def test_the_digest_email_carries_the_pdf_and_the_workbook(season, cli, workdir):
     digest(cli)  # a second run the same day rewrites the reports; the queued email keeps its copies
     _deliver(workdir)
@@ -111,9 +119,8 @@ def test_the_digest_email_carries_the_pdf_and_the_workbook(season, cli, workdir)
     assert list(parts) == [PDF_NAME, XLSX_NAME]
     assert parts[PDF_NAME].get_content_type() == "application/pdf"
     with session_scope() as session:
-        stored = session.execute(text("SELECT attachments FROM outbox WHERE key = 'digest/2024-07-15'")
-                                 ).scalar_one()
-    for record, name in zip(json.loads(stored), (PDF_NAME, XLSX_NAME), strict=True):
+        stored = _attachments(session)
+    for record, name in zip(stored, (PDF_NAME, XLSX_NAME), strict=True):
         assert record["name"] == name and not record["path"].startswith("/")
         assert hashlib.sha256(parts[name].get_content()).hexdigest() == record["sha256"]
     assert len(PdfReader(__import__("io").BytesIO(parts[PDF_NAME].get_content())).pages) == 1
@@ -123,8 +130,7 @@ def test_the_digest_email_carries_the_pdf_and_the_workbook(season, cli, workdir)
 
 def test_a_changed_attachment_is_refused(season, cli, workdir):
     with session_scope() as session:
-        stored = json.loads(session.execute(
-            text("SELECT attachments FROM outbox WHERE key = 'digest/2024-07-15'")).scalar_one())
+        stored = _attachments(session)
     frozen = workdir / "var" / stored[1]["path"]
     frozen.write_bytes(frozen.read_bytes() + b"x")
     _deliver(workdir)
