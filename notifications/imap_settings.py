@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from notifications.env_flags import env_flag
 from plan.errors import DubanError
 
 ENV_PREFIX = "DUBAN_IMAP_"
 KEYRING_SERVICE = "duban-imap"
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 def _get(name: str) -> str:
@@ -22,14 +21,7 @@ def _get(name: str) -> str:
 
 
 def _flag(name: str, default: bool) -> bool:
-    raw = _get(name).lower()
-    if not raw:
-        return default
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise DubanError(f"环境变量 {ENV_PREFIX}{name} 的值「{raw}」无效", "填写 true 或 false")
+    return env_flag(ENV_PREFIX + name, default)
 
 
 def _keyring_password(user: str) -> str | None:

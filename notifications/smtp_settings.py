@@ -10,22 +10,14 @@ import os
 import ssl as tls  # the dataclass has a field named ssl
 from dataclasses import dataclass, field
 
+from notifications.env_flags import env_flag
 from plan.errors import DubanError
 
 ENV_PREFIX = "DUBAN_SMTP_"
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 def _flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(ENV_PREFIX + name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise DubanError(f"环境变量 {ENV_PREFIX}{name} 的值「{raw}」无效", "填写 true 或 false")
+    return env_flag(ENV_PREFIX + name, default)
 
 
 def _number(name: str, default: float) -> float:
