@@ -18,6 +18,7 @@ octets is refused with ``500 5.5.2 Line too long``, as real servers do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import os
@@ -165,3 +166,23 @@ def kill_after(pid_box: dict[str, int], count: int) -> Callable[[Received], None
             os.kill(pid_box["pid"], 9)
 
     return callback
+
+
+@contextlib.contextmanager
+def login_server(authenticate: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+                 password: str) -> Iterator[tuple[Recorder, int]]:
+    """A plaintext loopback server that asks for a login, with duban's SMTP settings pointed at
+    it as ``duban@example.org`` / ``password``; yields (recorder, port)."""
+    handler = Recorder()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticate,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        for key, value in {"DUBAN_SMTP_HOST": "127.0.0.1", "DUBAN_SMTP_PORT": str(port),
+                           "DUBAN_SMTP_STARTTLS": "false", "DUBAN_SMTP_USER": "duban@example.org",
+                           "DUBAN_SMTP_PASSWORD": password}.items():
+            monkeypatch.setenv(key, value)
+        yield handler, port
+    finally:
+        controller.stop()

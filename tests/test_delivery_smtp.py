@@ -323,26 +323,16 @@ def test_password_from_the_keyring(monkeypatch) -> None:
 
 
 def test_login_and_a_refused_login(workdir, monkeypatch) -> None:
-    from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    from tests.smtp_server import Recorder, free_port
+    from tests.smtp_server import login_server
 
     def authenticate(server, session, envelope, mechanism, auth_data):
         ok = (auth_data.login, auth_data.password) in {("duban@example.org", "right"),
                                                        (b"duban@example.org", b"right")}
         return AuthResult(success=ok, handled=False)  # not handled: the server answers 535
 
-    handler = Recorder()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticate,
-                            auth_require_tls=False)
-    controller.start()
-    try:
-        for key, value in {"DUBAN_SMTP_HOST": "127.0.0.1", "DUBAN_SMTP_PORT": str(port),
-                           "DUBAN_SMTP_STARTTLS": "false", "DUBAN_SMTP_USER": "duban@example.org",
-                           "DUBAN_SMTP_PASSWORD": "wrong"}.items():
-            monkeypatch.setenv(key, value)
+    with login_server(authenticate, monkeypatch, "wrong") as (handler, port):
         queue_notices(many_unit_notices(2))
         with pytest.raises(DubanError) as caught:
             deliver()
@@ -354,8 +344,6 @@ def test_login_and_a_refused_login(workdir, monkeypatch) -> None:
         monkeypatch.setenv("DUBAN_SMTP_PASSWORD", "right")
         assert deliver() == DeliveryReport(sent=2)
         assert len(handler.received) == 2
-    finally:
-        controller.stop()
 
 
 def test_a_slow_batch_renews_its_lease(workdir, smtp_server: SmtpServer) -> None:

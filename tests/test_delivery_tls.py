@@ -125,23 +125,12 @@ def test_a_password_in_clear_text_is_warned_about(workdir, monkeypatch: pytest.M
     def authenticate(server, session, envelope, mechanism, auth_data):
         return AuthResult(success=True)
 
-    from tests.smtp_server import Recorder, free_port
+    from tests.smtp_server import login_server
 
-    handler = Recorder()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticate,
-                            auth_require_tls=False)
-    controller.start()
-    try:
-        for key, value in {"DUBAN_SMTP_HOST": "127.0.0.1", "DUBAN_SMTP_PORT": str(port),
-                           "DUBAN_SMTP_STARTTLS": "false", "DUBAN_SMTP_USER": "duban@example.org",
-                           "DUBAN_SMTP_PASSWORD": "secret"}.items():
-            monkeypatch.setenv(key, value)
+    with login_server(authenticate, monkeypatch, "secret") as (_, port):
         queue_notices(many_unit_notices(2))
         with caplog.at_level(logging.WARNING, logger="duban.smtp"):
             assert deliver() == DeliveryReport(sent=2)
-    finally:
-        controller.stop()
     warnings = [r.getMessage() for r in caplog.records if r.name == "duban.smtp"]
     assert warnings == [
         f"警告：SMTP 127.0.0.1:{port}（明文，用户 duban@example.org）没有加密（DUBAN_SMTP_STARTTLS=false），"
