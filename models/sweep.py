@@ -80,18 +80,22 @@ def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[i
     fired on an earlier run date than today.
     """
     e = LedgerEntry
-    sent = case((col(OutboxMessage.state).in_(SENT_STATES), True), else_=False)
-    rows = session.execute(
-        select(col(Escalation.entry_id), col(Escalation.rung_id), col(Escalation.kind),
-               col(Escalation.fired_on), sent)
-        .join(e, col(e.id) == col(Escalation.entry_id))
-        .outerjoin(OutboxMessage, col(OutboxMessage.key) == col(Escalation.message_key))
-        .where(col(e.archived_at).is_(None), col(e.due) <= horizon,
-               or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today))
-    )
+    open_rows = (select(col(Escalation.entry_id), col(Escalation.rung_id), col(Escalation.kind),
+                        col(Escalation.fired_on), col(Escalation.message_key))
+                 .join(e, col(e.id) == col(Escalation.entry_id))
+                 .where(col(e.archived_at).is_(None), col(e.due) <= horizon,
+                        or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today)))
+    # The messages' states are read once per message, not once per escalation row: an outbox
+    # row stores its bodies before ``state``, so joining it to every escalation made SQLite
+    # walk each message's overflow pages ~120 times (49 s of a 50 s next-day sweep at 200k).
+    referenced = open_rows.with_only_columns(col(Escalation.message_key)).distinct().subquery()
+    sent_keys = set(session.execute(
+        select(col(OutboxMessage.key))
+        .where(col(OutboxMessage.key).in_(select(referenced.c.message_key)),
+               col(OutboxMessage.state).in_(SENT_STATES))).scalars())
     fired: dict[int, dict[str, FiredRung]] = {}
-    for entry_id, rung_id, kind, fired_on, was_sent in rows:
-        fired.setdefault(entry_id, {})[rung_id] = FiredRung(kind, fired_on, bool(was_sent))
+    for entry_id, rung_id, kind, fired_on, message_key in session.execute(open_rows):
+        fired.setdefault(entry_id, {})[rung_id] = FiredRung(kind, fired_on, message_key in sent_keys)
     return fired
 
 
