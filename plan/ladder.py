@@ -152,6 +152,10 @@ class Router:
         self.rank = {rung.id: i for i, rung in enumerate(plan.escalation.rungs)}
         self._unit_emails = {u.id: _emails(u.contacts) for u in plan.units.values()}
         self._leads: dict[int | None, tuple[str, ...]] = {}
+        # Asked once per firing and audience (hundreds of thousands on a catch-up day): built once.
+        coordinator = plan.coordinator
+        self._coordinator = ("coordinator-list", _emails(coordinator.contacts), coordinator.name, None)
+        self._leadership = ("interview-proposal", _emails(plan.meta.leadership), "局领导", None)
 
     def _lead_emails(self, candidate: Candidate) -> tuple[str, ...]:
         task = candidate.task_number
@@ -170,9 +174,8 @@ class Router:
                 return "unit-notice", self._unit_emails.get(candidate.unit_id, ()), name, unit_id
             return "unit-notice", self._lead_emails(candidate), "牵头单位", None
         if who == "coordinator":
-            coordinator = self.plan.coordinator
-            return "coordinator-list", _emails(coordinator.contacts), coordinator.name, None
-        return "interview-proposal", _emails(self.plan.meta.leadership), "局领导", None
+            return self._coordinator
+        return self._leadership
 
     def _item(self, firing: Firing, unit_names: Mapping[str, str]) -> NoticeItem:
         c = firing.candidate
