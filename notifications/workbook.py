@@ -9,10 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 from plan.digest_rules import Digest
 from plan.evaluation import RUNG_LABELS
@@ -30,71 +27,58 @@ def _sheet_title(text: str) -> str:
     return text.translate(_BAD_SHEET_CHARS)[:31]
 
 
-def _styles(wb: Any) -> dict[str, str]:
-    """The handful of named styles every cell uses, registered once.
-
-    openpyxl's normal mode made a PatternFill per row and de-duplicated styles per cell; a
-    write-only workbook with named styles streams rows at constant cost (issue #13).
-    """
-    date = "yyyy-mm-dd"
-    styles = {f"light-{light.value}": NamedStyle(name=f"duban-light-{light.value}",
-                                                 fill=PatternFill("solid", start_color=FILLS[light],
-                                                                  end_color=FILLS[light]))
-              for light in Light}
-    styles.update(header=NamedStyle(name="duban-header", font=Font(bold=True), alignment=Alignment(vertical="center")),
-                  date=NamedStyle(name="duban-date", number_format=date),
-                  share=NamedStyle(name="duban-share", number_format="0%"))
-    for style in styles.values():
-        wb.add_named_style(style)
-    return {key: style.name for key, style in styles.items()}
-
-
 class _Sheet:
-    """A write-only sheet with its header, column widths, frozen first row and a filter over
-    the rows written (write-only sheets take widths and panes before the first row)."""
+    """One worksheet: header, column widths, frozen first row, a filter over the rows written."""
 
-    def __init__(self, wb: Any, title: str, header: list[str], widths: Iterable[int], styles: dict[str, str]) -> None:
-        self.ws = wb.create_sheet(title)
-        self.styles = styles
+    def __init__(self, wb: Any, title: str, header: list[str], widths: Iterable[int], bold: Any) -> None:
+        self.ws = wb.add_worksheet(title)
         self.columns = len(header)
-        for i, width in enumerate(widths, start=1):
-            self.ws.column_dimensions[get_column_letter(i)].width = width
-        self.ws.freeze_panes = "A2"
-        self.rows = 0
-        self.append(header, {i: "header" for i in range(len(header))})
+        for i, width in enumerate(widths):
+            self.ws.set_column(i, i, width)
+        self.ws.freeze_panes(1, 0)
+        self.ws.write_row(0, 0, header, bold)
+        self.rows = 1
 
-    def append(self, values: list[Any], styled: dict[int, str]) -> None:
-        """``styled`` maps a 0-based column to a style key of :func:`_styles`."""
-        row: list[Any] = list(values)
-        for column, key in styled.items():
-            cell = WriteOnlyCell(self.ws, value=values[column])
-            cell.style = self.styles[key]
-            row[column] = cell
-        self.ws.append(row)
+    def append(self, values: list[Any], formats: dict[int, Any]) -> None:
+        """``formats`` maps a 0-based column to its cell format (a fill, a date format)."""
+        row = self.rows
+        for column, value in enumerate(values):
+            cell_format = formats.get(column)
+            if value is None:
+                if cell_format is not None:
+                    self.ws.write_blank(row, column, None, cell_format)
+            elif isinstance(value, dt.date):
+                self.ws.write_datetime(row, column, value, cell_format)
+            else:
+                self.ws.write(row, column, value, cell_format)
         self.rows += 1
 
     def close(self) -> None:
-        self.ws.auto_filter.ref = f"A1:{get_column_letter(self.columns)}{self.rows}"
+        self.ws.autofilter(0, 0, self.rows - 1, self.columns - 1)
 
 
 def write_workbook(path: Path, *, digest: Digest, plan: Plan,
                    days_overdue: Callable[[dt.date], int]) -> Path:
-    wb = Workbook(write_only=True)
-    styles = _styles(wb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    bold = wb.add_format({"bold": True, "valign": "vcenter"})
+    fills = {light: wb.add_format({"pattern": 1, "bg_color": f"#{FILLS[light]}"}) for light in Light}
+    date = wb.add_format({"num_format": "yyyy-mm-dd"})
+    share = wb.add_format({"num_format": "0%"})
     summary = _Sheet(wb, "汇总", ["部分", "任务", "任务名称", "灯", "条目", "已完成", "完成比例", "按时", "逾期报送",
                                 "逾期未报", "即将到期", "未到期", "已豁免"],
-                     [6, 6, 30, 6, 8, 8, 10, 8, 10, 10, 10, 8, 8], styles)
+                     [6, 6, 30, 6, 8, 8, 10, 8, 10, 10, 10, 8, 8], bold)
     for n, progress in digest.tasks.items():
         plan_task = plan.tasks[n]
         data = progress.as_json()
         light = Light(data["light"])
         summary.append([plan_task.section, n, plan_task.title, LIGHT_LABELS[light], data["total"], data["done"],
                         data["share"], data["on_time"], data["late"], data["overdue"], data["due_soon"],
-                        data["not_due"], data["waived"]], {3: f"light-{light.value}", 6: "share"})
+                        data["not_due"], data["waived"]], {3: fills[light], 6: share})
     sheets: dict[int | None, _Sheet] = {}
     for number, section in plan.sections.items():
-        sheets[number] = _Sheet(wb, _sheet_title(f"{number}.{section.title}"), HEADER, WIDTHS, styles)
-    other = _Sheet(wb, "其他事项（报告、整改、约谈、请示）"[:31], HEADER, WIDTHS, styles)
+        sheets[number] = _Sheet(wb, _sheet_title(f"{number}.{section.title}"), HEADER, WIDTHS, bold)
+    other = _Sheet(wb, "其他事项（报告、整改、约谈、请示）"[:31], HEADER, WIDTHS, bold)
     for row, state, worst in digest.entries:
         task = plan.tasks.get(row.task_number) if row.task_number is not None else None
         sheet = (sheets.get(task.section) if task else None) or other
@@ -104,9 +88,8 @@ def write_workbook(path: Path, *, digest: Digest, plan: Plan,
                       row.unit_name, row.due, LIGHT_LABELS[light], STATE_LABELS[state], submitted,
                       days_overdue(row.due) if state is State.OVERDUE else None,
                       RUNG_LABELS.get(worst or "", "")],
-                     {5: "date", 6: f"light-{light.value}", 8: "date"})
+                     {5: date, 6: fills[light], 8: date})
     for sheet in [summary, *sheets.values(), other]:
         sheet.close()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    wb.close()
     return path
