@@ -151,6 +151,10 @@ def bench_synthetic(rows: list[dict[str, Any]], scratch: Path, size: str, backen
             if label == "sweep" and size == "national":
                 row.update(target="< 2 s, < 1 GB", met=not result.get("timed_out")
                            and result["seconds"] < 2 and result["peak_mb"] < 1024)
+            if label == "digest" and not result.get("timed_out") and "email_html_kb" in result:
+                email_kb = result["email_html_kb"] + result["email_text_kb"]
+                row.update(target="email ≤ 1 MB", met=email_kb <= 1024,
+                           note=f"email {email_kb:,.0f} KB, ledger.xlsx {result['workbook_mb']} MB")
             rows.append(row)
         if backend == "sqlite":
             (folder / "var" / "duban.db").unlink(missing_ok=True)

@@ -62,12 +62,25 @@ def op_sweep(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def op_digest(args: argparse.Namespace) -> dict[str, Any]:
+    import os
+    from pathlib import Path
+
+    from sqlalchemy import text
+
     from flows.report_jobs import run_digest
 
     migrate(get_engine())
     seconds, result = timed(lambda: run_digest(plan_path=args.plan, today=dt.date.fromisoformat(args.today),
                                                email=True))
-    return {"seconds": seconds, "queued": len(result.queued)}
+    # The leadership email must stay under 1 MB at any scale (capped lists, the ledger attached).
+    with get_engine().connect() as conn:
+        bodies = conn.execute(text("SELECT body_html, body_text FROM outbox WHERE kind = 'digest' AND run_date = :day"),
+                              {"day": dt.date.fromisoformat(args.today)}).first()
+    html_bytes, text_bytes = (len((b or "").encode()) for b in bodies) if bodies else (0, 0)
+    return {"seconds": seconds, "queued": len(result.queued),
+            "email_html_kb": round(html_bytes / 1024, 1), "email_text_kb": round(text_bytes / 1024, 1),
+            "workbook_mb": round(os.path.getsize(result.files["workbook"]) / 2**20, 2),
+            "dashboard_mb": round(sum(f.stat().st_size for f in Path(result.folder).rglob("*.html")) / 2**20, 1)}
 
 
 def op_evaluate(args: argparse.Namespace) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from flows.console import err
-from flows.db_faults import database_fault
 from models.db import var_dir
 from plan.errors import DubanError, PlanError
 
@@ -64,6 +63,8 @@ class DubanGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except DubanError as exc:
+            from flows.db_faults import database_fault  # SQLAlchemy: not for --help and check
+
             fault = database_fault(exc.__cause__)  # e.g. migrate() wrapping a read-only file
             show_error(fault or exc)
             raise typer.Exit(fault.exit_code if fault else exc.exit_code) from None
@@ -76,6 +77,8 @@ class DubanGroup(TyperGroup):
             quiet_broken_pipe()
             raise typer.Exit(BROKEN_PIPE_EXIT) from None
         except Exception as exc:
+            from flows.db_faults import database_fault
+
             fault = database_fault(exc)
             if fault is not None:
                 _log_unexpected(exc)  # the SQL and traceback, for whoever wants them

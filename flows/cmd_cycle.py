@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.rule import Rule
-from sqlmodel import Session
 
 from flows.cli import app
 from flows.console import (
@@ -19,7 +18,6 @@ from flows.console import (
     resolve_today,
 )
 from flows.run_health import delivery_exit_code, delivery_lines
-from models.db import get_engine, migrate
 from plan import load_plan
 from plan.errors import DubanError
 
@@ -36,6 +34,9 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """主作业：收件 → 同步方案 → 扫描台账并逐级提醒/催办/督办 → 发送邮件（Prefect 流程）。"""
+    from sqlmodel import Session
+
+    from models.db import get_engine, migrate
     from models.sweep import check_run_date
 
     as_of = resolve_today(today)
@@ -124,7 +125,10 @@ def preview(
     as_json: JsonOption = False,
 ) -> None:
     """预览这一天会发出的邮件（已渲染），不发送、不记录任何东西，也不启动 Prefect。"""
+    from sqlmodel import Session
+
     from models import ledger
+    from models.db import get_engine, migrate
     from models.sweep import run_sweep
     from notifications.render import render_notice
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -24,18 +24,18 @@ from flows.console import (
     print_json,
     resolve_today,
 )
-from flows.intake_imports import import_ledger_file, import_stats_file, plan_year, unit_aliases, unit_names
-from models import intake, ledger
 from models.db import session_scope, var_dir
 from plan import load_plan, stats_table
 from plan.errors import DubanError
 from plan.intake_errors import FileRefused
 from plan.intake_rules import find_units, period_of
-from plan.ledger_sheet import LedgerLine, Progress, build_ledger
 from plan.model import Plan
-from plan.stats_sheet import build_citywide, build_template
 from plan.status import STATE_LABELS, Classifier
 from plan.workdays import WorkCalendar
+
+if TYPE_CHECKING:
+    from plan.ledger_sheet import LedgerLine
+
 
 _HELP = {"help_option_names": ["-h", "--help"]}
 stats = typer.Typer(cls=DubanGroup, no_args_is_help=True, context_settings=_HELP,
@@ -90,6 +90,9 @@ def _xlsx_output(path: Path) -> Path:
 def stats_template(output: OutputOption, unit: UnitOption = None, period: PeriodOption = None,
                    plan: PlanOption = "plan.yaml") -> None:
     """生成空白统计表模板（不指定 --unit/--period 时由单位在表头下拉选择）。"""
+    from flows.intake_imports import plan_year
+    from plan.stats_sheet import build_template
+
     loaded = load_plan(plan)
     _check_unit(loaded, unit)
     wb = build_template(year=plan_year(loaded), unit=(unit, loaded.units[unit].name) if unit else None,
@@ -102,6 +105,7 @@ def stats_template(output: OutputOption, unit: UnitOption = None, period: Period
 def stats_import(file: FileArgument, unit: UnitOption = None, period: PeriodOption = None,
                  today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """导入单位填好的统计表（单位和期间默认取表头），校验后登记到该单位的半年/全年总结。"""
+    from flows.intake_imports import import_stats_file, plan_year, unit_aliases, unit_names
     from flows.intake_record import resolve_unit
 
     loaded = load_plan(plan)
@@ -142,6 +146,9 @@ def stats_import(file: FileArgument, unit: UnitOption = None, period: PeriodOpti
 def stats_show(period: PeriodOption = None, unit: UnitOption = None, today: TodayOption = None,
                plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """在终端查看统计表：全市合计、各单位报送情况（--unit 看某单位的明细）。"""
+    from flows.intake_imports import plan_year, unit_names
+    from models import intake
+
     loaded = load_plan(plan)
     _check_unit(loaded, unit)
     chosen = _period(period) or default_period(loaded, resolve_today(today))
@@ -191,6 +198,10 @@ def stats_show(period: PeriodOption = None, unit: UnitOption = None, today: Toda
 def stats_export(output: OutputOption, period: PeriodOption = None, today: TodayOption = None,
                  plan: PlanOption = "plan.yaml") -> None:
     """导出全市汇总表（同一格式，合计数），每个已报送单位一张表，另附「未报送单位」表。"""
+    from flows.intake_imports import plan_year, unit_names
+    from models import intake
+    from plan.stats_sheet import build_citywide
+
     loaded = load_plan(plan)
     chosen = _period(period) or default_period(loaded, resolve_today(today))
     with session_scope() as session:
@@ -213,6 +224,10 @@ def ledger_export(output: Annotated[Path, typer.Option(
                       "-o", "--output", help="输出文件（指定 --unit 时）或文件夹（所有单位，每单位一个文件）。")],
                   unit: UnitOption = None, today: TodayOption = None, plan: PlanOption = "plan.yaml") -> None:
     """导出单位工作台账（预填条目、截止日期和当前状态），供单位填写责任部门、责任人和进展。"""
+    from flows.intake_imports import unit_names
+    from models import intake, ledger
+    from plan.ledger_sheet import LedgerLine, Progress, build_ledger
+
     loaded = load_plan(plan)
     as_of = resolve_today(today)
     classifier = Classifier(WorkCalendar(loaded.calendar), as_of, loaded.escalation.due_soon)
@@ -249,6 +264,9 @@ def ledger_export(output: Annotated[Path, typer.Option(
 def ledger_import(file: FileArgument, unit: UnitOption = None, today: TodayOption = None,
                   plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """导入单位填好的工作台账，登记进展（不改变报送状态：标「已完成」的仍需登记报送材料）。"""
+    from flows.intake_imports import import_ledger_file
+    from models import intake
+
     loaded = load_plan(plan)
     _check_unit(loaded, unit)
     if not file.is_file():
@@ -310,6 +328,9 @@ def inbox(ctx: typer.Context,
               "--folder", hidden=True, help="收件文件夹，默认 var/inbox/。", show_default=False)] = None,
           today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """处理收件文件夹：按单位文件夹或文件名登记报送、导入统计表和工作台账，认不出的移到 unmatched/。"""
+    from flows.intake_imports import unit_names
+    from models import ledger
+
     if ctx.invoked_subcommand is not None:
         return
     from flows.inbox import process_inbox

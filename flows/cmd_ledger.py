@@ -20,9 +20,6 @@ from flows.console import (
     print_json,
     resolve_today,
 )
-from models import intake, ledger
-from models.db import session_scope
-from models.files import store_file
 from plan import load_plan
 from plan.errors import DubanError
 from plan.status import (
@@ -55,6 +52,9 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """台账状态：每条义务的截止日期、状态和红黄绿灯，以及按任务、按单位的合计。"""
+    from models import intake, ledger
+    from models.db import session_scope
+
     as_of = resolve_today(today)
     loaded = load_plan(plan)
     classifier = Classifier(WorkCalendar(loaded.calendar), as_of, loaded.escalation.due_soon)
@@ -146,6 +146,10 @@ def record(
     as_json: JsonOption = False,
 ) -> None:
     """登记一次报送。逾期报送照常登记并标为逾期；文件计算哈希后存入 var/files/。"""
+    from models import ledger
+    from models.db import session_scope
+    from models.files import store_file
+
     as_of = resolve_today(today)
     calendar = WorkCalendar(load_plan(plan).calendar)  # lateness is counted in working days
     submitted_on = parse_date(date) or as_of
@@ -192,6 +196,9 @@ def waive(
     reason: Annotated[str, typer.Option("--reason", help="豁免理由（记入审计日志）。")],
 ) -> None:
     """豁免一条台账义务（例如该单位不承担此项工作），不再提醒和催办。"""
+    from models import ledger
+    from models.db import session_scope
+
     if not reason.strip():
         raise DubanError("豁免理由不能为空", "用 --reason 写明理由")
     with session_scope() as session:

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 from email.utils import getaddresses
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from flows.cli import app
 from flows.console import SHANGHAI, JsonOption, actor, out, parse_date, print_json
-from models import outbox
 from models.db import session_scope
-from models.ledger import audit
-from models.tables import OutboxMessage
+
+if TYPE_CHECKING:
+    from models.tables import OutboxMessage
+
 
 STATE_LABELS = {"queued": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
 KIND_LABELS = {"unit-notice": "单位通知", "coordinator-list": "督导检查名单",
@@ -79,6 +80,8 @@ def _as_json(row: OutboxMessage) -> dict[str, Any]:
 @outbox_app.callback(invoke_without_command=True)
 def outbox_list(ctx: typer.Context, state: StateOption = None, as_json: JsonOption = False) -> None:
     """发件箱：每封邮件的键、类型、收件人、主题、状态、尝试次数和最近一次错误（时间为北京时间）。"""
+    from models import outbox
+
     if ctx.invoked_subcommand is not None:
         return
     if state is not None and state not in outbox.STATES:
@@ -127,6 +130,9 @@ UnitRetryOption = Annotated[str | None, typer.Option(
 def outbox_retry(key: KeyArgument = None, state: RetryStateOption = None,
                  since: SinceOption = None, unit: UnitRetryOption = None) -> None:
     """把发送失败的邮件放回待发送队列：一封（编号或键），或 --state failed 全部；下一次 run 时重新发送。"""
+    from models import outbox
+    from models.ledger import audit
+
     if (key is None) == (state is None):
         raise typer.BadParameter("写一封邮件的编号，或 --state failed（全部重发），二者选一",
                                  param_hint="KEY / --state")

@@ -96,15 +96,14 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """按 plan.yaml 更新台账：新增、修改、归档（报送记录永不删除）。重复运行不会再改动。"""
-    loaded = load_plan(plan)  # validate before Prefect starts: a bad plan changes nothing
-    del loaded, today
-    from flows.prefect_env import configure_prefect
-
-    configure_prefect()
+    loaded = load_plan(plan)  # validated before the ledger is touched: a bad plan changes nothing
+    del today
     migrate(get_engine())
-    from flows.sync import sync_plan
+    # A single step: the plain function, no Prefect (its server start cost seconds for
+    # milliseconds of SQL).  flows.sync keeps the same step as a flow for deployments.
+    from flows.steps import sync_step
 
-    diff = sync_plan(plan_path=plan, actor=actor())
+    diff = sync_step(loaded, actor=actor())
     if as_json:
         print_json(diff)
         return

@@ -7,16 +7,17 @@ mode; ``DUBAN_DATABASE_URL`` selects another database (PostgreSQL is supported).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, create_engine
+from typing import TYPE_CHECKING, Any
 
 from plan.errors import DubanError
+
+if TYPE_CHECKING:  # SQLAlchemy/SQLModel cost ~0.5 s to import: only commands that use the ledger pay it
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -53,6 +54,9 @@ def get_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     if url in _ENGINES:
         return _ENGINES[url]
+    from sqlalchemy import event
+    from sqlmodel import create_engine
+
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -97,6 +101,8 @@ def head_revisions(engine: Engine) -> set[str]:
 @contextmanager
 def _migration_lock(engine: Engine) -> Iterator[None]:
     """Only one process migrates a database at a time (two first runs may start together)."""
+    from sqlalchemy import text
+
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(720823)"))
@@ -120,13 +126,63 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.*)$", re.MULTILINE)
+_HEADS_CACHE: dict[tuple[tuple[str, int], ...], frozenset[str] | None] = {}
+
+
+def _script_heads() -> frozenset[str] | None:
+    """The migration heads read from the version files' ``revision``/``down_revision`` lines.
+
+    Building alembic's ScriptDirectory imports every migration (~0.2 s per command); this
+    reads a few lines instead.  None when a file does not parse plainly: the caller then
+    asks alembic, so an unusual migration file can never make us skip a needed upgrade.
+    """
+    files = sorted(p for p in (MIGRATIONS / "versions").glob("*.py") if p.name != "__init__.py")
+    key = tuple((p.name, p.stat().st_mtime_ns) for p in files)
+    if key in _HEADS_CACHE:
+        return _HEADS_CACHE[key]
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    heads: frozenset[str] | None = None
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.findall(source), _DOWN_REVISION.findall(source)
+        if len(revision) != 1 or len(down) != 1:
+            break
+        revisions.add(revision[0])
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down[0]))
+    else:
+        heads = frozenset(revisions - parents) if len(revisions) == len(files) else None
+    _HEADS_CACHE[key] = heads
+    return heads
+
+
+def _stored_revisions(engine: Engine) -> set[str] | None:
+    """The revisions recorded in ``alembic_version``; None when the table is not there yet."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect() as conn:
+            return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    except DBAPIError:
+        return None
+
+
 def migrate(engine: Engine | None = None) -> bool:
     """Bring the schema to the newest version. Returns True when something was applied."""
-    from alembic import command
     from sqlalchemy.exc import OperationalError
 
     engine = engine or get_engine()
     try:
+        # Fast path, every command: one SELECT against the heads read from the files; alembic
+        # is imported only when they differ (a first run or an upgrade).
+        heads = _script_heads()
+        if heads is not None and _stored_revisions(engine) == set(heads):
+            return False
+        from alembic import command
+
         if current_revisions(engine) == head_revisions(engine):
             return False
         with _migration_lock(engine):
@@ -145,6 +201,8 @@ def migrate(engine: Engine | None = None) -> bool:
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any error."""
+    from sqlmodel import Session
+
     engine = engine or get_engine()
     migrate(engine)
     with Session(engine, expire_on_commit=False) as session:

@@ -19,6 +19,9 @@ from plan.status import LIGHT_LABELS, STATE_LABELS, Light
 
 TEMPLATES = Path(__file__).with_name("templates")
 LIST_CAP = 10  # rows per list in the email; the rest is "另有 N 项" and in the attached workbook
+# Units in the email's table: every unit of a city plan; at national scale (1,000 units made a
+# 1 MB email) the units with the most documents missing, the rest in the attached workbook.
+UNIT_CAP = 50
 COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#9e9e9e"}
 FONT = ("'PingFang SC','Hiragino Sans GB','Microsoft YaHei','Noto Sans CJK SC','Source Han Sans SC',"
         "'WenQuanYi Micro Hei',sans-serif")
@@ -147,10 +150,26 @@ def subject(v: DigestView) -> str:
     return f"【督办简报】{v.plan_title}进展（截至{v.today.year}年{v.today.month}月{v.today.day}日）"
 
 
+def email_units(units: list[dict[str, Any]], cap: int = UNIT_CAP) -> tuple[list[dict[str, Any]], int]:
+    """The unit rows the email shows and how many reporting units it leaves out.
+
+    Within the cap every unit is shown in plan order; above it, the ``cap`` reporting units
+    with the most documents missing (then the longest overdue), still in plan order, so the
+    email stays readable and under 1 MB at any scale.  Task-only offices are always listed.
+    """
+    reporting = [u for u in units if not u["task_only"]]
+    if len(reporting) <= cap:
+        return units, 0
+    worst = sorted(reporting, key=lambda u: (-u["missing"], -u["max_days"]))[:cap]
+    keep = {id(u) for u in worst}
+    return [u for u in units if u["task_only"] or id(u) in keep], len(reporting) - cap
+
+
 def render_email(v: DigestView) -> DigestEmail:
     env = environment()
+    units, units_more = email_units(v.units)
     context = {**v.as_dict(), "subject": subject(v), "headline": headline(v), "aside": aside(v),
-               "cap": LIST_CAP}
+               "cap": LIST_CAP, "units": units, "units_more": units_more, "unit_cap": UNIT_CAP}
     return DigestEmail(subject(v), env.get_template("digest_email.html").render(context),
                        env.get_template("digest_email.txt").render(context))
 

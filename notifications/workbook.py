@@ -9,9 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 from plan.digest_rules import Digest
 from plan.evaluation import RUNG_LABELS
@@ -29,62 +27,69 @@ def _sheet_title(text: str) -> str:
     return text.translate(_BAD_SHEET_CHARS)[:31]
 
 
-def _fill(light: Light) -> PatternFill:
-    return PatternFill("solid", start_color=FILLS[light], end_color=FILLS[light])
+class _Sheet:
+    """One worksheet: header, column widths, frozen first row, a filter over the rows written."""
 
+    def __init__(self, wb: Any, title: str, header: list[str], widths: Iterable[int], bold: Any) -> None:
+        self.ws = wb.add_worksheet(title)
+        self.columns = len(header)
+        for i, width in enumerate(widths):
+            self.ws.set_column(i, i, width)
+        self.ws.freeze_panes(1, 0)
+        self.ws.write_row(0, 0, header, bold)
+        self.rows = 1
 
-def _finish(ws: Any, widths: Iterable[int]) -> None:
-    for i, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(vertical="center")
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
+    def append(self, values: list[Any], formats: dict[int, Any]) -> None:
+        """``formats`` maps a 0-based column to its cell format (a fill, a date format)."""
+        row = self.rows
+        for column, value in enumerate(values):
+            cell_format = formats.get(column)
+            if value is None:
+                if cell_format is not None:
+                    self.ws.write_blank(row, column, None, cell_format)
+            elif isinstance(value, dt.date):
+                self.ws.write_datetime(row, column, value, cell_format)
+            else:
+                self.ws.write(row, column, value, cell_format)
+        self.rows += 1
+
+    def close(self) -> None:
+        self.ws.autofilter(0, 0, self.rows - 1, self.columns - 1)
 
 
 def write_workbook(path: Path, *, digest: Digest, plan: Plan,
                    days_overdue: Callable[[dt.date], int]) -> Path:
-    wb = Workbook()
-    summary = wb.active
-    summary.title = "汇总"
-    summary.append(["部分", "任务", "任务名称", "灯", "条目", "已完成", "完成比例", "按时", "逾期报送",
-                    "逾期未报", "即将到期", "未到期", "已豁免"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    bold = wb.add_format({"bold": True, "valign": "vcenter"})
+    fills = {light: wb.add_format({"pattern": 1, "bg_color": f"#{FILLS[light]}"}) for light in Light}
+    date = wb.add_format({"num_format": "yyyy-mm-dd"})
+    share = wb.add_format({"num_format": "0%"})
+    summary = _Sheet(wb, "汇总", ["部分", "任务", "任务名称", "灯", "条目", "已完成", "完成比例", "按时", "逾期报送",
+                                "逾期未报", "即将到期", "未到期", "已豁免"],
+                     [6, 6, 30, 6, 8, 8, 10, 8, 10, 10, 10, 8, 8], bold)
     for n, progress in digest.tasks.items():
         plan_task = plan.tasks[n]
         data = progress.as_json()
         light = Light(data["light"])
         summary.append([plan_task.section, n, plan_task.title, LIGHT_LABELS[light], data["total"], data["done"],
                         data["share"], data["on_time"], data["late"], data["overdue"], data["due_soon"],
-                        data["not_due"], data["waived"]])
-        summary.cell(summary.max_row, 4).fill = _fill(light)
-        summary.cell(summary.max_row, 7).number_format = "0%"
-    _finish(summary, [6, 6, 30, 6, 8, 8, 10, 8, 10, 10, 10, 8, 8])
-    sheets: dict[int | None, Any] = {}
+                        data["not_due"], data["waived"]], {3: fills[light], 6: share})
+    sheets: dict[int | None, _Sheet] = {}
     for number, section in plan.sections.items():
-        ws = wb.create_sheet(_sheet_title(f"{number}.{section.title}"))
-        ws.append(HEADER)
-        sheets[number] = ws
-    other = wb.create_sheet("其他事项（报告、整改、约谈、请示）"[:31])
-    other.append(HEADER)
-    # Row counters of our own: openpyxl's max_row scans every cell, which made this quadratic.
-    rows_in: dict[int, int] = {id(ws): 1 for ws in [*sheets.values(), other]}
+        sheets[number] = _Sheet(wb, _sheet_title(f"{number}.{section.title}"), HEADER, WIDTHS, bold)
+    other = _Sheet(wb, "其他事项（报告、整改、约谈、请示）"[:31], HEADER, WIDTHS, bold)
     for row, state, worst in digest.entries:
         task = plan.tasks.get(row.task_number) if row.task_number is not None else None
-        ws = (sheets.get(task.section) if task else None) or other
+        sheet = (sheets.get(task.section) if task else None) or other
         light = LIGHTS[state]
         submitted = row.submitted_on if state in (State.ON_TIME, State.LATE) else None
-        ws.append([row.task_number, task.title if task else "", row.milestone_id, row.milestone_title,
-                   row.unit_name, row.due, LIGHT_LABELS[light], STATE_LABELS[state], submitted,
-                   days_overdue(row.due) if state is State.OVERDUE else None,
-                   RUNG_LABELS.get(worst or "", "")])
-        rows_in[id(ws)] += 1
-        r = rows_in[id(ws)]
-        ws.cell(r, 7).fill = _fill(light)
-        ws.cell(r, 6).number_format = "yyyy-mm-dd"
-        ws.cell(r, 9).number_format = "yyyy-mm-dd"
-    for ws in [*sheets.values(), other]:
-        _finish(ws, WIDTHS)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+        sheet.append([row.task_number, task.title if task else "", row.milestone_id, row.milestone_title,
+                      row.unit_name, row.due, LIGHT_LABELS[light], STATE_LABELS[state], submitted,
+                      days_overdue(row.due) if state is State.OVERDUE else None,
+                      RUNG_LABELS.get(worst or "", "")],
+                     {5: date, 6: fills[light], 8: date})
+    for sheet in [summary, *sheets.values(), other]:
+        sheet.close()
+    wb.close()
     return path

@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from notifications.notice import Notice, NoticeItem, PlanInfo
 from plan.model import Plan
@@ -32,12 +33,13 @@ UNENFORCED_KINDS = frozenset({"remind", "chase"})
 HISTORY_KINDS = ("remind", "chase", "supervise")
 
 
-@dataclass(frozen=True)
-class FiredRung:
+class FiredRung(NamedTuple):
     """A recorded escalation row: which rung, on which run date, and whether its message went.
 
     ``sent`` is True when the row names an outbox message that is queued, being sent or sent
-    (not failed): the notice was handed to delivery on ``fired_on``.
+    (not failed): the notice was handed to delivery on ``fired_on``.  A NamedTuple, not a
+    frozen dataclass: the sweep builds one per recorded row (130,000 at 200,000 entries) and
+    a frozen dataclass's ``__init__`` cost three times as much.
     """
 
     kind: str
@@ -152,6 +154,10 @@ class Router:
         self.rank = {rung.id: i for i, rung in enumerate(plan.escalation.rungs)}
         self._unit_emails = {u.id: _emails(u.contacts) for u in plan.units.values()}
         self._leads: dict[int | None, tuple[str, ...]] = {}
+        # Asked once per firing and audience (hundreds of thousands on a catch-up day): built once.
+        coordinator = plan.coordinator
+        self._coordinator = ("coordinator-list", _emails(coordinator.contacts), coordinator.name, None)
+        self._leadership = ("interview-proposal", _emails(plan.meta.leadership), "局领导", None)
 
     def _lead_emails(self, candidate: Candidate) -> tuple[str, ...]:
         task = candidate.task_number
@@ -170,9 +176,8 @@ class Router:
                 return "unit-notice", self._unit_emails.get(candidate.unit_id, ()), name, unit_id
             return "unit-notice", self._lead_emails(candidate), "牵头单位", None
         if who == "coordinator":
-            coordinator = self.plan.coordinator
-            return "coordinator-list", _emails(coordinator.contacts), coordinator.name, None
-        return "interview-proposal", _emails(self.plan.meta.leadership), "局领导", None
+            return self._coordinator
+        return self._leadership
 
     def _item(self, firing: Firing, unit_names: Mapping[str, str]) -> NoticeItem:
         c = firing.candidate

@@ -1,0 +1,51 @@
+"""The leadership email stays readable and small at national scale: the units table lists
+the units with the most documents missing, says how many it leaves out, and the whole
+ledger goes in the attached workbook."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import text
+
+from bench.synthetic import write_plan
+from notifications.digest_render import UNIT_CAP, email_units
+
+
+def _unit(name: str, missing: int, max_days: int = 0, task_only: bool = False) -> dict[str, object]:
+    return {"name": name, "missing": missing, "max_days": max_days, "task_only": task_only}
+
+
+def test_email_units_keep_plan_order_and_the_worst_above_the_cap() -> None:
+    units = [_unit("甲", 1), _unit("乙", 3), _unit("处室", 9, task_only=True), _unit("丙", 3, 5), _unit("丁", 0)]
+    assert email_units(units, cap=4) == (units, 0)
+    shown, more = email_units(units, cap=2)
+    assert [u["name"] for u in shown] == ["乙", "处室", "丙"] and more == 2
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_national_digest_email_is_capped_and_the_workbook_has_every_entry(workdir: Path, db_url: str) -> None:
+    from flows.report_jobs import run_digest
+    from flows.steps import sync_step
+    from plan import load_plan
+
+    units = UNIT_CAP + 70
+    plan_path = write_plan(workdir / "national", units=units, milestones=5)
+    sync_step(load_plan(plan_path), actor="测试员")
+    result = run_digest(plan_path=plan_path, today=dt.date(2024, 7, 8), email=True)
+    from models.db import get_engine
+
+    with get_engine().connect() as conn:
+        html, body = conn.execute(text("SELECT body_html, body_text FROM outbox WHERE kind = 'digest'")).one()
+    section = html.split("三、各单位情况", 1)[1].split("</table>", 1)[0]
+    assert len(re.findall(r"第\d+号单位", section)) == UNIT_CAP
+    assert f"另有 70 个单位未列出（上表为未报送件数最多的 {UNIT_CAP} 个单位），见附件 Excel 台账。" in html
+    assert f"  另有 70 个单位未列出（以上为未报送件数最多的 {UNIT_CAP} 个单位），见附件 Excel 台账。" in body
+    assert len(html.encode()) + len(body.encode()) < 1024 * 1024
+    workbook = openpyxl.load_workbook(result.files["workbook"], read_only=True)
+    rows = sum(workbook[name].max_row - 1 for name in workbook.sheetnames[1:])
+    assert rows == len(load_plan(plan_path).obligations())
