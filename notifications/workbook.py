@@ -57,10 +57,17 @@ class _Sheet:
         self.ws.autofilter(0, 0, self.rows - 1, self.columns - 1)
 
 
+def open_workbook(path: Path) -> xlsxwriter.Workbook:
+    """A streaming workbook in which text stays text: XlsxWriter would otherwise turn a title or
+    note starting with "=" into a live formula and a URL-looking one into a link."""
+    return xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_urls": False})
+
+
 def write_workbook(path: Path, *, digest: Digest, plan: Plan,
                    days_overdue: Callable[[dt.date], int]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    wb = open_workbook(path)
     bold = wb.add_format({"bold": True, "valign": "vcenter"})
     fills = {light: wb.add_format({"pattern": 1, "bg_color": f"#{FILLS[light]}"}) for light in Light}
     date = wb.add_format({"num_format": "yyyy-mm-dd"})

@@ -54,3 +54,16 @@ def test_terminal_output_drops_control_characters_from_data() -> None:
     with console.capture() as captured:
         console.print("unmatched/\x1b[2J\x1b[31m徐汇\x00区\x9b.pdf 完", markup=False)
     assert captured.get() == "unmatched/[2J[31m徐汇区.pdf 完\n"
+
+
+def test_the_digest_ledger_writer_keeps_text_as_text(tmp_path: Path) -> None:
+    from notifications.workbook import open_workbook
+
+    book = open_workbook(tmp_path / "ledger.xlsx")
+    sheet = book.add_worksheet("台账")
+    sheet.write(0, 0, EVIL)
+    sheet.write(0, 1, "http://evil.example/x")
+    book.close()
+    row = next(load_workbook(tmp_path / "ledger.xlsx").active.iter_rows())
+    assert [(c.value, c.data_type) for c in row] == [(EVIL, "s"), ("http://evil.example/x", "s")]
+    assert row[1].hyperlink is None
