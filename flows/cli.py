@@ -107,6 +107,7 @@ from flows import (  # noqa: E402,F401
     cmd_plan,
     cmd_report,
     cmd_schedule,
+    cmd_units,
 )
 
 

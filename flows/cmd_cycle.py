@@ -118,22 +118,26 @@ def _intake_line(intake: dict[str, Any]) -> str:
 @app.command()
 def preview(
     today: TodayOption = None,
-    unit: Annotated[str | None, typer.Option("--unit", help="只看发给这个单位的邮件。")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", show_default=False,
+                                             help="只看发给这个单位的邮件（编号、名称或简称）。")] = None,
     plan: PlanOption = "plan.yaml",
     html: Annotated[bool, typer.Option("--html", help="显示 HTML 正文而不是纯文本。")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """预览这一天会发出的邮件（已渲染），不发送、不记录任何东西，也不启动 Prefect。"""
+    from flows.intake_record import resolve_unit
     from models import ledger
     from models.sweep import run_sweep
     from notifications.render import render_notice
 
     as_of = resolve_today(today)
     loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit) if unit else None
     engine = get_engine()
     migrate(engine)
     with Session(engine) as session:
         try:
+            ledger.require_synced(session)
             if unit:
                 ledger.get_unit(session, unit)
             result = run_sweep(session, plan=loaded, today=as_of, lock=False)

@@ -15,7 +15,9 @@ from rich.table import Table
 from flows.cli import DubanGroup, app
 from flows.console import (
     JsonOption,
+    MilestoneOption,
     PlanOption,
+    RequiredUnitOption,
     TodayOption,
     UnitOption,
     actor,
@@ -59,9 +61,11 @@ def _period(value: str | None) -> str | None:
     return value
 
 
-def _check_unit(plan: Plan, unit: str | None) -> None:
-    if unit is not None and unit not in plan.units:
-        raise DubanError(f"plan.yaml 中没有编号为「{unit}」的单位", "单位编号见 plan.yaml 的 units:")
+def _check_unit(plan: Plan, unit: str | None) -> str | None:
+    """The unit id ``--unit`` names (id, name, short name or alias), refused with the nearest."""
+    from flows.intake_record import resolve_unit
+
+    return resolve_unit(plan, unit) if unit is not None else None
 
 
 def _stats_units(plan: Plan) -> list[tuple[str, str]]:
@@ -91,7 +95,7 @@ def stats_template(output: OutputOption, unit: UnitOption = None, period: Period
                    plan: PlanOption = "plan.yaml") -> None:
     """生成空白统计表模板（不指定 --unit/--period 时由单位在表头下拉选择）。"""
     loaded = load_plan(plan)
-    _check_unit(loaded, unit)
+    unit = _check_unit(loaded, unit)
     wb = build_template(year=plan_year(loaded), unit=(unit, loaded.units[unit].name) if unit else None,
                         period=_period(period), unit_choices=_stats_units(loaded))
     wb.save(_xlsx_output(output))
@@ -102,11 +106,8 @@ def stats_template(output: OutputOption, unit: UnitOption = None, period: Period
 def stats_import(file: FileArgument, unit: UnitOption = None, period: PeriodOption = None,
                  today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """导入单位填好的统计表（单位和期间默认取表头），校验后登记到该单位的半年/全年总结。"""
-    from flows.intake_record import resolve_unit
-
     loaded = load_plan(plan)
-    unit = resolve_unit(loaded, unit) if unit else None
-    _check_unit(loaded, unit)
+    unit = _check_unit(loaded, unit)
     if not file.is_file():
         raise DubanError(f"找不到文件 {file}", "检查文件路径")
     try:
@@ -143,9 +144,10 @@ def stats_show(period: PeriodOption = None, unit: UnitOption = None, today: Toda
                plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """在终端查看统计表：全市合计、各单位报送情况（--unit 看某单位的明细）。"""
     loaded = load_plan(plan)
-    _check_unit(loaded, unit)
+    unit = _check_unit(loaded, unit)
     chosen = _period(period) or default_period(loaded, resolve_today(today))
     with session_scope() as session:
+        ledger.require_synced(session)  # an empty ledger is not "0/0 个单位已报送"
         status = intake.stats_status(session, chosen)
         totals = intake.citywide_totals(session, chosen)
         history = intake.stats_history(session, period=chosen)
@@ -194,6 +196,7 @@ def stats_export(output: OutputOption, period: PeriodOption = None, today: Today
     loaded = load_plan(plan)
     chosen = _period(period) or default_period(loaded, resolve_today(today))
     with session_scope() as session:
+        ledger.require_synced(session)
         status = intake.stats_status(session, chosen)
         totals = intake.citywide_totals(session, chosen)
     names = unit_names(loaded)
@@ -214,6 +217,7 @@ def ledger_export(output: Annotated[Path, typer.Option(
                   unit: UnitOption = None, today: TodayOption = None, plan: PlanOption = "plan.yaml") -> None:
     """导出单位工作台账（预填条目、截止日期和当前状态），供单位填写责任部门、责任人和进展。"""
     loaded = load_plan(plan)
+    unit = _check_unit(loaded, unit)
     as_of = resolve_today(today)
     classifier = Classifier(WorkCalendar(loaded.calendar), as_of, loaded.escalation.due_soon)
     with session_scope() as session:
@@ -250,7 +254,7 @@ def ledger_import(file: FileArgument, unit: UnitOption = None, today: TodayOptio
                   plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """导入单位填好的工作台账，登记进展（不改变报送状态：标「已完成」的仍需登记报送材料）。"""
     loaded = load_plan(plan)
-    _check_unit(loaded, unit)
+    unit = _check_unit(loaded, unit)
     if not file.is_file():
         raise DubanError(f"找不到文件 {file}", "检查文件路径")
     done = import_ledger_file(file, plan=loaded, name=str(file), today=resolve_today(today), source="cli",
@@ -346,15 +350,18 @@ def inbox(ctx: typer.Context,
 @inbox_app.command("assign")
 def inbox_assign(
     file: Annotated[Path, typer.Argument(help="unmatched/ 中的文件（相对收件文件夹或完整路径）。")],
-    unit: Annotated[str, typer.Option("--unit", help="单位编号、名称或别名，例如 pudong、浦东新区。")],
-    milestone: Annotated[str, typer.Option("--milestone", help="节点编号，例如 half-year-summary。")],
+    unit: RequiredUnitOption,
+    milestone: MilestoneOption,
     folder: Annotated[Path | None, typer.Option("--folder", help="收件文件夹，默认 var/inbox/。")] = None,
     today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False,
 ) -> None:
     """把一个未能自动登记的来件登记到指定单位和节点，并移出 unmatched/（同 duban record 的查重）。"""
     from flows.intake_assign import assign_unmatched
+    from flows.intake_record import resolve_milestone, resolve_unit
 
     loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit)
+    milestone = resolve_milestone(loaded, milestone, unit_id=unit)
     inbox_dir = folder or var_dir() / "inbox"
     done = assign_unmatched(plan=loaded, inbox_dir=inbox_dir, file=file, unit=unit, milestone=milestone,
                             today=resolve_today(today), actor=actor())

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from flows.cli import app
-from flows.console import SHANGHAI, JsonOption, actor, out, parse_date, print_json
+from flows.console import SHANGHAI, JsonOption, PlanOption, actor, out, parse_date, print_json
 from models import outbox
 from models.db import session_scope
 from models.ledger import audit
@@ -120,12 +120,13 @@ RetryStateOption = Annotated[str | None, typer.Option(
 SinceOption = Annotated[str | None, typer.Option(
     "--since", show_default=False, help="与 --state failed 合用：只重发这一天（YYYY-MM-DD）及以后的邮件。")]
 UnitRetryOption = Annotated[str | None, typer.Option(
-    "--unit", show_default=False, help="与 --state failed 合用：只重发给这个单位的邮件。")]
+    "--unit", show_default=False, help="与 --state failed 合用：只重发给这个单位的邮件（编号、名称或简称）。")]
 
 
 @outbox_app.command("retry")
 def outbox_retry(key: KeyArgument = None, state: RetryStateOption = None,
-                 since: SinceOption = None, unit: UnitRetryOption = None) -> None:
+                 since: SinceOption = None, unit: UnitRetryOption = None,
+                 plan: PlanOption = "plan.yaml") -> None:
     """把发送失败的邮件放回待发送队列：一封（编号或键），或 --state failed 全部；下一次 run 时重新发送。"""
     if (key is None) == (state is None):
         raise typer.BadParameter("写一封邮件的编号，或 --state failed（全部重发），二者选一",
@@ -133,6 +134,11 @@ def outbox_retry(key: KeyArgument = None, state: RetryStateOption = None,
     if key is not None and (since or unit):
         raise typer.BadParameter("--since 和 --unit 只能与 --state failed 合用",
                                  param_hint="--since / --unit")
+    if unit is not None:
+        from flows.intake_record import resolve_unit
+        from plan import load_plan
+
+        unit = resolve_unit(load_plan(plan), unit)
     with session_scope() as session:
         if key is not None:
             rows = [outbox.retry(session, key=key)]

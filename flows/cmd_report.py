@@ -281,17 +281,29 @@ def _deadline(plan: Any, start: dt.date, within: int) -> dt.date:
 
 @request_app.command("add")
 def request_add(
-    unit: Annotated[str, typer.Option("--unit", help="提出请示的单位编号，例如 pudong。")],
+    unit: Annotated[str, typer.Option("--unit", show_default=False,
+                                      help="提出请示的单位：编号、名称或简称，例如 pudong、浦东。")],
     title: Annotated[str, typer.Option("--title", help="请示事项。")],
     received: Annotated[str | None, typer.Option("--received", help="收到日期（YYYY-MM-DD），默认 --today。")] = None,
     division: Annotated[str | None,
-                        typer.Option("--division", help="负责答复的处室，默认 plan.yaml requests.division。")] = None,
+                        typer.Option("--division", show_default=False,
+                                     help="负责答复的处室（编号或名称），默认 requests.division。")] = None,
     plan: PlanOption = "plan.yaml",
     today: TodayOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """登记一件请示；按 plan.yaml 的 requests.reply_within 定答复期限，由负责处室承办。"""
+    from flows.intake_record import resolve_unit
+    from plan.errors import DubanError
+
     loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit)
+    if division is not None:
+        division = resolve_unit(loaded, division, option="--division")
+        if loaded.units[division].kind != "division":
+            divisions = "、".join(f"{u.name}（{u.id}）" for u in loaded.units.values() if u.kind == "division")
+            raise DubanError(f"--division：「{loaded.units[division].name}」不是局机关处室，不能承办请示的答复",
+                             f"写一个处室：{divisions}")
     day = parse_date(received) or resolve_today(today)
     due = _deadline(loaded, day, loaded.requests.reply_within)
     from models.requests import add_request
@@ -303,8 +315,8 @@ def request_add(
     if as_json:
         print_json(data)
         return
-    out.print(f"已登记第 {data['id']} 号请示（{unit}）：{data['title']}；{data['division']} 应于 {due} 前答复。",
-              markup=False)
+    out.print(f"已登记第 {data['id']} 号请示（{loaded.units[unit].name}）：{data['title']}；"
+              f"{loaded.units[data['division']].name} 应于 {due} 前答复。", markup=False)
 
 
 @request_app.command("reply")
@@ -346,10 +358,13 @@ def request_done(
 @request_app.command("list")
 def request_list(
     open_only: Annotated[bool, typer.Option("--open", help="只列未办结的请示。")] = False,
+    plan: PlanOption = "plan.yaml",
     as_json: JsonOption = False,
 ) -> None:
     """列出请示及其答复、落实情况。"""
     from models.requests import list_requests
+
+    units = load_plan(plan).units
 
     with session_scope() as session:
         items = [_request_json(i) for i in list_requests(session, open_only=open_only)]
@@ -365,6 +380,7 @@ def request_list(
     for name in ("编号", "单位", "事项", "收到", "答复期限", "批复", "落实期限", "状态"):
         table.add_column(name)
     for i in items:
-        table.add_row(str(i["id"]), i["unit"], i["title"], i["received"], i["reply_due"],
+        shown = units[i["unit"]].short if i["unit"] in units else i["unit"]
+        table.add_row(str(i["id"]), shown, i["title"], i["received"], i["reply_due"],
                       i["replied_on"] or "", i["follow_up_due"] or "", i["status_label"])
     out.print(table)

@@ -45,7 +45,12 @@ TodayOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="输出 JSON，供脚本读取。")]
 PlanArgument = Annotated[str, typer.Argument(help="方案文件路径。")]
 PlanOption = Annotated[str, typer.Option("--plan", help="方案文件路径。")]
-UnitOption = Annotated[str | None, typer.Option("--unit", help="单位编号，例如 pudong。")]
+UNIT_HELP = "单位：编号、名称或简称均可，例如 pudong、浦东新区、浦东（duban units 列出全部）。"
+UnitOption = Annotated[str | None, typer.Option("--unit", help=UNIT_HELP, show_default=False)]
+RequiredUnitOption = Annotated[str, typer.Option("--unit", help=UNIT_HELP, show_default=False)]
+MilestoneOption = Annotated[str, typer.Option(
+    "--milestone", show_default=False,
+    help="节点：编号或名称（开头几个字即可），例如 half-year-summary、半年度（duban milestones 列出全部）。")]
 
 
 def resolve_today(value: str | None) -> dt.date:
