@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+from flows.cli_zh import install as install_chinese
 from flows.console import err
 from flows.db_faults import database_fault
 from models.db import var_dir
@@ -86,6 +87,8 @@ class DubanGroup(TyperGroup):
             err.print(f"详细信息已写入 {where}；请把这个文件发给维护人员。", markup=False)
             raise typer.Exit(UNEXPECTED_EXIT) from None
 
+
+install_chinese()  # typer's own words (选项, 必填, 显示帮助并退出) before any help is shown
 
 app = typer.Typer(
     cls=DubanGroup,

@@ -202,7 +202,7 @@ def test_an_impossible_today_is_a_usage_error(command: tuple[str, ...], synced, 
     result = cli(*command, "--today", "2024-13-01")
     assert result.exit_code == 2
     shown = re.sub(r"[\s│╭╮╰╯─]+", "", result.stderr)  # typer draws usage errors in a box
-    assert "Invalidvaluefor'--today':「2024-13-01」不是有效的日期，请写成YYYY-MM-DD，例如2024-07-08" in shown
+    assert "'--today'取值无效：「2024-13-01」不是有效的日期，请写成YYYY-MM-DD，例如2024-07-08" in shown
     assert "意外错误" not in result.stderr
 
 
