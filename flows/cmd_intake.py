@@ -40,6 +40,8 @@ from plan.status import STATE_LABELS, Classifier
 from plan.workdays import WorkCalendar
 
 _HELP = {"help_option_names": ["-h", "--help"]}
+# Where a statistics table came from, as the coordinator says it.
+SOURCE_LABELS = {"cli": "命令行导入（duban stats import）", "inbox": "收件文件夹", "mail": "联系邮箱"}
 stats = typer.Typer(cls=DubanGroup, no_args_is_help=True, context_settings=_HELP,
                     help="行政保护案件统计表：生成模板、导入、查看、导出全市汇总。")
 ledger_app = typer.Typer(cls=DubanGroup, no_args_is_help=True, context_settings=_HELP,
@@ -178,7 +180,8 @@ def stats_show(period: PeriodOption = None, unit: UnitOption = None, today: Toda
     if unit:
         if unit in current:
             r = current[unit]
-            out.print(f"第 {r.version} 版，收到日期 {r.received_on}，来源 {r.source}。", markup=False)
+            source = SOURCE_LABELS.get(r.source, r.source)
+            out.print(f"第 {r.version} 版，收到日期 {r.received_on}，来源：{source}。", markup=False)
         else:
             out.print("尚未报送。")
         return

@@ -252,7 +252,10 @@ def replay(
     if as_json:
         print_json(result.as_json())
         return
-    _print_replay(result, details)
+    from flows.cmd_cycle import KIND_LABELS
+
+    rung_labels = {r.id: f"{KIND_LABELS.get(r.kind, r.kind)}（{r.id}）" for r in loaded.escalation.rungs}
+    _print_replay(result, details, rung_labels)
 
 
 def _source_ledger() -> str | None:
@@ -270,11 +273,11 @@ def _progress(days: Any, total: int) -> Any:
     return track(days, total=total, description="回放", console=err, transient=True)
 
 
-def _print_replay(result: Any, details: bool) -> None:
+def _print_replay(result: Any, details: bool, rung_labels: dict[str, str]) -> None:
     for day in result.days:
         if not day.messages and not day.escalations and not day.actually_sent:
             continue
-        fired = "，".join(f"{k} {v}" for k, v in day.escalations.items()) or "无"
+        fired = "，".join(f"{rung_labels.get(k, k)} {v} 条" for k, v in day.escalations.items()) or "无"
         sent = "" if day.actually_sent is None else f"；实际发出 {day.actually_sent} 封"
         out.print(f"{day.day} 周{WEEKDAY[day.day.weekday()]}：未完成 {day.entries_checked} 条，"
                   f"新触发 {fired}；回放邮件 {len(day.messages)} 封{sent}", markup=False)
