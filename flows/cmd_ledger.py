@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from flows.cli import app
@@ -102,6 +103,11 @@ def status(
                   unit_names, task_titles, flags, ids=ids)
 
 
+def _day(day: Any, as_of: Any) -> str:
+    """07-05 within the year of the title's date (截至 2024-07-08), the full date otherwise."""
+    return day.strftime("%m-%d") if day.year == as_of.year else day.isoformat()
+
+
 def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any], per_unit: dict[str, Any],
                   overall: Any, classifier: Classifier, show_all: bool, unit_names: dict[str, str],
                   task_titles: dict[int, str | None], flags: dict[int, str], *, ids: bool = False) -> None:
@@ -109,25 +115,32 @@ def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any]
     shown = [(r, s) for r, s in zip(rows, states, strict=True)
              if show_all or (LIGHTS[s] in (Light.RED, Light.AMBER) and s is not State.LATE)]
     if shown:
-        table = Table(title=f"台账条目（截至 {as_of}）", title_justify="left")
-        for name in ("灯", "单位", "节点", "任务", "截止", "状态", "报送日期"):
-            # dates and lights never break; Chinese names fold between characters
-            table.add_column(name, no_wrap=name in ("灯", "截止", "报送日期", "任务"), overflow="fold")
+        # 80 columns: no vertical rules, short unit names, ids on their own line with room
+        # to stay whole, and the 报送日期 column only when some row has a date.
+        table = Table(title=f"台账条目（截至 {as_of}）", title_justify="left", box=box.SIMPLE_HEAD)
+        dated = any(r.submitted_on and r.submitted_on <= as_of for r, _s in shown)
+        # --ids: the unit and its ids share one column that never wraps, so no id is
+        # ever folded (t10-ecommerce-monitoring@2024Q4 must stay copyable).
+        names = ("灯", "单位与编号" if ids else "单位", "节点", "任务", "截止", "状态", "报送日期")
+        for name in names[: 7 if dated else 6]:
+            table.add_column(name, no_wrap=name in ("灯", "单位与编号", "截止", "报送日期", "任务"),
+                             overflow="fold")
         for r, s in shown:
             detail = STATE_LABELS[s]
             if s is State.OVERDUE:
                 detail += f" {classifier.days_overdue(r.due)} 个工作日"
             if r.id in flags:
                 detail += " ⚑"
-            submitted = r.submitted_on.isoformat() if r.submitted_on and r.submitted_on <= as_of else ""
-            unit_cell = unit_names.get(r.unit_id, r.unit_name) + (f" {r.unit_id}" if ids else "")
-            milestone_cell = r.milestone_title + (f" {r.milestone_id}" if ids else "")
-            table.add_row(_light(LIGHTS[s]), unit_cell, milestone_cell,
-                          str(r.task_number or ""), r.due.isoformat(), detail, submitted)
+            submitted = _day(r.submitted_on, as_of) if r.submitted_on and r.submitted_on <= as_of else ""
+            unit_cell = unit_names.get(r.unit_id, r.unit_name)
+            if ids:
+                unit_cell += f"\n{r.unit_id}\n{r.milestone_id}"
+            table.add_row(_light(LIGHTS[s]), unit_cell, r.milestone_title,
+                          str(r.task_number or ""), _day(r.due, as_of), detail, *([submitted] if dated else []))
         out.print(table)
         flagged = [(r, flags[r.id]) for r, _s in shown if r.id in flags]
         for r, flag in flagged:
-            out.print(f"⚑ {unit_names.get(r.unit_id, r.unit_name)} · {r.milestone_title}：{flag}", markup=False)
+            out.print(f"⚑ {r.unit_name} · {r.milestone_title}：{flag}", markup=False)
     columns = [s for s in State]
     for title, items in (("按任务合计", [(f"{n}. {task_titles[n]}", t) for n, t in sorted(per_task.items())]),
                          ("按单位合计", [(unit_names[u], t) for u, t in per_unit.items()])):

@@ -135,7 +135,8 @@ def jobs(plan: PlanOption = "plan.yaml", today: TodayOption = None, as_json: Jso
         nxt = _local(dt.datetime.fromisoformat(row["next_run"])) if row["next_run"] else "无"
         previous = (f"{last_run['date']} {STATES.get(last_run['state'], last_run['state'])}"
                     if last_run else "无")
-        out.print(f"{row['id']}（{row['flow']}，{row['schedule']}）：下次 {nxt}；上次 {previous}",
+        # two short lines rather than one that an 80-column terminal would break mid-date
+        out.print(f"{row['id']}（{row['flow']}）：{row['schedule']}\n    下次 {nxt}；上次 {previous}",
                   markup=False)
     if holder:
         out.print(f"duban serve 正在运行：主机 {holder.host}，进程 {holder.pid}，"
