@@ -187,7 +187,10 @@ def evaluate_show(period: PeriodOption = "half-year", plan: PlanOption = "plan.y
     """显示最近一次评估的名单、得分和理由（不重新评估）。"""
     _check_period(period)
     from flows.report_jobs import show_evaluation
+    from models.ledger import require_synced
 
+    with session_scope() as session:
+        require_synced(session)  # the same refusal as status, before "no evaluation yet"
     result = show_evaluation(plan_path=plan, period=period).as_json()
     if as_json:
         print_json(result)
@@ -362,11 +365,12 @@ def request_list(
     as_json: JsonOption = False,
 ) -> None:
     """列出请示及其答复、落实情况。"""
+    from models.ledger import require_synced
     from models.requests import list_requests
 
     units = load_plan(plan).units
-
     with session_scope() as session:
+        require_synced(session)
         items = [_request_json(i) for i in list_requests(session, open_only=open_only)]
     if as_json:
         print_json(items)

@@ -43,6 +43,8 @@ def test_status_ids_and_short_names(synced, cli) -> None:
     ("stats", "show", "--today", "2024-07-08"),
     ("stats", "export", "-o", "x.xlsx", "--today", "2024-07-08"),
     ("ledger", "export", "-o", "out", "--today", "2024-07-08"),
+    ("evaluate", "show"),
+    ("request", "list"),
 ])
 def test_a_never_synced_ledger_is_refused_the_same_way(command: tuple[str, ...], workdir: Path, cli,
                                                        db_url: str) -> None:
