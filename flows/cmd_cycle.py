@@ -12,6 +12,7 @@ from flows.cli import app
 from flows.console import (
     JsonOption,
     PlanOption,
+    Steps,
     TodayOption,
     actor,
     out,
@@ -47,7 +48,9 @@ def run(
             check_run_date(session, plan=loaded, today=as_of)
     from flows.cycle import cycle
 
-    summary = cycle(plan_path=plan, today=as_of.isoformat(), inbox=inbox, actor=actor())
+    with Steps("督办周期") as steps:
+        steps.step("联系邮箱 → 收件 → 同步方案 → 扫描台账 → 发送邮件（Prefect 流程）")
+        summary = cycle(plan_path=plan, today=as_of.isoformat(), inbox=inbox, actor=actor())
     if as_json:
         print_json(summary)
     else:

@@ -18,6 +18,7 @@ from flows.console import (
     MilestoneOption,
     PlanOption,
     RequiredUnitOption,
+    Steps,
     TodayOption,
     UnitOption,
     actor,
@@ -328,7 +329,10 @@ def inbox(ctx: typer.Context,
     folder.mkdir(parents=True, exist_ok=True)
     with session_scope() as session:
         ledger.require_synced(session, hint="先运行 duban sync，再处理收件文件夹")
-    report = process_inbox(plan=loaded, inbox_dir=folder, today=resolve_today(today), actor=actor())
+    waiting = sum(1 for f in folder.rglob("*") if f.is_file() and "unmatched" not in f.relative_to(folder).parts)
+    with Steps("收件文件夹") as steps:
+        steps.step(f"登记 {folder} 中的 {waiting} 个文件")
+        report = process_inbox(plan=loaded, inbox_dir=folder, today=resolve_today(today), actor=actor())
     if as_json:
         print_json(report.as_json())
     else:

@@ -17,6 +17,7 @@ from flows.cli import DubanGroup, app
 from flows.console import (
     JsonOption,
     PlanOption,
+    Steps,
     TodayOption,
     actor,
     err,
@@ -73,11 +74,15 @@ def digest(
         configure_prefect()
         from flows.digest import digest as digest_flow
 
-        summary: dict[str, Any] = digest_flow(plan_path=plan, today=as_of.isoformat(), email=not no_email)
+        with Steps("进度简报") as steps:
+            steps.step("汇总台账，生成看板、工作簿和邮件（Prefect 流程）")
+            summary: dict[str, Any] = digest_flow(plan_path=plan, today=as_of.isoformat(), email=not no_email)
     else:
         from flows.report_jobs import run_digest
 
-        summary = run_digest(plan_path=plan, today=as_of, email=not no_email).summary
+        with Steps("进度简报") as steps:
+            steps.step("汇总台账，生成看板、工作簿和邮件")
+            summary = run_digest(plan_path=plan, today=as_of, email=not no_email).summary
         if not as_json:
             _no_prefect_note()
     if as_json:
@@ -168,11 +173,15 @@ def evaluate(
         configure_prefect()
         from flows.evaluate import evaluate as evaluate_flow
 
-        result: dict[str, Any] = evaluate_flow(today=as_of.isoformat(), **kwargs)  # type: ignore[arg-type]
+        with Steps("评估") as steps:
+            steps.step(f"{PERIOD_LABELS.get(period, period)}打分，生成名单和通报草稿（Prefect 流程）")
+            result: dict[str, Any] = evaluate_flow(today=as_of.isoformat(), **kwargs)  # type: ignore[arg-type]
     else:
         from flows.report_jobs import run_evaluation
 
-        result = run_evaluation(today=as_of, **kwargs).as_json()  # type: ignore[arg-type]
+        with Steps("评估") as steps:
+            steps.step(f"{PERIOD_LABELS.get(period, period)}打分，生成名单和通报草稿")
+            result = run_evaluation(today=as_of, **kwargs).as_json()  # type: ignore[arg-type]
         if not as_json:
             _no_prefect_note()
     if as_json:

@@ -18,8 +18,8 @@ from flows.cli import app
 from flows.console import (
     SHANGHAI,
     JsonOption,
+    Steps,
     TodayOption,
-    err,
     out,
     parse_date,
     print_json,
@@ -248,8 +248,9 @@ def replay(
     if end < start:
         raise typer.BadParameter(f"结束日期 {end} 早于开始日期 {start}", param_hint="--to")
     loaded = load_plan(plan)
-    result = run_replay(loaded, start=start, end=end, source_url=_source_ledger(),
-                        progress=None if as_json else _progress)
+    with Steps("回放") as steps:
+        result = run_replay(loaded, start=start, end=end, source_url=_source_ledger(),
+                            progress=lambda days, total: steps.track(days, total, "工作日"))
     if as_json:
         print_json(result.as_json())
         return
@@ -266,12 +267,6 @@ def _source_ledger() -> str | None:
         path = Path(url.split("///", 1)[-1])
         return url if path.is_file() else None
     return url
-
-
-def _progress(days: Any, total: int) -> Any:
-    from rich.progress import track
-
-    return track(days, total=total, description="回放", console=err, transient=True)
 
 
 def _print_replay(result: Any, details: bool, rung_labels: dict[str, str]) -> None:

@@ -7,7 +7,9 @@ import getpass
 import json
 import os
 import zoneinfo
-from typing import Annotated, Any
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -51,6 +53,61 @@ RequiredUnitOption = Annotated[str, typer.Option("--unit", help=UNIT_HELP, show_
 MilestoneOption = Annotated[str, typer.Option(
     "--milestone", show_default=False,
     help="节点：编号或名称（开头几个字即可），例如 half-year-summary、半年度（duban milestones 列出全部）。")]
+
+
+T = TypeVar("T")
+
+
+class Steps:
+    """Steps and counts of long work (run, digest, evaluate, replay, inbox) on stderr, for a
+    person at a terminal; silent when output goes to cron, a pipe or a test, so what a
+    script reads never changes.  ``step`` is also the callback long work can be given."""
+
+    def __init__(self, title: str, *, live: bool | None = None, console: Console | None = None) -> None:
+        self.title = title
+        self.console = console or err
+        self.live = (self.console.is_terminal and out.is_terminal) if live is None else live
+        self.shown: list[str] = []  # every line the display showed, in order
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Steps:
+        if self.live:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                      MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
+                                      transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.title, total=None)
+        return self
+
+    def step(self, label: str, done: int | None = None, total: int | None = None) -> None:
+        text = f"{self.title}：{label}" + (f"（{done}/{total}）" if total is not None else "")
+        self.shown.append(text)
+        if self._progress is not None:
+            self._progress.update(self._task, description=text, completed=done or 0, total=total)
+
+    __call__ = step
+
+    def track(self, items: Iterable[T], total: int, label: str) -> Iterator[T]:
+        """Each item, counted as it is reached: 回放：2024-07-08（3/40）."""
+        for done, item in enumerate(items):
+            self.step(f"{label} {item}", done, total)
+            yield item
+        self.step(f"{label}完成", total, total)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def resolve_today(value: str | None) -> dt.date:

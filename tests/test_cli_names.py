@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.chinese_text import english_words
 from tests.conftest import table_snapshot
 
 
@@ -84,6 +85,8 @@ def test_tables_fit_80_columns_and_cut_nothing(args: tuple[str, ...], synced, cl
     if args[0] == "status":
         # the unit column uses short names, so 奉贤快维中心 is never folded or cut
         assert "上海市知识产权" not in result.stdout
+        ids = set(synced.units) | {m.id for m in synced.milestones()}
+        assert english_words(result.stdout, ids) == []
     if "--ids" in args:  # every id whole on one line, to be copied into a command
         words = set(result.stdout.split())
         assert {"half-year-summary", "t10-ecommerce-monitoring@2024Q4", "public-service-division"} <= words

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.chinese_text import english_words
 from tests.conftest import table_snapshot
 
 
@@ -52,6 +53,9 @@ def test_duban_run_on_a_fresh_directory_writes_one_eml_per_recipient(workdir: Pa
     assert any(str(m["To"]).find("shszcj@126.com") >= 0 for m in messages)  # the coordinator's list
     assert "督导检查名单" in first.stdout
     assert "新触发：催办（overdue）" in first.stdout
+    # rung ids and commands may appear; no English sentence may
+    assert english_words(first.stdout, {"overdue", "supervise", "interview", "run", "mail", "fetch",
+                                        "outbox", "retry", "state", "failed", "queued"}) == []
 
     count = len(messages)
     second = run("2024-07-08")
