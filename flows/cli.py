@@ -113,6 +113,27 @@ from flows import (  # noqa: E402,F401
     cmd_units,
 )
 
+# duban --help lists the commands by the coordinator's day, not alphabetically.
+PANELS = {
+    "每天": ("run", "status", "preview", "outbox"),
+    "登记": ("inbox", "record", "waive", "mail", "request", "units", "milestones"),
+    "统计与台账": ("stats", "ledger"),
+    "简报与评估": ("digest", "evaluate", "replay"),
+    "运维": ("init", "check", "sync", "serve", "jobs", "deploy"),
+}
+
+
+def _group_commands() -> None:
+    panel_of = {name: panel for panel, names in PANELS.items() for name in names}
+    for command in app.registered_commands:
+        name = command.name or (command.callback.__name__.replace("_", "-") if command.callback else "")
+        command.rich_help_panel = panel_of.get(name, "运维")
+    for group in app.registered_groups:
+        group.rich_help_panel = panel_of.get(group.name or "", "运维")
+
+
+_group_commands()
+
 
 def main() -> None:
     from flows.prefect_env import setup_cli_logging
