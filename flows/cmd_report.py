@@ -145,9 +145,9 @@ def evaluate(
     ctx: typer.Context,
     period: Annotated[str | None, typer.Option("--period", help="评估期：half-year（半年）或 annual（全年）。")] = None,
     today: TodayOption = None,
-    include: Annotated[list[str] | None,
-                       typer.Option("--include", help="把单位列入名单（与 --list 一起），可重复。")] = None,
-    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="把单位移出名单，可重复。")] = None,
+    include: Annotated[list[str] | None, typer.Option(
+        "--include", help="把单位（编号或名称）列入名单（与 --list 合用），可重复。")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="把单位（编号或名称）移出名单。")] = None,
     target: Annotated[str | None,
                       typer.Option("--list", help="--include 列入哪个名单：commend 表扬 / criticise 批评。")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="调整名单的理由（与操作人一起记录）。")] = None,
@@ -165,8 +165,13 @@ def evaluate(
     _check_period(period)
     as_of = resolve_today(today)
     _prepare(plan)
-    kwargs = dict(plan_path=plan, period=period, actor=actor(), include=include or [],
-                  exclude=exclude or [], target=target, reason=reason)
+    from flows.intake_record import resolve_unit
+
+    named = load_plan(plan)  # --include/--exclude take names like every --unit
+    include = [resolve_unit(named, u, option="--include") for u in include or []]
+    exclude = [resolve_unit(named, u, option="--exclude") for u in exclude or []]
+    kwargs = dict(plan_path=plan, period=period, actor=actor(), include=include,
+                  exclude=exclude, target=target, reason=reason)
     if prefect_enabled():
         from flows.prefect_env import configure_prefect
 
