@@ -231,11 +231,12 @@ def evaluate_approve(period: PeriodOption = "half-year", today: TodayOption = No
 
 @evaluate_app.command("review")
 def evaluate_review(
-    unit: Annotated[str, typer.Argument(help="被通报批评的单位编号。")],
+    unit: Annotated[str, typer.Argument(help="被通报批评的单位（编号或名称）。")],
     result: Annotated[str, typer.Option("--result", help="复查结果：pass（合格）或 fail（不合格）。")],
     period: PeriodOption = "half-year",
     date: Annotated[str | None, typer.Option("--date", help="复查日期（YYYY-MM-DD），默认 --today。")] = None,
     note: Annotated[str | None, typer.Option("--note", help="复查意见。")] = None,
+    plan: PlanOption = "plan.yaml",
     today: TodayOption = None,
 ) -> None:
     """登记整改复查结果；不合格会在下一次评估中扣分。"""
@@ -243,17 +244,22 @@ def evaluate_review(
     if result not in ("pass", "fail"):
         raise typer.BadParameter(f"「{result}」无效，可选 pass（合格）或 fail（不合格）", param_hint="--result")
     on = parse_date(date) or resolve_today(today)
+    from flows.intake_record import resolve_unit
     from models import evaluations as ev
+
+    loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit, option="单位")
 
     with session_scope() as session:
         ev.review(session, period=period, unit_id=unit, result=result, on=on, actor=actor(), note=note)
-    out.print(f"已登记：{unit} {PERIOD_LABELS[period]}评估整改复查{'合格' if result == 'pass' else '不合格'}（{on}）。",
+    verdict = "合格" if result == "pass" else "不合格"
+    out.print(f"已登记：{loaded.units[unit].name} {PERIOD_LABELS[period]}评估整改复查{verdict}（{on}）。",
               markup=False)
 
 
 @evaluate_app.command("interview")
 def evaluate_interview(
-    unit: Annotated[str, typer.Argument(help="被约谈的单位编号。")],
+    unit: Annotated[str, typer.Argument(help="被约谈的单位（编号或名称）。")],
     period: PeriodOption = "half-year",
     held: Annotated[str | None, typer.Option("--held", help="约谈日期（YYYY-MM-DD），默认 --today。")] = None,
     note: Annotated[str | None, typer.Option("--note", help="约谈情况。")] = None,
@@ -264,12 +270,15 @@ def evaluate_interview(
     _check_period(period)
     on = parse_date(held) or resolve_today(today)
     loaded = load_plan(plan)
+    from flows.intake_record import resolve_unit
     from models import evaluations as ev
+
+    unit = resolve_unit(loaded, unit, option="单位")
 
     with session_scope() as session:
         ev.interview_held(session, period=period, unit_id=unit, on=on, coordinator=loaded.meta.coordinator,
                           actor=actor(), note=note)
-    out.print(f"已登记：{unit} 已于 {on} 约谈。", markup=False)
+    out.print(f"已登记：{loaded.units[unit].name} 已于 {on} 约谈。", markup=False)
 
 
 # -- requests (请示 → 批复) -------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 import typer
 
 from flows.cli import app
+from tests.chinese_text import ASCII_WORD, BOX, TECH_WORDS
 
 
 def command_paths(group: Any = None, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -36,14 +37,8 @@ def test_help(path: tuple[str, ...], cli) -> None:
     assert "Traceback" not in result.output
 
 
-# ASCII words a coordinator may see in help: names of tools and formats, and the words
-# of paths, ids, options, commands and placeholders (recognised by their shape below).
-ALLOWED_WORDS = {
-    "duban", "Prefect", "Prefect's", "JSON", "HTML", "Excel", "Word", "PDF", "Markdown", "SMTP", "IMAP",
-    "APScheduler", "worker", "Secret", "cron", "sha256", "yaml", "xlsx", "docx", "eml", "TLS", "STARTTLS",
-}
-ASCII_WORD = re.compile(r"-{0,2}[A-Za-z][A-Za-z0-9_.\-/@:'<>$]*")
-BOX = re.compile(r"[│╭╮╰╯─┃┏┓┗┛━]")
+# Tools' names and the shapes of ids, paths and options are allowed (tests/chinese_text.py).
+ALLOWED_WORDS = TECH_WORDS | {"Prefect's"}
 
 
 def _names(command: Any) -> set[str]:

@@ -226,7 +226,8 @@ def test_approval_freezes_the_lists_and_drops_the_draft_mark(season, cli, db_url
 def test_review_result_feeds_the_next_evaluation(season, cli):
     evaluate_json(cli, "--include", "minhang", "--list", "criticise", "--reason", "专项行动检查发现问题")
     assert cli("evaluate", "review", "jingan", "--result", "fail", "--date", "2024-08-20").exit_code == 0
-    assert cli("evaluate", "review", "minhang", "--result", "pass", "--date", "2024-08-14").exit_code == 0
+    passed = cli("evaluate", "review", "闵行", "--result", "pass", "--date", "2024-08-14")
+    assert (passed.exit_code, passed.stdout) == (0, "已登记：闵行区知识产权局 半年评估整改复查合格（2024-08-14）。\n")
     assert cli("evaluate", "interview", "jingan", "--held", "2024-07-30").exit_code == 0
     with session_scope() as session:
         rect = session.execute(select(LedgerEntry).where(LedgerEntry.unit_id == "minhang",
