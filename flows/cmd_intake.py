@@ -329,7 +329,8 @@ def inbox(ctx: typer.Context,
     folder.mkdir(parents=True, exist_ok=True)
     with session_scope() as session:
         ledger.require_synced(session, hint="先运行 duban sync，再处理收件文件夹")
-    waiting = sum(1 for f in folder.rglob("*") if f.is_file() and "unmatched" not in f.relative_to(folder).parts)
+    waiting = sum(1 for f in folder.rglob("*")  # what is new: not yet sorted into processed/ or unmatched/
+                  if f.is_file() and not {"processed", "unmatched"} & set(f.relative_to(folder).parts[:1]))
     with Steps("收件文件夹") as steps:
         steps.step(f"登记 {folder} 中的 {waiting} 个文件")
         report = process_inbox(plan=loaded, inbox_dir=folder, today=resolve_today(today), actor=actor())
