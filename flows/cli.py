@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+from flows.cli_zh import install as install_chinese
 from flows.console import err
 from models.db import var_dir
 from plan.errors import DubanError, PlanError
@@ -90,10 +91,12 @@ class DubanGroup(TyperGroup):
             raise typer.Exit(UNEXPECTED_EXIT) from None
 
 
+install_chinese()  # typer's own words (选项, 必填, 显示帮助并退出) before any help is shown
+
 app = typer.Typer(
     cls=DubanGroup,
     name="duban",
-    help="督办：2024年上海市知识产权行政保护工作实施方案的任务督办引擎。",
+    help="督办：按 plan.yaml 中的实施方案跟踪任务和报送、催办督办、生成简报和评估建议名单。",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -110,7 +113,29 @@ from flows import (  # noqa: E402,F401
     cmd_plan,
     cmd_report,
     cmd_schedule,
+    cmd_units,
 )
+
+# duban --help lists the commands by the coordinator's day, not alphabetically.
+PANELS = {
+    "每天": ("run", "status", "preview", "outbox"),
+    "登记": ("inbox", "record", "waive", "mail", "request", "units", "milestones"),
+    "统计与台账": ("stats", "ledger"),
+    "简报与评估": ("digest", "evaluate", "replay"),
+    "运维": ("init", "check", "sync", "serve", "jobs", "deploy"),
+}
+
+
+def _group_commands() -> None:
+    panel_of = {name: panel for panel, names in PANELS.items() for name in names}
+    for command in app.registered_commands:
+        name = command.name or (command.callback.__name__.replace("_", "-") if command.callback else "")
+        command.rich_help_panel = panel_of.get(name, "运维")
+    for group in app.registered_groups:
+        group.rich_help_panel = panel_of.get(group.name or "", "运维")
+
+
+_group_commands()
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from flows.cli import app
 from flows.console import (
     JsonOption,
     PlanOption,
+    Steps,
     TodayOption,
     actor,
     out,
@@ -48,7 +49,9 @@ def run(
             check_run_date(session, plan=loaded, today=as_of)
     from flows.cycle import cycle
 
-    summary = cycle(plan_path=plan, today=as_of.isoformat(), inbox=inbox, actor=actor())
+    with Steps("督办周期") as steps:
+        steps.step("联系邮箱 → 收件 → 同步方案 → 扫描台账 → 发送邮件（Prefect 流程）")
+        summary = cycle(plan_path=plan, today=as_of.isoformat(), inbox=inbox, actor=actor())
     if as_json:
         print_json(summary)
     else:
@@ -119,7 +122,8 @@ def _intake_line(intake: dict[str, Any]) -> str:
 @app.command()
 def preview(
     today: TodayOption = None,
-    unit: Annotated[str | None, typer.Option("--unit", help="只看发给这个单位的邮件。")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", show_default=False,
+                                             help="只看发给这个单位的邮件（编号、名称或简称）。")] = None,
     plan: PlanOption = "plan.yaml",
     html: Annotated[bool, typer.Option("--html", help="显示 HTML 正文而不是纯文本。")] = False,
     as_json: JsonOption = False,
@@ -127,6 +131,7 @@ def preview(
     """预览这一天会发出的邮件（已渲染），不发送、不记录任何东西，也不启动 Prefect。"""
     from sqlmodel import Session
 
+    from flows.intake_record import resolve_unit
     from models import ledger
     from models.db import get_engine, migrate
     from models.sweep import run_sweep
@@ -134,10 +139,12 @@ def preview(
 
     as_of = resolve_today(today)
     loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit) if unit else None
     engine = get_engine()
     migrate(engine)
     with Session(engine) as session:
         try:
+            ledger.require_synced(session)
             if unit:
                 ledger.get_unit(session, unit)
             result = run_sweep(session, plan=loaded, today=as_of, lock=False)

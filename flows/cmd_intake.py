@@ -15,7 +15,10 @@ from rich.table import Table
 from flows.cli import DubanGroup, app
 from flows.console import (
     JsonOption,
+    MilestoneOption,
     PlanOption,
+    RequiredUnitOption,
+    Steps,
     TodayOption,
     UnitOption,
     actor,
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
 
 
 _HELP = {"help_option_names": ["-h", "--help"]}
+# Where a statistics table came from, as the coordinator says it.
+SOURCE_LABELS = {"cli": "命令行导入（duban stats import）", "inbox": "收件文件夹", "mail": "联系邮箱"}
 stats = typer.Typer(cls=DubanGroup, no_args_is_help=True, context_settings=_HELP,
                     help="行政保护案件统计表：生成模板、导入、查看、导出全市汇总。")
 ledger_app = typer.Typer(cls=DubanGroup, no_args_is_help=True, context_settings=_HELP,
@@ -59,9 +64,11 @@ def _period(value: str | None) -> str | None:
     return value
 
 
-def _check_unit(plan: Plan, unit: str | None) -> None:
-    if unit is not None and unit not in plan.units:
-        raise DubanError(f"plan.yaml 中没有编号为「{unit}」的单位", "单位编号见 plan.yaml 的 units:")
+def _check_unit(plan: Plan, unit: str | None) -> str | None:
+    """The unit id ``--unit`` names (id, name, short name or alias), refused with the nearest."""
+    from flows.intake_record import resolve_unit
+
+    return resolve_unit(plan, unit) if unit is not None else None
 
 
 def _stats_units(plan: Plan) -> list[tuple[str, str]]:
@@ -94,7 +101,7 @@ def stats_template(output: OutputOption, unit: UnitOption = None, period: Period
     from plan.stats_sheet import build_template
 
     loaded = load_plan(plan)
-    _check_unit(loaded, unit)
+    unit = _check_unit(loaded, unit)
     wb = build_template(year=plan_year(loaded), unit=(unit, loaded.units[unit].name) if unit else None,
                         period=_period(period), unit_choices=_stats_units(loaded))
     wb.save(_xlsx_output(output))
@@ -106,11 +113,9 @@ def stats_import(file: FileArgument, unit: UnitOption = None, period: PeriodOpti
                  today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """导入单位填好的统计表（单位和期间默认取表头），校验后登记到该单位的半年/全年总结。"""
     from flows.intake_imports import import_stats_file, plan_year, unit_aliases, unit_names
-    from flows.intake_record import resolve_unit
 
     loaded = load_plan(plan)
-    unit = resolve_unit(loaded, unit) if unit else None
-    _check_unit(loaded, unit)
+    unit = _check_unit(loaded, unit)
     if not file.is_file():
         raise DubanError(f"找不到文件 {file}", "检查文件路径")
     try:
@@ -147,12 +152,13 @@ def stats_show(period: PeriodOption = None, unit: UnitOption = None, today: Toda
                plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """在终端查看统计表：全市合计、各单位报送情况（--unit 看某单位的明细）。"""
     from flows.intake_imports import plan_year, unit_names
-    from models import intake
+    from models import intake, ledger
 
     loaded = load_plan(plan)
-    _check_unit(loaded, unit)
+    unit = _check_unit(loaded, unit)
     chosen = _period(period) or default_period(loaded, resolve_today(today))
     with session_scope() as session:
+        ledger.require_synced(session)  # an empty ledger is not "0/0 个单位已报送"
         status = intake.stats_status(session, chosen)
         totals = intake.citywide_totals(session, chosen)
         history = intake.stats_history(session, period=chosen)
@@ -183,7 +189,8 @@ def stats_show(period: PeriodOption = None, unit: UnitOption = None, today: Toda
     if unit:
         if unit in current:
             r = current[unit]
-            out.print(f"第 {r.version} 版，收到日期 {r.received_on}，来源 {r.source}。", markup=False)
+            source = SOURCE_LABELS.get(r.source, r.source)
+            out.print(f"第 {r.version} 版，收到日期 {r.received_on}，来源：{source}。", markup=False)
         else:
             out.print("尚未报送。")
         return
@@ -199,12 +206,13 @@ def stats_export(output: OutputOption, period: PeriodOption = None, today: Today
                  plan: PlanOption = "plan.yaml") -> None:
     """导出全市汇总表（同一格式，合计数），每个已报送单位一张表，另附「未报送单位」表。"""
     from flows.intake_imports import plan_year, unit_names
-    from models import intake
+    from models import intake, ledger
     from plan.stats_sheet import build_citywide
 
     loaded = load_plan(plan)
     chosen = _period(period) or default_period(loaded, resolve_today(today))
     with session_scope() as session:
+        ledger.require_synced(session)
         status = intake.stats_status(session, chosen)
         totals = intake.citywide_totals(session, chosen)
     names = unit_names(loaded)
@@ -229,6 +237,7 @@ def ledger_export(output: Annotated[Path, typer.Option(
     from plan.ledger_sheet import LedgerLine, Progress, build_ledger
 
     loaded = load_plan(plan)
+    unit = _check_unit(loaded, unit)
     as_of = resolve_today(today)
     classifier = Classifier(WorkCalendar(loaded.calendar), as_of, loaded.escalation.due_soon)
     with session_scope() as session:
@@ -268,7 +277,7 @@ def ledger_import(file: FileArgument, unit: UnitOption = None, today: TodayOptio
     from models import intake
 
     loaded = load_plan(plan)
-    _check_unit(loaded, unit)
+    unit = _check_unit(loaded, unit)
     if not file.is_file():
         raise DubanError(f"找不到文件 {file}", "检查文件路径")
     done = import_ledger_file(file, plan=loaded, name=str(file), today=resolve_today(today), source="cli",
@@ -342,7 +351,11 @@ def inbox(ctx: typer.Context,
     folder.mkdir(parents=True, exist_ok=True)
     with session_scope() as session:
         ledger.require_synced(session, hint="先运行 duban sync，再处理收件文件夹")
-    report = process_inbox(plan=loaded, inbox_dir=folder, today=resolve_today(today), actor=actor())
+    waiting = sum(1 for f in folder.rglob("*")  # what is new: not yet sorted into processed/ or unmatched/
+                  if f.is_file() and not {"processed", "unmatched"} & set(f.relative_to(folder).parts[:1]))
+    with Steps("收件文件夹") as steps:
+        steps.step(f"登记 {folder} 中的 {waiting} 个文件")
+        report = process_inbox(plan=loaded, inbox_dir=folder, today=resolve_today(today), actor=actor())
     if as_json:
         print_json(report.as_json())
     else:
@@ -367,15 +380,18 @@ def inbox(ctx: typer.Context,
 @inbox_app.command("assign")
 def inbox_assign(
     file: Annotated[Path, typer.Argument(help="unmatched/ 中的文件（相对收件文件夹或完整路径）。")],
-    unit: Annotated[str, typer.Option("--unit", help="单位编号、名称或别名，例如 pudong、浦东新区。")],
-    milestone: Annotated[str, typer.Option("--milestone", help="节点编号，例如 half-year-summary。")],
+    unit: RequiredUnitOption,
+    milestone: MilestoneOption,
     folder: Annotated[Path | None, typer.Option("--folder", help="收件文件夹，默认 var/inbox/。")] = None,
     today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False,
 ) -> None:
     """把一个未能自动登记的来件登记到指定单位和节点，并移出 unmatched/（同 duban record 的查重）。"""
     from flows.intake_assign import assign_unmatched
+    from flows.intake_record import resolve_milestone, resolve_unit
 
     loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit)
+    milestone = resolve_milestone(loaded, milestone, unit_id=unit)
     inbox_dir = folder or var_dir() / "inbox"
     done = assign_unmatched(plan=loaded, inbox_dir=inbox_dir, file=file, unit=unit, milestone=milestone,
                             today=resolve_today(today), actor=actor())

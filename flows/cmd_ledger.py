@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from flows.cli import app
 from flows.console import (
     JsonOption,
+    MilestoneOption,
     PlanOption,
+    RequiredUnitOption,
     TodayOption,
     UnitOption,
     actor,
@@ -48,15 +51,19 @@ def status(
     unit: UnitOption = None,
     task: TaskOption = None,
     show_all: Annotated[bool, typer.Option("--all", help="列出全部条目（默认只列红灯、黄灯条目）。")] = False,
+    ids: Annotated[bool, typer.Option("--ids", help="在名称后显示单位编号和节点编号。")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="显示单位全称（默认用简称，适合 80 列终端）。")] = False,
     plan: PlanOption = "plan.yaml",
     as_json: JsonOption = False,
 ) -> None:
     """台账状态：每条义务的截止日期、状态和红黄绿灯，以及按任务、按单位的合计。"""
+    from flows.intake_record import resolve_unit
     from models import intake, ledger
     from models.db import session_scope
 
     as_of = resolve_today(today)
     loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit) if unit else None
     classifier = Classifier(WorkCalendar(loaded.calendar), as_of, loaded.escalation.due_soon)
     with session_scope() as session:
         ledger.require_synced(session)
@@ -89,29 +96,46 @@ def status(
             },
         })
         return
+    if not wide:  # 80 columns: 浦东 rather than 浦东新区知识产权局
+        unit_names = {u: loaded.units[u].short if u in loaded.units else name for u, name in unit_names.items()}
     _print_status(rows, states, per_task, per_unit, overall, classifier, show_all or bool(unit or task),
-                  unit_names, task_titles, flags)
+                  unit_names, task_titles, flags, ids=ids)
+
+
+def _day(day: Any, as_of: Any) -> str:
+    """07-05 within the year of the title's date (截至 2024-07-08), the full date otherwise."""
+    return day.strftime("%m-%d") if day.year == as_of.year else day.isoformat()
 
 
 def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any], per_unit: dict[str, Any],
                   overall: Any, classifier: Classifier, show_all: bool, unit_names: dict[str, str],
-                  task_titles: dict[int, str | None], flags: dict[int, str]) -> None:
+                  task_titles: dict[int, str | None], flags: dict[int, str], *, ids: bool = False) -> None:
     as_of = classifier.today
     shown = [(r, s) for r, s in zip(rows, states, strict=True)
              if show_all or (LIGHTS[s] in (Light.RED, Light.AMBER) and s is not State.LATE)]
     if shown:
-        table = Table(title=f"台账条目（截至 {as_of}）", title_justify="left")
-        for name in ("灯", "单位", "节点", "任务", "截止", "状态", "报送日期"):
-            table.add_column(name)
+        # 80 columns: no vertical rules, short unit names, ids on their own line with room
+        # to stay whole, and the 报送日期 column only when some row has a date.
+        table = Table(title=f"台账条目（截至 {as_of}）", title_justify="left", box=box.SIMPLE_HEAD)
+        dated = any(r.submitted_on and r.submitted_on <= as_of for r, _s in shown)
+        # --ids: the unit and its ids share one column that never wraps, so no id is
+        # ever folded (t10-ecommerce-monitoring@2024Q4 must stay copyable).
+        names = ("灯", "单位与编号" if ids else "单位", "节点", "任务", "截止", "状态", "报送日期")
+        for name in names[: 7 if dated else 6]:
+            table.add_column(name, no_wrap=name in ("灯", "单位与编号", "截止", "报送日期", "任务"),
+                             overflow="fold")
         for r, s in shown:
             detail = STATE_LABELS[s]
             if s is State.OVERDUE:
                 detail += f" {classifier.days_overdue(r.due)} 个工作日"
             if r.id in flags:
                 detail += " ⚑"
-            submitted = r.submitted_on.isoformat() if r.submitted_on and r.submitted_on <= as_of else ""
-            table.add_row(_light(LIGHTS[s]), r.unit_name, r.milestone_title,
-                          str(r.task_number or ""), r.due.isoformat(), detail, submitted)
+            submitted = _day(r.submitted_on, as_of) if r.submitted_on and r.submitted_on <= as_of else ""
+            unit_cell = unit_names.get(r.unit_id, r.unit_name)
+            if ids:
+                unit_cell += f"\n{r.unit_id}\n{r.milestone_id}"
+            table.add_row(_light(LIGHTS[s]), unit_cell, r.milestone_title,
+                          str(r.task_number or ""), _day(r.due, as_of), detail, *([submitted] if dated else []))
         out.print(table)
         flagged = [(r, flags[r.id]) for r, _s in shown if r.id in flags]
         for r, flag in flagged:
@@ -122,10 +146,10 @@ def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any]
         if len(items) <= 1 and title == "按任务合计" and not per_task:
             continue
         table = Table(title=title, title_justify="left")
-        table.add_column("")
-        table.add_column("灯")
+        table.add_column("", overflow="fold")
+        table.add_column("灯", no_wrap=True)
         for s in columns:
-            table.add_column(STATE_LABELS[s], justify="right")
+            table.add_column(STATE_LABELS[s], justify="right", overflow="fold")
         for label, t in items:
             table.add_row(label, _light(t.light), *[str(t.counts[s]) for s in columns])
         out.print(table)
@@ -136,8 +160,8 @@ def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any]
 
 @app.command()
 def record(
-    unit: Annotated[str, typer.Option("--unit", help="报送单位编号、名称或别名，例如 pudong、浦东新区。")],
-    milestone: Annotated[str, typer.Option("--milestone", help="节点编号，例如 half-year-summary。")],
+    unit: RequiredUnitOption,
+    milestone: MilestoneOption,
     date: Annotated[str | None, typer.Option("--date", help="报送日期（YYYY-MM-DD），默认为 --today。")] = None,
     files: Annotated[list[Path] | None, typer.Option("--file", help="报送的文件，可重复。")] = None,
     note: Annotated[str | None, typer.Option("--note", help="备注。")] = None,
@@ -159,10 +183,11 @@ def record(
     missing = [str(f) for f in files or [] if not Path(f).is_file()]
     if missing:
         raise DubanError(f"找不到文件 {'、'.join(missing)}", "检查 --file 的路径")
-    from flows.intake_record import refuse_foreign, resolve_unit
+    from flows.intake_record import refuse_foreign, resolve_milestone, resolve_unit
 
     loaded = load_plan(plan)
     unit = resolve_unit(loaded, unit)
+    milestone = resolve_milestone(loaded, milestone, unit_id=unit)
     with session_scope() as session:
         # Refuse an unknown unit/milestone, or a file already recorded for another unit,
         # before any file is copied into var/files/.
@@ -191,17 +216,22 @@ def record(
 
 @app.command()
 def waive(
-    unit: Annotated[str, typer.Option("--unit", help="单位编号。")],
-    milestone: Annotated[str, typer.Option("--milestone", help="节点编号。")],
+    unit: RequiredUnitOption,
+    milestone: MilestoneOption,
     reason: Annotated[str, typer.Option("--reason", help="豁免理由（记入审计日志）。")],
+    plan: PlanOption = "plan.yaml",
 ) -> None:
     """豁免一条台账义务（例如该单位不承担此项工作），不再提醒和催办。"""
+    from flows.intake_record import resolve_milestone, resolve_unit
     from models import ledger
     from models.db import session_scope
 
     if not reason.strip():
         raise DubanError("豁免理由不能为空", "用 --reason 写明理由")
+    loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit)
+    milestone = resolve_milestone(loaded, milestone, unit_id=unit)
     with session_scope() as session:
         entry = ledger.waive_entry(session, unit_id=unit, milestone_id=milestone, reason=reason,
                                    actor=actor())
-    out.print(f"已豁免：{unit} · {milestone}（截止 {entry.due}）。")
+    out.print(f"已豁免：{loaded.units[unit].name} · {milestone}（截止 {entry.due}）。", markup=False)

@@ -10,10 +10,11 @@ from email.utils import getaddresses
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from flows.cli import app
-from flows.console import SHANGHAI, JsonOption, actor, out, parse_date, print_json
+from flows.console import SHANGHAI, JsonOption, PlanOption, actor, out, parse_date, print_json
 from models.db import session_scope
 
 if TYPE_CHECKING:
@@ -78,8 +79,11 @@ def _as_json(row: OutboxMessage) -> dict[str, Any]:
 
 
 @outbox_app.callback(invoke_without_command=True)
-def outbox_list(ctx: typer.Context, state: StateOption = None, as_json: JsonOption = False) -> None:
-    """发件箱：每封邮件的键、类型、收件人、主题、状态、尝试次数和最近一次错误（时间为北京时间）。"""
+def outbox_list(ctx: typer.Context, state: StateOption = None, as_json: JsonOption = False,
+                wide: Annotated[bool, typer.Option(
+                    "--wide", help="每封邮件列出收件人、主题和最近错误（终端较宽时用）。")] = False,
+                plan: PlanOption = "plan.yaml") -> None:
+    """发件箱：每封邮件一行（编号、类型、收件单位、状态、时间，北京时间）；--wide 加上收件人、主题和错误。"""
     from models import outbox
 
     if ctx.invoked_subcommand is not None:
@@ -93,27 +97,62 @@ def outbox_list(ctx: typer.Context, state: StateOption = None, as_json: JsonOpti
         print_json([_as_json(r) for r in rows])
         return
     if not rows:
-        out.print("发件箱里没有邮件。" if state is None else f"发件箱里没有状态为 {state} 的邮件。")
+        out.print("发件箱里没有邮件。" if state is None
+                  else f"发件箱里没有状态为「{STATE_LABELS.get(state, state)}」的邮件。")
         return
-    table = Table(show_lines=False)
-    for column in ("编号", "类型", "收件人", "主题", "状态", "尝试", "最近错误", "时间（北京时间）"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        short = "%Y-%m-%d %H:%M"
-        when = (f"发送于 {_local(row.sent_at, short)}" if row.sent_at
-                else f"下次 {_local(row.next_attempt_at, short)}" if row.next_attempt_at
-                else f"入队 {_local(row.created_at, short)}")
-        table.add_row(str(row.id), KIND_LABELS.get(row.kind, row.kind), _addresses(row.to + row.cc),
-                      row.subject,
-                      state_label(row), str(row.attempts),
-                      row.last_error or "", when, style="red" if row.state == "failed" else None)
-    out.print(table)
+    out.print(_wide_table(rows) if wide else _narrow_table(rows, _short_names(plan)))
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.state] = counts.get(row.state, 0) + 1
     out.print("合计：" + "，".join(f"{STATE_LABELS[s]} {counts[s]}" for s in outbox.STATES
                                 if s in counts))
     out.print("重发：duban outbox retry 编号（或 duban outbox retry --state failed 全部重发）。")
+
+
+def _when(row: OutboxMessage, fmt: str) -> str:
+    return (f"发送于 {_local(row.sent_at, fmt)}" if row.sent_at
+            else f"下次 {_local(row.next_attempt_at, fmt)}" if row.next_attempt_at
+            else f"入队 {_local(row.created_at, fmt)}")
+
+
+def _short_names(plan: str) -> dict[str, str]:
+    """Unit id → short name for the 80-column list; ids when plan.yaml cannot be read
+    (the outbox is about mail already composed, and must stay readable without the plan)."""
+    from plan import load_plan
+    from plan.errors import DubanError
+
+    try:
+        return {u.id: u.short for u in load_plan(plan).units.values()}
+    except DubanError:
+        return {}
+
+
+def _narrow_table(rows: list[OutboxMessage], names: dict[str, str]) -> Table:
+    """One line per message at 80 columns: nothing that folds (no subject, no addresses)."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("编号", "类型", "收件", "状态", "尝试", "时间（北京时间）"):
+        table.add_column(column, no_wrap=True, justify="right" if column in ("编号", "尝试") else "left")
+    for row in rows:
+        if row.unit_id:
+            to = names.get(row.unit_id, row.unit_id)
+        else:
+            first = _addresses(row.to).split("，")[0]
+            to = first.split("@")[0] + (f" 等 {len(row.to)} 人" if len(row.to) > 1 else "")
+        table.add_row(str(row.id), KIND_LABELS.get(row.kind, row.kind), to, state_label(row),
+                      str(row.attempts), _when(row, "%m-%d %H:%M"),
+                      style="red" if row.state == "failed" else None)
+    return table
+
+
+def _wide_table(rows: list[OutboxMessage]) -> Table:
+    table = Table(show_lines=False)
+    for column in ("编号", "类型", "收件人", "主题", "状态", "尝试", "最近错误", "时间（北京时间）"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(str(row.id), KIND_LABELS.get(row.kind, row.kind), _addresses(row.to + row.cc),
+                      row.subject, state_label(row), str(row.attempts), row.last_error or "",
+                      _when(row, "%Y-%m-%d %H:%M"), style="red" if row.state == "failed" else None)
+    return table
 
 
 KeyArgument = Annotated[str | None, typer.Argument(
@@ -123,12 +162,13 @@ RetryStateOption = Annotated[str | None, typer.Option(
 SinceOption = Annotated[str | None, typer.Option(
     "--since", show_default=False, help="与 --state failed 合用：只重发这一天（YYYY-MM-DD）及以后的邮件。")]
 UnitRetryOption = Annotated[str | None, typer.Option(
-    "--unit", show_default=False, help="与 --state failed 合用：只重发给这个单位的邮件。")]
+    "--unit", show_default=False, help="与 --state failed 合用：只重发给这个单位的邮件（编号、名称或简称）。")]
 
 
 @outbox_app.command("retry")
 def outbox_retry(key: KeyArgument = None, state: RetryStateOption = None,
-                 since: SinceOption = None, unit: UnitRetryOption = None) -> None:
+                 since: SinceOption = None, unit: UnitRetryOption = None,
+                 plan: PlanOption = "plan.yaml") -> None:
     """把发送失败的邮件放回待发送队列：一封（编号或键），或 --state failed 全部；下一次 run 时重新发送。"""
     from models import outbox
     from models.ledger import audit
@@ -139,6 +179,17 @@ def outbox_retry(key: KeyArgument = None, state: RetryStateOption = None,
     if key is not None and (since or unit):
         raise typer.BadParameter("--since 和 --unit 只能与 --state failed 合用",
                                  param_hint="--since / --unit")
+    if unit is not None:
+        from sqlmodel import select
+
+        from flows.intake_record import resolve_unit
+        from models.tables import OutboxMessage
+        from plan import load_plan
+
+        with session_scope() as session:  # an id the outbox holds stands, even if the plan dropped it
+            held = set(session.exec(select(OutboxMessage.unit_id).distinct()).all())
+        if unit not in held:
+            unit = resolve_unit(load_plan(plan), unit)
     with session_scope() as session:
         if key is not None:
             rows = [outbox.retry(session, key=key)]

@@ -17,6 +17,7 @@ from flows.cli import DubanGroup, app
 from flows.console import (
     JsonOption,
     PlanOption,
+    Steps,
     TodayOption,
     actor,
     err,
@@ -73,11 +74,15 @@ def digest(
         configure_prefect()
         from flows.digest import digest as digest_flow
 
-        summary: dict[str, Any] = digest_flow(plan_path=plan, today=as_of.isoformat(), email=not no_email)
+        with Steps("进度简报") as steps:
+            steps.step("汇总台账，生成看板、工作簿和邮件（Prefect 流程）")
+            summary: dict[str, Any] = digest_flow(plan_path=plan, today=as_of.isoformat(), email=not no_email)
     else:
         from flows.report_jobs import run_digest
 
-        summary = run_digest(plan_path=plan, today=as_of, email=not no_email).summary
+        with Steps("进度简报") as steps:
+            steps.step("汇总台账，生成看板、工作簿和邮件")
+            summary = run_digest(plan_path=plan, today=as_of, email=not no_email).summary
         if not as_json:
             _no_prefect_note()
     if as_json:
@@ -140,9 +145,9 @@ def evaluate(
     ctx: typer.Context,
     period: Annotated[str | None, typer.Option("--period", help="评估期：half-year（半年）或 annual（全年）。")] = None,
     today: TodayOption = None,
-    include: Annotated[list[str] | None,
-                       typer.Option("--include", help="把单位列入名单（与 --list 一起），可重复。")] = None,
-    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="把单位移出名单，可重复。")] = None,
+    include: Annotated[list[str] | None, typer.Option(
+        "--include", help="把单位（编号或名称）列入名单（与 --list 合用），可重复。")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="把单位（编号或名称）移出名单。")] = None,
     target: Annotated[str | None,
                       typer.Option("--list", help="--include 列入哪个名单：commend 表扬 / criticise 批评。")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="调整名单的理由（与操作人一起记录）。")] = None,
@@ -160,19 +165,28 @@ def evaluate(
     _check_period(period)
     as_of = resolve_today(today)
     _prepare(plan)
-    kwargs = dict(plan_path=plan, period=period, actor=actor(), include=include or [],
-                  exclude=exclude or [], target=target, reason=reason)
+    from flows.intake_record import resolve_unit
+
+    named = load_plan(plan)  # --include/--exclude take names like every --unit
+    include = [resolve_unit(named, u, option="--include") for u in include or []]
+    exclude = [resolve_unit(named, u, option="--exclude") for u in exclude or []]
+    kwargs = dict(plan_path=plan, period=period, actor=actor(), include=include,
+                  exclude=exclude, target=target, reason=reason)
     if prefect_enabled():
         from flows.prefect_env import configure_prefect
 
         configure_prefect()
         from flows.evaluate import evaluate as evaluate_flow
 
-        result: dict[str, Any] = evaluate_flow(today=as_of.isoformat(), **kwargs)  # type: ignore[arg-type]
+        with Steps("评估") as steps:
+            steps.step(f"{PERIOD_LABELS.get(period, period)}打分，生成名单和通报草稿（Prefect 流程）")
+            result: dict[str, Any] = evaluate_flow(today=as_of.isoformat(), **kwargs)  # type: ignore[arg-type]
     else:
         from flows.report_jobs import run_evaluation
 
-        result = run_evaluation(today=as_of, **kwargs).as_json()  # type: ignore[arg-type]
+        with Steps("评估") as steps:
+            steps.step(f"{PERIOD_LABELS.get(period, period)}打分，生成名单和通报草稿")
+            result = run_evaluation(today=as_of, **kwargs).as_json()  # type: ignore[arg-type]
         if not as_json:
             _no_prefect_note()
     if as_json:
@@ -187,7 +201,10 @@ def evaluate_show(period: PeriodOption = "half-year", plan: PlanOption = "plan.y
     """显示最近一次评估的名单、得分和理由（不重新评估）。"""
     _check_period(period)
     from flows.report_jobs import show_evaluation
+    from models.ledger import require_synced
 
+    with session_scope() as session:
+        require_synced(session)  # the same refusal as status, before "no evaluation yet"
     result = show_evaluation(plan_path=plan, period=period).as_json()
     if as_json:
         print_json(result)
@@ -214,11 +231,12 @@ def evaluate_approve(period: PeriodOption = "half-year", today: TodayOption = No
 
 @evaluate_app.command("review")
 def evaluate_review(
-    unit: Annotated[str, typer.Argument(help="被通报批评的单位编号。")],
+    unit: Annotated[str, typer.Argument(help="被通报批评的单位（编号或名称）。")],
     result: Annotated[str, typer.Option("--result", help="复查结果：pass（合格）或 fail（不合格）。")],
     period: PeriodOption = "half-year",
     date: Annotated[str | None, typer.Option("--date", help="复查日期（YYYY-MM-DD），默认 --today。")] = None,
     note: Annotated[str | None, typer.Option("--note", help="复查意见。")] = None,
+    plan: PlanOption = "plan.yaml",
     today: TodayOption = None,
 ) -> None:
     """登记整改复查结果；不合格会在下一次评估中扣分。"""
@@ -226,17 +244,22 @@ def evaluate_review(
     if result not in ("pass", "fail"):
         raise typer.BadParameter(f"「{result}」无效，可选 pass（合格）或 fail（不合格）", param_hint="--result")
     on = parse_date(date) or resolve_today(today)
+    from flows.intake_record import resolve_unit
     from models import evaluations as ev
+
+    loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit, option="单位")
 
     with session_scope() as session:
         ev.review(session, period=period, unit_id=unit, result=result, on=on, actor=actor(), note=note)
-    out.print(f"已登记：{unit} {PERIOD_LABELS[period]}评估整改复查{'合格' if result == 'pass' else '不合格'}（{on}）。",
+    verdict = "合格" if result == "pass" else "不合格"
+    out.print(f"已登记：{loaded.units[unit].name} {PERIOD_LABELS[period]}评估整改复查{verdict}（{on}）。",
               markup=False)
 
 
 @evaluate_app.command("interview")
 def evaluate_interview(
-    unit: Annotated[str, typer.Argument(help="被约谈的单位编号。")],
+    unit: Annotated[str, typer.Argument(help="被约谈的单位（编号或名称）。")],
     period: PeriodOption = "half-year",
     held: Annotated[str | None, typer.Option("--held", help="约谈日期（YYYY-MM-DD），默认 --today。")] = None,
     note: Annotated[str | None, typer.Option("--note", help="约谈情况。")] = None,
@@ -247,12 +270,15 @@ def evaluate_interview(
     _check_period(period)
     on = parse_date(held) or resolve_today(today)
     loaded = load_plan(plan)
+    from flows.intake_record import resolve_unit
     from models import evaluations as ev
+
+    unit = resolve_unit(loaded, unit, option="单位")
 
     with session_scope() as session:
         ev.interview_held(session, period=period, unit_id=unit, on=on, coordinator=loaded.meta.coordinator,
                           actor=actor(), note=note)
-    out.print(f"已登记：{unit} 已于 {on} 约谈。", markup=False)
+    out.print(f"已登记：{loaded.units[unit].name} 已于 {on} 约谈。", markup=False)
 
 
 # -- requests (请示 → 批复) -------------------------------------------------------------------
@@ -281,17 +307,29 @@ def _deadline(plan: Any, start: dt.date, within: int) -> dt.date:
 
 @request_app.command("add")
 def request_add(
-    unit: Annotated[str, typer.Option("--unit", help="提出请示的单位编号，例如 pudong。")],
+    unit: Annotated[str, typer.Option("--unit", show_default=False,
+                                      help="提出请示的单位：编号、名称或简称，例如 pudong、浦东。")],
     title: Annotated[str, typer.Option("--title", help="请示事项。")],
     received: Annotated[str | None, typer.Option("--received", help="收到日期（YYYY-MM-DD），默认 --today。")] = None,
     division: Annotated[str | None,
-                        typer.Option("--division", help="负责答复的处室，默认 plan.yaml requests.division。")] = None,
+                        typer.Option("--division", show_default=False,
+                                     help="负责答复的处室（编号或名称），默认 requests.division。")] = None,
     plan: PlanOption = "plan.yaml",
     today: TodayOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """登记一件请示；按 plan.yaml 的 requests.reply_within 定答复期限，由负责处室承办。"""
+    from flows.intake_record import resolve_unit
+    from plan.errors import DubanError
+
     loaded = load_plan(plan)
+    unit = resolve_unit(loaded, unit)
+    if division is not None:
+        division = resolve_unit(loaded, division, option="--division")
+        if loaded.units[division].kind != "division":
+            divisions = "、".join(f"{u.name}（{u.id}）" for u in loaded.units.values() if u.kind == "division")
+            raise DubanError(f"--division：「{loaded.units[division].name}」不是局机关处室，不能承办请示的答复",
+                             f"写一个处室：{divisions}")
     day = parse_date(received) or resolve_today(today)
     due = _deadline(loaded, day, loaded.requests.reply_within)
     from models.requests import add_request
@@ -303,8 +341,8 @@ def request_add(
     if as_json:
         print_json(data)
         return
-    out.print(f"已登记第 {data['id']} 号请示（{unit}）：{data['title']}；{data['division']} 应于 {due} 前答复。",
-              markup=False)
+    out.print(f"已登记第 {data['id']} 号请示（{loaded.units[unit].name}）：{data['title']}；"
+              f"{loaded.units[data['division']].name} 应于 {due} 前答复。", markup=False)
 
 
 @request_app.command("reply")
@@ -346,12 +384,16 @@ def request_done(
 @request_app.command("list")
 def request_list(
     open_only: Annotated[bool, typer.Option("--open", help="只列未办结的请示。")] = False,
+    plan: PlanOption = "plan.yaml",
     as_json: JsonOption = False,
 ) -> None:
     """列出请示及其答复、落实情况。"""
+    from models.ledger import require_synced
     from models.requests import list_requests
 
+    units = load_plan(plan).units
     with session_scope() as session:
+        require_synced(session)
         items = [_request_json(i) for i in list_requests(session, open_only=open_only)]
     if as_json:
         print_json(items)
@@ -365,6 +407,7 @@ def request_list(
     for name in ("编号", "单位", "事项", "收到", "答复期限", "批复", "落实期限", "状态"):
         table.add_column(name)
     for i in items:
-        table.add_row(str(i["id"]), i["unit"], i["title"], i["received"], i["reply_due"],
+        shown = units[i["unit"]].short if i["unit"] in units else i["unit"]
+        table.add_row(str(i["id"]), shown, i["title"], i["received"], i["reply_due"],
                       i["replied_on"] or "", i["follow_up_due"] or "", i["status_label"])
     out.print(table)

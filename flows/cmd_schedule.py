@@ -18,8 +18,8 @@ from flows.cli import app
 from flows.console import (
     SHANGHAI,
     JsonOption,
+    Steps,
     TodayOption,
-    err,
     out,
     parse_date,
     print_json,
@@ -135,7 +135,8 @@ def jobs(plan: PlanOption = "plan.yaml", today: TodayOption = None, as_json: Jso
         nxt = _local(dt.datetime.fromisoformat(row["next_run"])) if row["next_run"] else "无"
         previous = (f"{last_run['date']} {STATES.get(last_run['state'], last_run['state'])}"
                     if last_run else "无")
-        out.print(f"{row['id']}（{row['flow']}，{row['schedule']}）：下次 {nxt}；上次 {previous}",
+        # two short lines rather than one that an 80-column terminal would break mid-date
+        out.print(f"{row['id']}（{row['flow']}）：{row['schedule']}\n    下次 {nxt}；上次 {previous}",
                   markup=False)
     if holder:
         out.print(f"duban serve 正在运行：主机 {holder.host}，进程 {holder.pid}，"
@@ -162,7 +163,7 @@ def deploy(
 ) -> None:
     """按 plan.yaml 的 schedules 在 Prefect 服务器（PREFECT_API_URL）上注册部署，由 worker 执行。
 
-    每个作业一个部署，时间与 duban serve 完全一致（上海时间，仅工作日的作业跳过节假日、含调休上班日）。
+    每个作业一个部署，时间与 duban serve 完全一致（按 plan.yaml 中 schedules.timezone 的时区，仅工作日的作业跳过节假日、含调休上班日）。
     数据库地址取 worker 环境中的 DUBAN_DATABASE_URL；SMTP 密码取 worker 环境，或 Prefect
     Secret 块 duban-smtp-password。部署后请停止 duban serve，避免同一作业被运行两次。
     """
@@ -247,12 +248,16 @@ def replay(
     if end < start:
         raise typer.BadParameter(f"结束日期 {end} 早于开始日期 {start}", param_hint="--to")
     loaded = load_plan(plan)
-    result = run_replay(loaded, start=start, end=end, source_url=_source_ledger(),
-                        progress=None if as_json else _progress)
+    with Steps("回放") as steps:
+        result = run_replay(loaded, start=start, end=end, source_url=_source_ledger(),
+                            progress=lambda days, total: steps.track(days, total, "工作日"))
     if as_json:
         print_json(result.as_json())
         return
-    _print_replay(result, details)
+    from flows.cmd_cycle import KIND_LABELS
+
+    rung_labels = {r.id: f"{KIND_LABELS.get(r.kind, r.kind)}（{r.id}）" for r in loaded.escalation.rungs}
+    _print_replay(result, details, rung_labels)
 
 
 def _source_ledger() -> str | None:
@@ -264,17 +269,11 @@ def _source_ledger() -> str | None:
     return url
 
 
-def _progress(days: Any, total: int) -> Any:
-    from rich.progress import track
-
-    return track(days, total=total, description="回放", console=err, transient=True)
-
-
-def _print_replay(result: Any, details: bool) -> None:
+def _print_replay(result: Any, details: bool, rung_labels: dict[str, str]) -> None:
     for day in result.days:
         if not day.messages and not day.escalations and not day.actually_sent:
             continue
-        fired = "，".join(f"{k} {v}" for k, v in day.escalations.items()) or "无"
+        fired = "，".join(f"{rung_labels.get(k, k)} {v} 条" for k, v in day.escalations.items()) or "无"
         sent = "" if day.actually_sent is None else f"；实际发出 {day.actually_sent} 封"
         out.print(f"{day.day} 周{WEEKDAY[day.day.weekday()]}：未完成 {day.entries_checked} 条，"
                   f"新触发 {fired}；回放邮件 {len(day.messages)} 封{sent}", markup=False)

@@ -88,12 +88,16 @@ def _reopen(row: OutboxMessage, now: dt.datetime) -> None:
     row.updated_at = now
 
 
+# How a message's state reads in a sentence about it.
+STATE_WORDS = {"queued": "还在等待发送", "sending": "正在发送", "sent": "已经发出", "failed": "发送失败"}
+
+
 def retry(session: Session, *, key: str) -> OutboxMessage:
     """Put a failed message back in the queue (attempts kept, so the history stays true)."""
     row = get_message(session, key=key)
     if row.state != "failed":
         raise DubanError(
-            f"邮件「{key}」的状态是 {row.state}，只有 failed（发送失败）的邮件可以重发",
+            f"邮件「{key}」{STATE_WORDS.get(row.state, row.state)}，只有发送失败的邮件可以重发",
             "运行 duban outbox --state failed 查看发送失败的邮件")
     _reopen(row, dt.datetime.now(dt.UTC))
     session.add(row)

@@ -187,11 +187,16 @@ def sections(items: Iterable[NoticeItem]) -> list[Section]:
 
 
 def by_unit(items: Iterable[NoticeItem]) -> list[UnitGroup]:
-    """Items grouped by unit, the longest overdue unit first (then by unit id, stably)."""
+    """Items grouped by unit, the longest overdue unit first, then in the plan's order.
+
+    The plan's order of units (黄浦、徐汇 … 临港, then the divisions and centres) is the order
+    sync created their ledger entries in, so the lowest entry id stands for it — never the
+    English id, which would put baoshan before huangpu in an official list."""
     groups: dict[str, list[NoticeItem]] = {}
     for item in items:
         groups.setdefault(item.unit_id, []).append(item)
-    ordered = sorted(groups.items(), key=lambda kv: (-max(i.days for i in kv[1]), kv[0]))
+    ordered = sorted(groups.items(), key=lambda kv: (-max(i.days for i in kv[1]),
+                                                     min(i.entry_id for i in kv[1]), kv[0]))
     return [UnitGroup(uid, its[0].unit_name, tuple(sorted(its, key=_sort_key)))
             for uid, its in ordered]
 

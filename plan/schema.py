@@ -145,6 +145,16 @@ class Unit(Strict):
     role: UnitRole | None = None  # None: division → task-only, every other kind → reporting
     contacts: list[Contact] = []
     aliases: list[Text] = []  # other names units use in file names and mail (奉贤快维中心)
+    # What 80-column tables show; by default the name without 上海市/知识产权局/区 (黄浦, 浦东).
+    short_name: Name | None = None
+
+    @property
+    def short(self) -> str:
+        if self.short_name is not None:
+            return self.short_name
+        from plan.intake_rules import unit_aliases  # the same derivation the inbox matches
+
+        return unit_aliases(self.name)[-1]
 
     @property
     def resolved_role(self) -> UnitRole:

@@ -82,8 +82,15 @@ def test_record_refuses_a_date_after_today(synced, cli, db_url: str) -> None:
 
 
 @pytest.mark.parametrize(("unit", "milestone", "message"), [
-    ("xuhu", "half-year-summary", "错误：没有编号为「xuhu」的单位\n提示：是不是「xuhui」？\n"),
-    ("xuhui", "half-year-sumary", "错误：没有编号为「half-year-sumary」的节点\n提示：是不是「half-year-summary」？\n"),
+    ("xuhu", "half-year-summary", "错误：--unit：找不到单位「xuhu」\n"
+                                  "提示：是不是「徐汇区知识产权局」（xuhui）？运行 duban units 查看全部单位\n"),
+    ("徐会区", "half-year-summary", "错误：--unit：找不到单位「徐会区」\n"
+                                   "提示：是不是「徐汇区知识产权局」（xuhui）？运行 duban units 查看全部单位\n"),
+    ("xuhui", "half-year-sumary", "错误：--milestone：找不到节点「half-year-sumary」\n"
+                                  "提示：是不是「half-year-summary」？"
+                                  "运行 duban milestones --unit xuhui 查看全部节点\n"),
+    ("xuhui", "总结", "错误：--milestone：找不到节点「总结」\n"
+                     "提示：运行 duban milestones --unit xuhui 查看全部节点\n"),
     ("xuhui", "t13-half-year", "错误：单位「xuhui」不需要报送「t13-half-year」\n"
                                "提示：「t13-half-year」由 protection-centre 报送；"
                                "查看该单位的节点：duban status --unit xuhui --all\n"),
@@ -136,7 +143,7 @@ def test_record_of_a_missing_file_is_refused(synced, cli, db_url: str) -> None:
 def test_waive_marks_the_entry_and_is_audited(synced, cli, db_url: str) -> None:
     result = cli("waive", "--unit", "huangpu", "--milestone", "t11-paris-2024", "--reason", "赛事改期")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "已豁免：huangpu · t11-paris-2024（截止 2024-08-16）。\n"
+    assert result.stdout == "已豁免：黄浦区知识产权局 · t11-paris-2024（截止 2024-08-16）。\n"
     entry = _entry(_status(cli, "--unit", "huangpu"), "huangpu", "t11-paris-2024")
     assert (entry["state"], entry["light"]) == ("waived", "grey")
     audit = [row for row in table_snapshot(db_url)["audit_log"] if row[3] == "entry.waive"]
@@ -160,7 +167,34 @@ def test_status_before_any_sync_says_what_to_do(workdir: Path, cli) -> None:
 def test_status_of_an_unknown_unit(synced, cli) -> None:
     result = cli("status", "--today", "2024-07-08", "--unit", "pudon")
     assert result.exit_code == 1
-    assert result.stderr == "错误：没有编号为「pudon」的单位\n提示：是不是「pudong」？\n"
+    assert result.stderr == ("错误：--unit：找不到单位「pudon」\n"
+                             "提示：是不是「浦东新区知识产权局」（pudong）？运行 duban units 查看全部单位\n")
+
+
+@pytest.mark.parametrize(("unit", "milestone"), [
+    ("徐汇区知识产权局", "半年度工作总结"), ("徐汇区", "半年度"), ("徐汇", "half-year-summary"),
+    ("xuhui", "半年度工作"),
+])
+def test_record_accepts_names_for_unit_and_milestone(unit: str, milestone: str, synced, cli) -> None:
+    result = cli("record", "--unit", unit, "--milestone", milestone, "--date", "2024-07-03",
+                 "--today", "2024-07-08", ok=True)
+    assert result.stdout == ("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-03"
+                             "（按时，截止 2024-07-05）。\n")
+
+
+def test_waive_accepts_names(synced, cli) -> None:
+    result = cli("waive", "--unit", "黄浦", "--milestone", "t11-paris-2024", "--reason", "赛事改期", ok=True)
+    assert result.stdout == "已豁免：黄浦区知识产权局 · t11-paris-2024（截止 2024-08-16）。\n"
+
+
+def test_a_title_prefix_naming_several_milestones_is_refused(synced, cli) -> None:
+    result = cli("record", "--unit", "xuhui", "--milestone", "任务1", "--today", "2024-07-08")
+    assert result.exit_code == 1
+    assert result.stderr == ("错误：--milestone：「任务1」可以指多个节点：任务1半年进展（随半年度工作总结报送）"
+                             "（t01-half-year）、任务1全年进展（随全年工作总结报送）（t01-annual）、"
+                             "任务10半年进展（随半年度工作总结报送）（t10-half-year）、"
+                             "任务10全年进展（随全年工作总结报送）（t10-annual） 等 14 个\n"
+                             "提示：写完整一些的名称，或写节点编号（运行 duban milestones 查看）\n")
 
 
 @pytest.mark.parametrize("command", [("status",), ("record", "--unit", "pudong", "--milestone", "work-plan")])
@@ -168,7 +202,10 @@ def test_an_impossible_today_is_a_usage_error(command: tuple[str, ...], synced, 
     result = cli(*command, "--today", "2024-13-01")
     assert result.exit_code == 2
     shown = re.sub(r"[\s│╭╮╰╯─]+", "", result.stderr)  # typer draws usage errors in a box
-    assert "Invalidvaluefor'--today':「2024-13-01」不是有效的日期，请写成YYYY-MM-DD，例如2024-07-08" in shown
+    from flows.console import today_in_shanghai
+
+    example = today_in_shanghai().isoformat()  # the example is in the user's own year
+    assert f"'--today'取值无效：「2024-13-01」不是有效的日期，请写成YYYY-MM-DD，例如{example}" in shown
     assert "意外错误" not in result.stderr
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.chinese_text import english_words
 from tests.conftest import table_snapshot
 
 
@@ -52,6 +53,9 @@ def test_duban_run_on_a_fresh_directory_writes_one_eml_per_recipient(workdir: Pa
     assert any(str(m["To"]).find("shszcj@126.com") >= 0 for m in messages)  # the coordinator's list
     assert "督导检查名单" in first.stdout
     assert "新触发：催办（overdue）" in first.stdout
+    # rung ids and commands may appear; no English sentence may
+    assert english_words(first.stdout, {"overdue", "supervise", "interview", "run", "mail", "fetch",
+                                        "outbox", "retry", "state", "failed", "queued"}) == []
 
     count = len(messages)
     second = run("2024-07-08")
@@ -104,8 +108,8 @@ def test_preview_on_a_holiday_sends_nothing(synced, cli):
 def test_preview_unknown_unit_is_refused(synced, db_url, cli):
     result = cli("preview", "--today", "2024-07-08", "--unit", "pudon")
     assert result.exit_code == 1
-    assert "错误：没有编号为「pudon」的单位" in result.output
-    assert "提示：是不是「pudong」？" in result.output
+    assert result.stderr == ("错误：--unit：找不到单位「pudon」\n"
+                             "提示：是不是「浦东新区知识产权局」（pudong）？运行 duban units 查看全部单位\n")
 
 
 def test_run_refuses_a_broken_plan_before_touching_anything(synced, db_url, cli, workdir):

@@ -176,7 +176,8 @@ def test_rerun_keeps_deadlines_and_override_is_recorded_with_who_and_why(season,
      "提示：加上 --list commend（通报表扬）或 --list criticise（通报批评）"),
     (("--exclude", "minhang"), "错误：调整名单必须写明理由",
      "提示：加上 --reason \"理由\"，理由会和操作人一起记入评估记录"),
-    (("--exclude", "minhnag", "--reason", "x"), "错误：没有编号为「minhnag」的单位", "提示：是不是「minhang」？"),
+    (("--exclude", "minhnag", "--reason", "x"), "错误：--exclude：找不到单位「minhnag」",
+     "提示：是不是「闵行区知识产权局」（minhang）？运行 duban units 查看全部单位"),
     (("--exclude", "fengxian-rapid-centre", "--reason", "x"),
      "错误：「上海奉贤（化妆品）知识产权快速维权中心」（fengxian-rapid-centre）不是参评单位",
      "提示：参评单位见 plan.yaml 的 evaluation.scope"),
@@ -225,7 +226,8 @@ def test_approval_freezes_the_lists_and_drops_the_draft_mark(season, cli, db_url
 def test_review_result_feeds_the_next_evaluation(season, cli):
     evaluate_json(cli, "--include", "minhang", "--list", "criticise", "--reason", "专项行动检查发现问题")
     assert cli("evaluate", "review", "jingan", "--result", "fail", "--date", "2024-08-20").exit_code == 0
-    assert cli("evaluate", "review", "minhang", "--result", "pass", "--date", "2024-08-14").exit_code == 0
+    passed = cli("evaluate", "review", "闵行", "--result", "pass", "--date", "2024-08-14")
+    assert (passed.exit_code, passed.stdout) == (0, "已登记：闵行区知识产权局 半年评估整改复查合格（2024-08-14）。\n")
     assert cli("evaluate", "interview", "jingan", "--held", "2024-07-30").exit_code == 0
     with session_scope() as session:
         rect = session.execute(select(LedgerEntry).where(LedgerEntry.unit_id == "minhang",

@@ -276,3 +276,13 @@ def test_supervision_sheet_in_subject_and_body() -> None:
         assert line in rendered.text.splitlines(), line
     assert "督办编号：督〔2024〕半年第07号" in rendered.html
     assert not re.search(r"\d{4}-\d{2}-\d{2}", rendered.text + rendered.html)
+
+
+def test_interview_proposal_ties_follow_the_plan_order_not_the_english_id() -> None:
+    # 黄浦 (entry 101) precedes 宝山 (entry 109) in plan.yaml; by English id baoshan would lead.
+    rendered = render_notice(interview_proposal(
+        item("interview", days=10, unit_id="baoshan", unit_name="宝山区知识产权局", entry_id=109),
+        item("interview", days=10, unit_id="huangpu", unit_name="黄浦区知识产权局", entry_id=101),
+        item("interview", days=12, unit_id="jingan", unit_name="静安区知识产权局", entry_id=104)))
+    text = rendered.text
+    assert text.index("静安区知识产权局") < text.index("黄浦区知识产权局") < text.index("宝山区知识产权局")

@@ -62,3 +62,24 @@ def test_mail_and_documents_name_only_the_plans_own_bureau_and_year(other, workd
     assert sheets and all("〔2025〕" in p.name for p in sheets)
     text = "\n".join(p.text for p in docx.Document(str(sheets[0])).paragraphs)
     assert "杭州市知识产权局" in text and not any(word in text for word in OURS)
+
+
+def test_help_and_templates_name_no_bureau() -> None:
+    """The organisation is data: help text and templates never name a bureau or its 文号."""
+    from typer.main import get_command
+
+    from flows.cli import app
+    from tests.conftest import ROOT
+    from tests.test_cli_help import command_paths
+
+    root = get_command(app)
+    texts = [root.help or ""]
+    for path in command_paths():
+        command = root
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        texts.append(" ".join(filter(None, [command.help, *(getattr(p, "help", "") or "" for p in command.params)])))
+    texts += [p.read_text(encoding="utf-8") for p in (ROOT / "notifications" / "templates").iterdir()]
+    for text in texts:
+        for word in ("上海", "沪知局", "知识产权保护处", "2024年"):
+            assert word not in text, (word, text[:120])

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 import pytest
+from rich.cells import cell_len
 
 from models import outbox
 from models.db import session_scope
@@ -139,7 +140,7 @@ def test_retry_refuses_unknown_and_unfailed_messages(workdir, db_url) -> None:
     assert caught.value.hint == "运行 duban outbox 查看现有邮件的编号"
     with pytest.raises(DubanError) as caught, session_scope() as s:
         outbox.retry(s, key=key)
-    assert caught.value.message == f"邮件「{key}」的状态是 queued，只有 failed（发送失败）的邮件可以重发"
+    assert caught.value.message == f"邮件「{key}」还在等待发送，只有发送失败的邮件可以重发"
     assert table_snapshot(db_url) == before
 
 
@@ -173,6 +174,13 @@ def test_cli_lists_the_outbox(workdir, cli) -> None:
     table = cli("outbox", ok=True).stdout
     assert "发送失败" in table and "已发送" in table
     assert "合计：已发送 2，发送失败 1" in table
+    lines = [line.split() for line in table.splitlines() if "u00" in line]
+    assert [line[:5] for line in lines] == [["1", "单位通知", "u000", "已发送", "1"],
+                                            ["2", "单位通知", "u001", "发送失败", "1"],
+                                            ["3", "单位通知", "u002", "已发送", "1"]]
+    assert all(cell_len(line) <= 80 for line in table.splitlines())
+    wide = cli("outbox", "--wide", ok=True).stdout
+    assert len(wide.splitlines()) > len(table.splitlines()) and "550" in wide  # subjects, errors
 
 
 def test_cli_retry(workdir, cli) -> None:
@@ -213,8 +221,7 @@ def test_cli_retry_by_short_id_and_all_failed_at_once(workdir, cli, db_url) -> N
                            permanent=True, now=NOW, max_attempts=5, backoff=BACKOFF)
         outbox.mark_sent(s, ids=[rows[0].id], now=NOW)
     table = cli("outbox", "--state", "failed", ok=True).stdout
-    assert [line.split("│")[1].strip() for line in table.splitlines()
-            if line.startswith("│ ") and "u00" in line] == ["2", "3", "4"]
+    assert [line.split()[0] for line in table.splitlines() if "u00" in line] == ["2", "3", "4"]
     assert "重发：duban outbox retry 编号（或 duban outbox retry --state failed 全部重发）。" in table
     # One by its short id …
     assert cli("outbox", "retry", "2", ok=True).stdout.strip() == (

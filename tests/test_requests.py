@@ -80,8 +80,12 @@ def test_reply_then_done_closes_both_entries(synced, cli):
     (("request", "done", "1"), "错误：第 1 号请示还没有批复", "提示：先运行 duban request reply 1"),
     (("request", "reply", "1", "--date", "2024-06-01"), "错误：批复日期 2024-06-01 早于收到请示的日期 2024-06-03",
      "提示：用 --date 填写实际批复日期"),
-    (("request", "add", "--unit", "pudnog", "--title", "x"), "错误：没有编号为「pudnog」的单位",
-     "提示：是不是「pudong」？"),
+    (("request", "add", "--unit", "pudnog", "--title", "x"), "错误：--unit：找不到单位「pudnog」",
+     "提示：是不是「浦东新区知识产权局」（pudong）？运行 duban units 查看全部单位"),
+    (("request", "add", "--unit", "浦东", "--division", "xuhui", "--title", "x"),
+     "错误：--division：「徐汇区知识产权局」不是局机关处室，不能承办请示的答复",
+     "提示：写一个处室：知识产权保护处（protection-division）、政策法规处（policy-division）、"
+     "知识产权运用促进处（utilization-division）、知识产权公共服务处（public-service-division）"),
     (("request", "add", "--unit", "pudong", "--title", "  "), "错误：请示标题不能为空",
      "提示：用 --title 写明请示事项，例如 --title \"某商标侵权案定性\""),
 ])
