@@ -163,7 +163,8 @@ def deploy(
 ) -> None:
     """按 plan.yaml 的 schedules 在 Prefect 服务器（PREFECT_API_URL）上注册部署，由 worker 执行。
 
-    每个作业一个部署，时间与 duban serve 完全一致（按 plan.yaml 中 schedules.timezone 的时区，仅工作日的作业跳过节假日、含调休上班日）。
+    每个作业一个部署，时间与 duban serve 完全一致（按 schedules.timezone 的时区，
+    仅工作日的作业跳过节假日、含调休上班日）。
     数据库地址取 worker 环境中的 DUBAN_DATABASE_URL；SMTP 密码取 worker 环境，或 Prefect
     Secret 块 duban-smtp-password。部署后请停止 duban serve，避免同一作业被运行两次。
     """
