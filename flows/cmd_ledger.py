@@ -54,12 +54,13 @@ def status(
     unit: UnitOption = None,
     task: TaskOption = None,
     show_all: Annotated[bool, typer.Option("--all", help="列出全部条目（默认只列红灯、黄灯条目）。")] = False,
-    ids: Annotated[bool, typer.Option("--ids", help="在名称后显示单位编号和节点编号。")] = False,
+    ids: Annotated[bool, typer.Option("--ids", help="在每个条目下另起一行显示单位编号和节点编号。")] = False,
     wide: Annotated[bool, typer.Option("--wide", help="显示单位全称（默认用简称，适合 80 列终端）。")] = False,
     plan: PlanOption = "plan.yaml",
     as_json: JsonOption = False,
 ) -> None:
-    """台账状态：每条义务的截止日期、状态和红黄绿灯，以及按任务、按单位的合计。"""
+    """台账状态：每条义务的截止日期、状态和红黄绿灯，以及按任务、按单位的合计；
+    --unit 时在条目下显示该单位在工作台账里报的最新进展。"""
     from flows.intake_record import resolve_unit
     from models import intake, ledger
     from models.db import session_scope
