@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
+from rich.cells import cell_len
 from rich.table import Table
+from rich.text import Text
 
 from flows.cli import app
 from flows.console import (
@@ -31,6 +33,7 @@ from plan.status import (
     STATE_LABELS,
     Classifier,
     Light,
+    ReportedProgress,
     State,
     tally,
 )
@@ -51,12 +54,13 @@ def status(
     unit: UnitOption = None,
     task: TaskOption = None,
     show_all: Annotated[bool, typer.Option("--all", help="列出全部条目（默认只列红灯、黄灯条目）。")] = False,
-    ids: Annotated[bool, typer.Option("--ids", help="在名称后显示单位编号和节点编号。")] = False,
+    ids: Annotated[bool, typer.Option("--ids", help="在每个条目下另起一行显示单位编号和节点编号。")] = False,
     wide: Annotated[bool, typer.Option("--wide", help="显示单位全称（默认用简称，适合 80 列终端）。")] = False,
     plan: PlanOption = "plan.yaml",
     as_json: JsonOption = False,
 ) -> None:
-    """台账状态：每条义务的截止日期、状态和红黄绿灯，以及按任务、按单位的合计。"""
+    """台账状态：每条义务的截止日期、状态和红黄绿灯，以及按任务、按单位的合计；
+    --unit 时在条目下显示该单位在工作台账里报的最新进展。"""
     from flows.intake_record import resolve_unit
     from models import intake, ledger
     from models.db import session_scope
@@ -74,6 +78,8 @@ def status(
         rows = ledger.entry_rows(session, unit=unit, task=task)
         # "reported done, evidence missing" and similar, from the units' workbooks (issue #4)
         flags = intake.progress_flags(session)
+        # what the units said in their workbooks: shown under each entry with --unit
+        progress = intake.reported_progress(session, unit_id=unit)
     states = [classifier.state(due=r.due, submitted_on=r.submitted_on, waived=r.waived) for r in rows]
     per_task, per_unit, overall = tally(rows, states)
     unit_names = {r.unit_id: r.unit_name for r in rows}
@@ -88,6 +94,7 @@ def status(
                 "state": s.value, "state_label": STATE_LABELS[s], "light": LIGHTS[s].value,
                 "days_overdue": classifier.days_overdue(r.due) if s is State.OVERDUE else 0,
                 "flag": flags.get(r.id),
+                "progress": progress[r.id].as_json() if r.id in progress else None,
             } for r, s in zip(rows, states, strict=True)],
             "totals": {
                 "tasks": [{"task": n, "title": task_titles[n], **t.as_json()} for n, t in sorted(per_task.items())],
@@ -99,7 +106,7 @@ def status(
     if not wide:  # 80 columns: 浦东 rather than 浦东新区知识产权局
         unit_names = {u: loaded.units[u].short if u in loaded.units else name for u, name in unit_names.items()}
     _print_status(rows, states, per_task, per_unit, overall, classifier, show_all or bool(unit or task),
-                  unit_names, task_titles, flags, ids=ids)
+                  unit_names, task_titles, flags, progress if unit else {}, ids=ids)
 
 
 def _day(day: Any, as_of: Any) -> str:
@@ -107,36 +114,64 @@ def _day(day: Any, as_of: Any) -> str:
     return day.strftime("%m-%d") if day.year == as_of.year else day.isoformat()
 
 
+def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_names: dict[str, str],
+                   flags: dict[int, str], progress: dict[int, ReportedProgress], *, ids: bool) -> None:
+    """The entries table for an 80-column terminal: no vertical rules, short unit names,
+    and what does not fit a column — the ids (--ids) and the unit's reported progress
+    (--unit) — on indented full-width lines under its entry, so no id is folded and the
+    状态 column keeps its width.  One header table and one table per entry share fixed
+    column widths, since rich cannot span a cell across columns."""
+    as_of = classifier.today
+    dated = any(r.submitted_on and r.submitted_on <= as_of for r, _s in shown)
+    cells: list[list[Text]] = []
+    for r, s in shown:
+        detail = STATE_LABELS[s]
+        if s is State.OVERDUE:
+            detail += f" {classifier.days_overdue(r.due)} 个工作日"
+        if r.id in flags:
+            detail += " ⚑"
+        submitted = _day(r.submitted_on, as_of) if r.submitted_on and r.submitted_on <= as_of else ""
+        cells.append([Text.from_markup(_light(LIGHTS[s])), Text(unit_names.get(r.unit_id, r.unit_name)),
+                      Text(r.milestone_title), Text(str(r.task_number or "")), Text(_day(r.due, as_of)),
+                      Text(detail), *([Text(submitted)] if dated else [])])
+    names = ("灯", "单位", "节点", "任务", "截止", "状态", "报送日期")[: 7 if dated else 6]
+    widths = [max([cell_len(name), *(row[i].cell_len for row in cells)]) for i, name in enumerate(names)]
+    # 节点 takes what the others leave (2 padding + 1 separator per column), wrapping if need be.
+    rest = out.width - sum(w for i, w in enumerate(widths) if i != 2) - 3 * len(names) + 1
+    widths[2] = max(8, min(widths[2], rest))
+
+    def table(header: bool) -> Table:
+        t = Table(box=box.SIMPLE_HEAD, show_edge=False, show_header=header, padding=(0, 1))
+        for name, width in zip(names, widths, strict=True):
+            t.add_column(name, width=width, no_wrap=name != "节点", overflow="fold")
+        return t
+
+    out.print(f"台账条目（截至 {as_of}）", markup=False)
+    out.print(table(True))
+    for (r, _s), row in zip(shown, cells, strict=True):
+        t = table(False)
+        t.add_row(*row)
+        out.print(t)
+        extra = [f"{r.unit_id}  {r.milestone_id}"] if ids else []
+        extra += progress[r.id].lines() if r.id in progress else []
+        if extra:
+            lines = Table.grid()
+            lines.add_column(width=4)
+            lines.add_column(overflow="fold")
+            for line in extra:
+                lines.add_row("", Text(line))
+            out.print(lines)
+
+
 def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any], per_unit: dict[str, Any],
                   overall: Any, classifier: Classifier, show_all: bool, unit_names: dict[str, str],
-                  task_titles: dict[int, str | None], flags: dict[int, str], *, ids: bool = False) -> None:
+                  task_titles: dict[int, str | None], flags: dict[int, str],
+                  progress: dict[int, ReportedProgress], *, ids: bool = False) -> None:
     as_of = classifier.today
     shown = [(r, s) for r, s in zip(rows, states, strict=True)
              if show_all or (LIGHTS[s] in (Light.RED, Light.AMBER) and s is not State.LATE)]
     if shown:
-        # 80 columns: no vertical rules, short unit names, ids on their own line with room
-        # to stay whole, and the 报送日期 column only when some row has a date.
-        table = Table(title=f"台账条目（截至 {as_of}）", title_justify="left", box=box.SIMPLE_HEAD)
-        dated = any(r.submitted_on and r.submitted_on <= as_of for r, _s in shown)
-        # --ids: the unit and its ids share one column that never wraps, so no id is
-        # ever folded (t10-ecommerce-monitoring@2024Q4 must stay copyable).
-        names = ("灯", "单位与编号" if ids else "单位", "节点", "任务", "截止", "状态", "报送日期")
-        for name in names[: 7 if dated else 6]:
-            table.add_column(name, no_wrap=name in ("灯", "单位与编号", "截止", "报送日期", "任务"),
-                             overflow="fold")
-        for r, s in shown:
-            detail = STATE_LABELS[s]
-            if s is State.OVERDUE:
-                detail += f" {classifier.days_overdue(r.due)} 个工作日"
-            if r.id in flags:
-                detail += " ⚑"
-            submitted = _day(r.submitted_on, as_of) if r.submitted_on and r.submitted_on <= as_of else ""
-            unit_cell = unit_names.get(r.unit_id, r.unit_name)
-            if ids:
-                unit_cell += f"\n{r.unit_id}\n{r.milestone_id}"
-            table.add_row(_light(LIGHTS[s]), unit_cell, r.milestone_title,
-                          str(r.task_number or ""), _day(r.due, as_of), detail, *([submitted] if dated else []))
-        out.print(table)
+        _print_entries(shown, classifier, unit_names, flags, progress, ids=ids)
         flagged = [(r, flags[r.id]) for r, _s in shown if r.id in flags]
         for r, flag in flagged:
             out.print(f"⚑ {r.unit_name} · {r.milestone_title}：{flag}", markup=False)

@@ -61,7 +61,7 @@ from plan.evaluation import (
     public_facts,
 )
 from plan.model import Plan
-from plan.status import Classifier, State
+from plan.status import Classifier, ReportedProgress, State
 from plan.workdays import WorkCalendar
 
 # -- digest --------------------------------------------------------------------------------
@@ -91,6 +91,15 @@ def _statistics(session: Session, plan: Plan, today: dt.date) -> Statistics | No
     except ImportError:  # the intake feature is not installed in this build
         return Statistics(period=period, label=PERIOD_LABELS.get(period, period), available=False,
                           note="案件统计功能尚未启用，本期简报不含统计数据。")
+
+
+def _progress(session: Session) -> dict[int, ReportedProgress]:
+    """What units reported in their ledger workbooks, for the dashboard's unit pages."""
+    try:
+        from models.intake import reported_progress
+    except ImportError:  # the intake feature is not installed in this build
+        return {}
+    return reported_progress(session)
 
 
 def _follow_ups(session: Session, digest: Digest, plan: Plan, classifier: Classifier) -> list[FollowUp]:
@@ -175,7 +184,7 @@ def run_digest(*, plan_path: str = "plan.yaml", today: dt.date, email: bool = Tr
         number = digest_number(session, as_of=today)
         save_snapshot(session, as_of=today, data=digest.snapshot())
         pages = write_dashboard(folder, view=v, digest=digest, plan=plan, history=history,
-                                days_overdue=classifier.days_overdue)
+                                days_overdue=classifier.days_overdue, progress=_progress(session))
         markdown = render_markdown(v)
         (folder / "digest.md").write_text(markdown, encoding="utf-8")
         workbook = write_workbook(folder / "ledger.xlsx", digest=digest, plan=plan,

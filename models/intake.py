@@ -22,6 +22,7 @@ from models.tables import LedgerEntry, Milestone, Submission, Unit, utcnow
 from plan import stats_table as st
 from plan.errors import DubanError
 from plan.ledger_sheet import Progress
+from plan.status import ReportedProgress
 
 SCALE = Decimal(10_000)
 DONE_WITHOUT_EVIDENCE = "已报完成，缺少佐证"
@@ -201,6 +202,20 @@ def current_progress(session: Session, *, unit_id: str | None = None) -> dict[in
 
 def _progress(u: ProgressUpdate) -> Progress:
     return Progress(u.department, u.person, u.state, u.percent, u.note)
+
+
+def reported_progress(session: Session, *, unit_id: str | None = None) -> dict[int, ReportedProgress]:
+    """entry id → the latest progress reported for it and its date, for the entries of one
+    unit or (``unit_id=None``) all; entries whose report is empty are left out."""
+    u = ProgressUpdate
+    query = (select(col(u.entry_id), col(u.department), col(u.person), col(u.state), col(u.percent),
+                    col(u.note), col(u.reported_on))
+             .join(LedgerEntry, col(LedgerEntry.id) == col(u.entry_id))
+             .where(col(u.is_current).is_(True), col(LedgerEntry.archived_at).is_(None)))
+    if unit_id is not None:
+        query = query.where(col(LedgerEntry.unit_id) == unit_id)
+    found = {entry_id: ReportedProgress(*rest) for entry_id, *rest in session.execute(query).tuples()}
+    return {e: p for e, p in found.items() if not p.is_empty()}
 
 
 def owned_entries(session: Session, *, unit_id: str) -> dict[int, str]:

@@ -7,7 +7,7 @@ and fetches nothing.  "Sortable" unit tables are one static page per sort order.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from notifications.digest_render import COLORS, DigestView, environment
 from plan.digest_rules import Digest, history_series
 from plan.evaluation import RUNG_LABELS, RUNG_ORDER
 from plan.model import Plan
-from plan.status import LIGHT_LABELS, LIGHTS, STATE_LABELS, State
+from plan.status import LIGHT_LABELS, LIGHTS, STATE_LABELS, ReportedProgress, State
 
 History = list[tuple[dt.date, dict[str, Any]]]
 LIGHT_RANK = {"red": 0, "amber": 1, "green": 2, "grey": 3}
@@ -35,19 +35,25 @@ def _with_today(history: History, today: dt.date, current: dict[str, Any]) -> Hi
     return [*[(d, s) for d, s in history if d != today], (today, current)]
 
 
-def _entry(row: Any, state: State, worst: str | None, days: int) -> dict[str, Any]:
+def _entry(row: Any, state: State, worst: str | None, days: int,
+           progress: ReportedProgress | None = None) -> dict[str, Any]:
     light = LIGHTS[state].value
     return {"task": row.task_number, "title": row.milestone_title, "unit": row.unit_id,
             "unit_name": row.unit_name, "due": row.due, "light": light,
             "light_label": LIGHT_LABELS[LIGHTS[state]], "state_label": STATE_LABELS[state],
             "submitted_on": row.submitted_on if state in (State.ON_TIME, State.LATE) else None,
             "days_overdue": days, "rung_label": RUNG_LABELS.get(worst or "", ""),
-            "report": row.report_id}
+            "report": row.report_id,
+            # the unit's own word from its ledger workbook; shown on its page, escaped there
+            "progress": progress.lines() if progress else []}
 
 
 def write_dashboard(folder: Path, *, view: DigestView, digest: Digest, plan: Plan,
-                    history: History, days_overdue: Callable[[dt.date], int]) -> list[Path]:
-    """Write the site into ``folder`` (replacing an earlier one of the same date)."""
+                    history: History, days_overdue: Callable[[dt.date], int],
+                    progress: Mapping[int, ReportedProgress] | None = None) -> list[Path]:
+    """Write the site into ``folder`` (replacing an earlier one of the same date);
+    ``progress`` (entry id → what the unit reported) appears under the entries on unit pages."""
+    progress = progress or {}
     env = environment()
     history = _with_today(history, digest.today, digest.snapshot())
     base = {**view.as_dict(), "page_title": "总览", "root": ""}
@@ -73,7 +79,8 @@ def write_dashboard(folder: Path, *, view: DigestView, digest: Digest, plan: Pla
     for name, (label, _) in SORTS.items():
         put(name, "dashboard_units.html", {**base, "page_title": "各单位情况", "units_sorted": units_sorted[name],
                                            "sort_label": label})
-    entries = [_entry(row, state, worst, days_overdue(row.due) if state is State.OVERDUE else 0)
+    entries = [_entry(row, state, worst, days_overdue(row.due) if state is State.OVERDUE else 0,
+                      progress.get(row.id))
                for row, state, worst in digest.entries]
     by_task: dict[int | None, list[dict[str, Any]]] = {}
     by_unit: dict[str, list[dict[str, Any]]] = {}

@@ -164,6 +164,7 @@ class CrossChecker:
         self.check_calendar()
         self.check_contacts()
         self.check_aliases()
+        self.check_short_names()
         from plan import checks_evaluation
 
         checks_evaluation.check(self)
@@ -420,6 +421,22 @@ class CrossChecker:
                     self.error(("units", i, "aliases", j),
                                f"别名「{alias}」同时指向单位「{first}」和「{unit.id}」",
                                "每个别名只能属于一个单位；删掉其中一个，或改成更具体的名称")
+
+    def check_short_names(self) -> None:
+        """Short names tell units apart in 80-column tables: two units showing as 浦东
+        would make a status line name the wrong unit."""
+        seen: dict[str, tuple[str, KeyPath]] = {}
+        for i, unit in self.items("units"):
+            # A derived short name is reported at the unit's name, the line that produced it.
+            path: KeyPath = ("units", i, "short_name" if unit.short_name is not None else "name")
+            short = unit.short
+            if short in seen:
+                first_id, first_path = seen[short]
+                first = self.source.mark(first_path)
+                self.error(path, f"简称「{short}」与单位「{first_id}」（第 {first.line} 行）重复",
+                           "每个单位的简称必须不同；给其中一个单位写上不重复的 short_name")
+            else:
+                seen[short] = (unit.id, path)
 
     def check_contacts(self) -> None:
         for i, unit in self.items("units"):

@@ -134,3 +134,47 @@ def tally(entries: Iterable[EntryLike], states: Iterable[State]) -> tuple[dict[i
         per_unit.setdefault(entry.unit_id, Tally()).add(state)
         overall.add(state)
     return per_task, per_unit, overall
+
+
+@dataclass(frozen=True)
+class ReportedProgress:
+    """A unit's latest word on one entry from its ledger workbook (责任部门 … 进展说明) and
+    the day it was imported.  It never changes the entry's state: only a submission does."""
+
+    department: str | None
+    person: str | None
+    state: str | None  # not-started | in-progress | done
+    percent: int | None
+    note: str | None
+    reported_on: dt.date
+
+    def is_empty(self) -> bool:
+        """A unit that cleared every cell has said nothing to show."""
+        return not any((self.department, self.person, self.state, self.percent is not None, self.note))
+
+    @property
+    def state_label(self) -> str | None:
+        from plan.ledger_sheet import PROGRESS  # lazily: that module pulls in openpyxl
+
+        return PROGRESS.get(self.state) if self.state else None
+
+    def lines(self) -> list[str]:
+        """Chinese lines for a terminal or a page, one fact each; nothing for an empty report."""
+        if self.is_empty():
+            return []
+        lines = []
+        who = "　".join(f"{label}：{value}" for label, value in (("责任部门", self.department),
+                                                                  ("责任人", self.person)) if value)
+        if who:
+            lines.append(who)
+        done = "，".join(x for x in (self.state_label, f"{self.percent}%" if self.percent is not None else None)
+                        if x)
+        lines.append(f"完成情况：{done or '未填'}（{self.reported_on} 单位台账报送）")
+        if self.note:
+            lines.append(f"进展说明：{self.note}")
+        return lines
+
+    def as_json(self) -> dict[str, object]:
+        return {"department": self.department, "person": self.person, "state": self.state,
+                "state_label": self.state_label, "percent": self.percent, "note": self.note,
+                "reported_on": self.reported_on.isoformat()}

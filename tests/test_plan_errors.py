@@ -229,6 +229,25 @@ def unknown_unit_kind() -> Case:
                      "可选值：district, special-area, division, centre")], []
 
 
+def duplicate_short_name() -> Case:
+    # 静安's short name, derived from its name, is claimed again by 奉贤快维中心.
+    t = edit(("    short_name: 奉贤快维中心\n", "    short_name: 静安\n"))
+    first = line_of(t, "    name: 静安区知识产权局\n")
+    return t, [error(at(t, "short_name: 静安", 12), "units[23].short_name",
+                     f"简称「静安」与单位「jingan」（第 {first} 行）重复",
+                     "每个单位的简称必须不同；给其中一个单位写上不重复的 short_name")], []
+
+
+def derived_short_name_clash() -> Case:
+    # A second unit whose name derives the same short name as 徐汇区知识产权局.
+    t = edit(("  # —— 局机关处室 ——", "  - id: xuhui-2\n    name: 上海市徐汇区知识产权局\n    kind: district\n\n"
+              "  # —— 局机关处室 ——"))
+    first = line_of(t, "    name: 徐汇区知识产权局\n")
+    return t, [error(at(t, "name: 上海市徐汇区知识产权局", 6), "units[17].name",
+                     f"简称「徐汇」与单位「xuhui」（第 {first} 行）重复",
+                     "每个单位的简称必须不同；给其中一个单位写上不重复的 short_name")], []
+
+
 CASES: dict[str, Callable[[], Case]] = {f.__name__: f for f in (
     bad_date_format, impossible_date, number_where_text, text_where_number, list_where_mapping,
     unknown_unit_in_task, unknown_group_member, unknown_report, duplicate_task_number,
@@ -237,6 +256,7 @@ CASES: dict[str, Callable[[], Case]] = {f.__name__: f for f in (
     empty_file, comments_only, not_utf8, typo_key, unknown_section, milestone_outside_period,
     due_and_report, empty_title, bad_email, uppercase_id, bad_cron, unknown_timezone,
     rungs_not_increasing, evaluate_without_period, window_ends_after_due, unknown_unit_kind,
+    duplicate_short_name, derived_short_name_clash,
 )}
 # Cases whose refusal is also checked against a synced database, on every backend.
 DB_CASES = ["impossible_date", "unknown_unit_in_task", "python_object_tag", "not_utf8", "typo_key"]
