@@ -142,4 +142,4 @@ def test_serve_today_needs_once(workdir, cli):
                                   ("replay", "--help")])
 def test_help(cli, args):
     result = cli(*args)
-    assert result.exit_code == 0 and "Usage" in result.output
+    assert result.exit_code == 0 and "用法：" in result.output and "Usage" not in result.output
