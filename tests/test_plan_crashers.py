@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -199,6 +200,31 @@ def empty_tasks() -> Case:
                      "在它下面逐项填写内容，参照仓库里的 plan.yaml")]
 
 
+NAME_HINT = "单位名称会用在文件名里（督办单、台账导出）：写正式的简称，或删去重复的部分"
+ID_HINT = "编号会用在文件名和数据库里：改用简短的小写英文缩写，例如 pudong（引用它的地方一并修改）"
+
+
+def long_unit_name() -> Case:
+    # Accepted before, then the sweep crashed writing 督办单…（name）.docx: File name too long.
+    t = edit(("name: 徐汇区知识产权局\n", "name: " + "徐" * 51 + "\n"))
+    return t, [error(at(t, "徐" * 51), "units[1].name", "「name」太长：51 个字，最多 50 个", NAME_HINT)]
+
+
+def long_short_name() -> Case:
+    t = edit(("short_name: 奉贤快维中心", "short_name: " + "短" * 51))
+    return t, [error(at(t, "短" * 51), "units[23].short_name", "「short_name」太长：51 个字，最多 50 个", NAME_HINT)]
+
+
+def long_unit_id() -> Case:
+    # Accepted before, then the digest crashed writing the dashboard page units/<id>.html.
+    long = "x" * 300
+    t = re.sub(r"\bxuhui\b(?![@-])", long, shipped())  # the id and every reference, not the emails
+    message = f"编号「{'x' * 37}…」太长：300 个字符，最多 40 个"
+    paths = ["units[1].id", "groups[0].members[1]", "tasks[16].units[1]", "tasks[16].milestones[0].units[1]",
+             "tasks[16].milestones[1].units[1]"]  # every place that must change is named
+    return t, [error(at(t, long, occurrence=n + 1), path, message, ID_HINT) for n, path in enumerate(paths)]
+
+
 def _email(value: str) -> Case:
     t = edit(("email: leader@example.org", f"email: {value}"))
     shown = value.strip('"').replace('\\"', '"')
@@ -212,6 +238,7 @@ CASES: dict[str, Callable[[], Case]] = {f.__name__: f for f in [
     period_until_9999, offset_of_a_billion, infinite_base,
     infinite_base_as_text, nul_escape_in_a_name, raw_nul, raw_bel, raw_esc, raw_del,
     line_break_in_a_name, tab_inside_a_title, tab_indenting_a_list_item, empty_tasks,
+    long_unit_name, long_short_name, long_unit_id,
 ]}
 for _value in ['"<script>@x.org"', '"测试@例子.中国"', '"\\"a\\"@x.org"', '"x@y.org%0aBcc:z"',
                '"a@b.org>,evil.x.org"']:
