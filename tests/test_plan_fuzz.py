@@ -297,7 +297,7 @@ def test_a_sample_of_accepted_mutants_syncs_and_sweeps(tmp_path: Path, monkeypat
 # How many accepted mutants go through every later stage, and how many of those also
 # render the PDF 简报 with WeasyPrint (~1 s each on a busy 2-core machine; the others write
 # the brief's HTML instead, which is what WeasyPrint would be fed).
-FULL_STAGES = 20
+FULL_STAGES = 24
 WITH_PDF = 3
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -347,12 +347,34 @@ def season_date(plan: Plan) -> dt.date:
     return max(period.start, min(day, period.end))
 
 
-def _every_stage(plan_path: Path, plan: Plan, today: dt.date) -> None:
+_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def _fill_inbox(inbox: Path, plan: Plan, docx_bytes: bytes) -> None:
+    """What units drop in the inbox, named after the mutant's own units and reports: a summary
+    by unit name and report title, a stamped PDF in a unit-id folder, and a file for nobody."""
+    def safe(name: str) -> str:
+        return re.sub(r"[/\\\x00]", "-", name)[:40]
+
+    inbox.mkdir(parents=True, exist_ok=True)
+    units = [u for u in plan.units.values() if u.reports_publicly] or list(plan.units.values())
+    report = plan.reports.get("half-year-summary") or next(iter(plan.reports.values()), None)
+    title = report.title if report else "半年度工作总结"
+    if units:
+        (inbox / f"{safe(units[0].name)}-{safe(title)}.docx").write_bytes(docx_bytes)
+        (inbox / units[-1].id).mkdir(exist_ok=True)
+        (inbox / units[-1].id / "半年总结（盖章）.pdf").write_bytes(_PDF.replace(b"Catalog", b"Catalog" + b"1"))
+    (inbox / "火星-半年总结.pdf").write_bytes(_PDF)
+
+
+def _every_stage(plan_path: Path, plan: Plan, today: dt.date, docx_bytes: bytes) -> None:
     from flows.report_jobs import run_digest, run_evaluation
     from flows.steps import deliver_step, intake_step, mail_step, sweep_step, sync_step
+    from models.db import var_dir
 
     sync_step(plan, actor="fuzz")
     mail_step(plan, today=today, actor="fuzz")
+    _fill_inbox(var_dir() / "inbox", plan, docx_bytes)
     intake_step(plan, today=today, inbox=None, actor="fuzz")
     sweep_step(plan, today=today)
     deliver_step(plan, today=today)
@@ -383,6 +405,12 @@ def test_a_sample_of_accepted_mutants_runs_every_later_stage(tmp_path: Path,
     migrate(get_engine(f"sqlite:///{template}"))
     dispose_engines()
     real_brief = report_jobs.write_brief
+    import docx as python_docx
+
+    document = python_docx.Document()
+    document.add_paragraph("半年度工作总结")
+    document.save(str(tmp_path / "summary.docx"))
+    docx_bytes = (tmp_path / "summary.docx").read_bytes()
 
     def html_brief(v: object, number: int, target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -410,7 +438,7 @@ def test_a_sample_of_accepted_mutants_runs_every_later_stage(tmp_path: Path,
         dispose_engines()
         today = season_date(plan)
         try:
-            _every_stage(plan_path, load_plan(plan_path), today)
+            _every_stage(plan_path, load_plan(plan_path), today, docx_bytes)
             completed += 1
         except DubanError as err:  # a refusal is fine if it says what and how, in Chinese
             refusals.append(f"{name}: {err.message}")
