@@ -200,6 +200,15 @@ def empty_tasks() -> Case:
                      "在它下面逐项填写内容，参照仓库里的 plan.yaml")]
 
 
+def empty_sections_list() -> Case:
+    # Accepted before ("sections: []" skipped the task → section check), then sync raised KeyError.
+    t = shipped()
+    start, end = t.index("\nsections:"), t.index("\nreports:")
+    t = t[:start] + "\nsections: []\n" + t[end:]
+    return t, [error(at(t, "\nsections:"), "sections", "「sections:」部分是空的",
+                     "在它下面逐项填写内容，参照仓库里的 plan.yaml")]
+
+
 NAME_HINT = "单位名称会用在文件名里（督办单、台账导出）：写正式的简称，或删去重复的部分"
 ID_HINT = "编号会用在文件名和数据库里：改用简短的小写英文缩写，例如 pudong（引用它的地方一并修改）"
 
@@ -238,7 +247,7 @@ CASES: dict[str, Callable[[], Case]] = {f.__name__: f for f in [
     period_until_9999, offset_of_a_billion, infinite_base,
     infinite_base_as_text, nul_escape_in_a_name, raw_nul, raw_bel, raw_esc, raw_del,
     line_break_in_a_name, tab_inside_a_title, tab_indenting_a_list_item, empty_tasks,
-    long_unit_name, long_short_name, long_unit_id,
+    long_unit_name, long_short_name, long_unit_id, empty_sections_list,
 ]}
 for _value in ['"<script>@x.org"', '"测试@例子.中国"', '"\\"a\\"@x.org"', '"x@y.org%0aBcc:z"',
                '"a@b.org>,evil.x.org"']:
@@ -253,6 +262,21 @@ def test_past_crasher_is_refused_with_its_place(name: str, tmp_path: Path) -> No
         load_plan(path)
     got = [str(p).replace(str(path), "plan.yaml") for p in caught.value.problems]
     assert got == expected
+
+
+def test_groups_as_a_number_is_refused_not_iterated(tmp_path: Path) -> None:
+    """``groups: 5`` raised TypeError while the recipients group was defaulted from the
+    written groups; now the type error comes first, then every reference that needs a group."""
+    t = shipped()
+    start, end = t.index("\ngroups:"), t.index("\nsections:")
+    t = t[:start] + "\ngroups: 5\n" + t[end:]
+    path = write_plan(tmp_path, t)
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    got = [str(p).replace(str(path), "plan.yaml") for p in caught.value.problems]
+    assert got[0] == error(at(t, "\ngroups:", offset=len("groups: ")), "groups", "「groups」应为列表",
+                           "每一项以「- 」开头，逐行列出")
+    assert all("没有编号为" in p for p in got[1:]) and len(got) > 1
 
 
 # Every address the sender refuses, check refuses, and the other way round.
