@@ -32,9 +32,19 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _BREAKS = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
 
 
+# Invisible format characters (zero-width space, bidi overrides, BOM, soft hyphen…), usually
+# pasted from web pages: a name holding one looks right but never matches a file or mail
+# naming the unit, and a bidi override can reorder what a 通报 shows.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+
+
 def _one_line(value: str) -> str:
     if _BREAKS.search(value):
         raise PydanticCustomError("one_line", "a name must be one line")
+    found = _INVISIBLE.search(value)
+    if found:
+        raise PydanticCustomError("invisible_char", "invisible character U+{code}",
+                                  {"code": f"{ord(found.group()):04X}"})
     return value
 
 

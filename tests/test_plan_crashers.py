@@ -209,6 +209,24 @@ def empty_sections_list() -> Case:
                      "在它下面逐项填写内容，参照仓库里的 plan.yaml")]
 
 
+INVISIBLE_HINT = ("删掉这个字符（常见于从网页或 Word 复制的文字）："
+                  "它看不见，却让名称与文件名、邮件对不上，或打乱文字顺序")
+
+
+def zero_width_space_in_a_name() -> Case:
+    # Accepted before; every alias then held the invisible character, so no file or mail naming
+    # 徐汇区 matched the unit: its summary went to unmatched/ and it was chased regardless.
+    t = edit(("name: 徐汇区知识产权局\n", 'name: "徐汇\\u200b区知识产权局"\n'))
+    return t, [error(at(t, '"徐汇'), "units[1].name", "「name」里有看不见的格式字符 U+200B（零宽空格、方向控制符等）",
+                     INVISIBLE_HINT)]
+
+
+def bidi_override_in_a_title() -> Case:
+    t = edit(("title: 推进新修订的法规规章实施", "title: 推进\u202e新修订的法规规章实施"))
+    return t, [error(at(t, "推进\u202e"), "tasks[0].title",
+                     "「title」里有看不见的格式字符 U+202E（零宽空格、方向控制符等）", INVISIBLE_HINT)]
+
+
 NAME_HINT = "单位名称会用在文件名里（督办单、台账导出）：写正式的简称，或删去重复的部分"
 ID_HINT = "编号会用在文件名和数据库里：改用简短的小写英文缩写，例如 pudong（引用它的地方一并修改）"
 
@@ -248,6 +266,7 @@ CASES: dict[str, Callable[[], Case]] = {f.__name__: f for f in [
     infinite_base_as_text, nul_escape_in_a_name, raw_nul, raw_bel, raw_esc, raw_del,
     line_break_in_a_name, tab_inside_a_title, tab_indenting_a_list_item, empty_tasks,
     long_unit_name, long_short_name, long_unit_id, empty_sections_list,
+    zero_width_space_in_a_name, bidi_override_in_a_title,
 ]}
 for _value in ['"<script>@x.org"', '"测试@例子.中国"', '"\\"a\\"@x.org"', '"x@y.org%0aBcc:z"',
                '"a@b.org>,evil.x.org"']:

@@ -317,7 +317,7 @@ EDGE_PLANS: dict[str, Callable[[], str]] = {
     "hostile-text": lambda: edit(
         ("name: 徐汇区知识产权局\n", 'name: "=1+2<script>alert(1)</script>&amp;"\n'),
         ("name: 长宁区知识产权局\n", "name: 长宁'\"区\\知识产权局;--\n"),
-        ("name: 静安区知识产权局\n", 'name: "静安\u202e区\u200b😀𠀀知识产权局"\n'),
+        ("name: 静安区知识产权局\n", "name: 静安😀区𠀀知识产权局\n"),
         ("title: 推进新修订的法规规章实施", 'title: "{{ 7*7 }} {% raw %} %s {0} =HYPERLINK(\\"x\\")"')),
     "calendar-days-every-day": lambda: edit(("count: working-days", "count: calendar-days"),
                                             ("send_on_non_working_days: false", "send_on_non_working_days: true")),
