@@ -33,7 +33,9 @@ def validate_source(source: Source) -> tuple[dict[str, Any], list[Problem], list
     parts: dict[str, Any] = {}
     broken: dict[str, set[str]] = {}
     for key, (model, is_list, required) in schema.SECTIONS.items():
-        if key not in source.data or source.data[key] is None:
+        # "sections: []" is as empty as "sections:": later stages look tasks' sections up.
+        empty = source.data.get(key) is None or (is_list and required and source.data[key] == [])
+        if empty:
             if required and key in source.data:  # "tasks:" written with nothing under it
                 problems.append(source.problem((key,), f"「{key}:」部分是空的",
                                                "在它下面逐项填写内容，参照仓库里的 plan.yaml",
@@ -99,9 +101,10 @@ def resolve_conventions(source: Source, parts: dict[str, Any]) -> None:
     if requests is not None and "division" not in declared and meta is not None:
         parts["requests"] = requests.model_copy(update={"division": meta.coordinator})
     groups = parts.get("groups")
+    # "groups: 5" is already an error; it must not be iterated here.
+    written_groups = written.get("groups") if isinstance(written.get("groups"), list) else []
     if (isinstance(groups, list) and reporting and RECIPIENTS not in {u.id for u in units}
-            and not any(isinstance(g, dict) and g.get("id") == RECIPIENTS
-                        for g in written.get("groups") or [] if isinstance(written.get("groups"), list))):
+            and not any(isinstance(g, dict) and g.get("id") == RECIPIENTS for g in written_groups)):
         groups.append((-1, schema.Group(id=RECIPIENTS, name="主送单位", members=reporting)))
 
 

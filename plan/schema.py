@@ -17,8 +17,14 @@ from pydantic_core import PydanticCustomError
 from plan.addresses import is_address
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+# Ids become file names (dashboard pages units/<id>.html) and bounded database columns
+# (unit.id 64, rung ids joined into outbox keys of 255): longer ids crash later stages.
+MAX_ID = 40
+# A unit's name is part of file names (督办单…（name）.docx, <id>-<name>-工作台账.xlsx); at 3
+# bytes per Chinese character, 50 keeps them under the 255-byte limit of common file systems.
+MAX_UNIT_NAME = 50
 
-Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=MAX_ID)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 # Line breaks and tabs: a name or title ends up in mail headers, Excel cells, XML and
@@ -26,9 +32,19 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _BREAKS = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
 
 
+# Invisible format characters (zero-width space, bidi overrides, BOM, soft hyphen…), usually
+# pasted from web pages: a name holding one looks right but never matches a file or mail
+# naming the unit, and a bidi override can reorder what a 通报 shows.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+
+
 def _one_line(value: str) -> str:
     if _BREAKS.search(value):
         raise PydanticCustomError("one_line", "a name must be one line")
+    found = _INVISIBLE.search(value)
+    if found:
+        raise PydanticCustomError("invisible_char", "invisible character U+{code}",
+                                  {"code": f"{ord(found.group()):04X}"})
     return value
 
 
@@ -40,6 +56,8 @@ def _address(value: str) -> str:
 
 # Names and titles: one line of text (units, groups, tasks, milestones, reports, people).
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_line)]
+UnitName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_UNIT_NAME),
+                     AfterValidator(_one_line)]
 # The same address rule as the sender (notifications.compose.check_address).
 Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_address)]
 
@@ -140,13 +158,13 @@ class Schedules(Strict):
 
 class Unit(Strict):
     id: Id
-    name: Name
+    name: UnitName
     kind: UnitKind
     role: UnitRole | None = None  # None: division → task-only, every other kind → reporting
     contacts: list[Contact] = []
     aliases: list[Text] = []  # other names units use in file names and mail (奉贤快维中心)
     # What 80-column tables show; by default the name without 上海市/知识产权局/区 (黄浦, 浦东).
-    short_name: Name | None = None
+    short_name: UnitName | None = None
 
     @property
     def short(self) -> str:

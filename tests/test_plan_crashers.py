@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -199,6 +200,58 @@ def empty_tasks() -> Case:
                      "在它下面逐项填写内容，参照仓库里的 plan.yaml")]
 
 
+def empty_sections_list() -> Case:
+    # Accepted before ("sections: []" skipped the task → section check), then sync raised KeyError.
+    t = shipped()
+    start, end = t.index("\nsections:"), t.index("\nreports:")
+    t = t[:start] + "\nsections: []\n" + t[end:]
+    return t, [error(at(t, "\nsections:"), "sections", "「sections:」部分是空的",
+                     "在它下面逐项填写内容，参照仓库里的 plan.yaml")]
+
+
+INVISIBLE_HINT = ("删掉这个字符（常见于从网页或 Word 复制的文字）："
+                  "它看不见，却让名称与文件名、邮件对不上，或打乱文字顺序")
+
+
+def zero_width_space_in_a_name() -> Case:
+    # Accepted before; every alias then held the invisible character, so no file or mail naming
+    # 徐汇区 matched the unit: its summary went to unmatched/ and it was chased regardless.
+    t = edit(("name: 徐汇区知识产权局\n", 'name: "徐汇\\u200b区知识产权局"\n'))
+    return t, [error(at(t, '"徐汇'), "units[1].name", "「name」里有看不见的格式字符 U+200B（零宽空格、方向控制符等）",
+                     INVISIBLE_HINT)]
+
+
+def bidi_override_in_a_title() -> Case:
+    t = edit(("title: 推进新修订的法规规章实施", "title: 推进\u202e新修订的法规规章实施"))
+    return t, [error(at(t, "推进\u202e"), "tasks[0].title",
+                     "「title」里有看不见的格式字符 U+202E（零宽空格、方向控制符等）", INVISIBLE_HINT)]
+
+
+NAME_HINT = "单位名称会用在文件名里（督办单、台账导出）：写正式的简称，或删去重复的部分"
+ID_HINT = "编号会用在文件名和数据库里：改用简短的小写英文缩写，例如 pudong（引用它的地方一并修改）"
+
+
+def long_unit_name() -> Case:
+    # Accepted before, then the sweep crashed writing 督办单…（name）.docx: File name too long.
+    t = edit(("name: 徐汇区知识产权局\n", "name: " + "徐" * 51 + "\n"))
+    return t, [error(at(t, "徐" * 51), "units[1].name", "「name」太长：51 个字，最多 50 个", NAME_HINT)]
+
+
+def long_short_name() -> Case:
+    t = edit(("short_name: 奉贤快维中心", "short_name: " + "短" * 51))
+    return t, [error(at(t, "短" * 51), "units[23].short_name", "「short_name」太长：51 个字，最多 50 个", NAME_HINT)]
+
+
+def long_unit_id() -> Case:
+    # Accepted before, then the digest crashed writing the dashboard page units/<id>.html.
+    long = "x" * 300
+    t = re.sub(r"\bxuhui\b(?![@-])", long, shipped())  # the id and every reference, not the emails
+    message = f"编号「{'x' * 37}…」太长：300 个字符，最多 40 个"
+    paths = ["units[1].id", "groups[0].members[1]", "tasks[16].units[1]", "tasks[16].milestones[0].units[1]",
+             "tasks[16].milestones[1].units[1]"]  # every place that must change is named
+    return t, [error(at(t, long, occurrence=n + 1), path, message, ID_HINT) for n, path in enumerate(paths)]
+
+
 def _email(value: str) -> Case:
     t = edit(("email: leader@example.org", f"email: {value}"))
     shown = value.strip('"').replace('\\"', '"')
@@ -212,6 +265,8 @@ CASES: dict[str, Callable[[], Case]] = {f.__name__: f for f in [
     period_until_9999, offset_of_a_billion, infinite_base,
     infinite_base_as_text, nul_escape_in_a_name, raw_nul, raw_bel, raw_esc, raw_del,
     line_break_in_a_name, tab_inside_a_title, tab_indenting_a_list_item, empty_tasks,
+    long_unit_name, long_short_name, long_unit_id, empty_sections_list,
+    zero_width_space_in_a_name, bidi_override_in_a_title,
 ]}
 for _value in ['"<script>@x.org"', '"测试@例子.中国"', '"\\"a\\"@x.org"', '"x@y.org%0aBcc:z"',
                '"a@b.org>,evil.x.org"']:
@@ -226,6 +281,21 @@ def test_past_crasher_is_refused_with_its_place(name: str, tmp_path: Path) -> No
         load_plan(path)
     got = [str(p).replace(str(path), "plan.yaml") for p in caught.value.problems]
     assert got == expected
+
+
+def test_groups_as_a_number_is_refused_not_iterated(tmp_path: Path) -> None:
+    """``groups: 5`` raised TypeError while the recipients group was defaulted from the
+    written groups; now the type error comes first, then every reference that needs a group."""
+    t = shipped()
+    start, end = t.index("\ngroups:"), t.index("\nsections:")
+    t = t[:start] + "\ngroups: 5\n" + t[end:]
+    path = write_plan(tmp_path, t)
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    got = [str(p).replace(str(path), "plan.yaml") for p in caught.value.problems]
+    assert got[0] == error(at(t, "\ngroups:", offset=len("groups: ")), "groups", "「groups」应为列表",
+                           "每一项以「- 」开头，逐行列出")
+    assert all("没有编号为" in p for p in got[1:]) and len(got) > 1
 
 
 # Every address the sender refuses, check refuses, and the other way round.

@@ -3,7 +3,8 @@
 Every mutant must either load or be refused with a :class:`PlanError` whose every problem
 has a line and column ≥ 1 — never another exception.  Bombs (deep nesting, alias
 expansion) run in a child process under a memory limit and a timeout.  A few accepted
-mutants then go through sync + one sweep on a real SQLite file.
+mutants then go through sync + one sweep on a real SQLite file, and a larger sample
+through every later stage (sync, inbox, sweep, delivery, digest, evaluation) in-process.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from pathlib import Path
 import pytest
 
 from plan import PlanError, load_plan
+from plan.errors import DubanError
 from plan.model import Plan
 from tests.conftest import ROOT
-from tests.fixtures_plan import shipped
+from tests.fixtures_plan import edit, shipped
 
 SEED = 20240514
 COUNT = 520
@@ -37,8 +39,8 @@ DATES = ["0001-01-01", "1999-12-31", "2101-01-01", "9999-12-31", "2024-02-29", "
          "2023-01-01", "2025-01-01", "2027-10-01"]
 NUMBERS = ["1000000000", "-1000000000", "251", "-251", "250", "-250", "0", "1e9", ".inf",
            "99999999999999999999999", "-0", "1.5"]
-CONTROLS = ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9b", "\ufffe", "\t", "\r"]
-ESCAPES = ["\\0", "\\a", "\\e", "\\x1b", "\\u0007", "\\x85", "\\u2028", "\\n", "\\t", "\\r"]
+CONTROLS = ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9b", "\ufffe", "\t", "\r", "\u200b", "\u202e"]
+ESCAPES = ["\\0", "\\a", "\\e", "\\x1b", "\\u0007", "\\x85", "\\u2028", "\\n", "\\t", "\\r", "\\u200b", "\\ufeff"]
 EMAILS = ['"<script>@x.org"', '"测试@例子.中国"', '"\\"a\\"@x.org"', '"x@y.org%0aBcc:z"',
           '"a@b.org>,evil.x.org"', '"a@b.org\\nBcc: z@x.org"', "a@@b.org", "a@b", '"a b@x.org"',
           "a@-b.org", "a..b@x.org", "ok.name@sub.example.cn"]
@@ -182,7 +184,7 @@ def _load(path: Path) -> Plan | PlanError:
 
 def test_every_mutant_loads_or_is_refused_with_a_line(tmp_path: Path) -> None:
     path = tmp_path / "plan.yaml"
-    accepted: list[tuple[str, Plan]] = []
+    accepted: list[tuple[str, str, Plan]] = []
     refused = 0
     for name, text in mutants():
         if "alias_bomb" in name or "deep_nesting" in name:
@@ -196,19 +198,20 @@ def test_every_mutant_loads_or_is_refused_with_a_line(tmp_path: Path) -> None:
                 assert problem.line >= 1 and problem.column >= 1, (name, str(problem))
                 assert problem.message and problem.hint, (name, str(problem))
         else:
-            accepted.append((name, outcome))
+            accepted.append((name, text, outcome))
     # The corpus must exercise both outcomes, or it proves nothing.
     assert refused > 200
     assert len(accepted) > 20
     _ACCEPTED.extend(accepted)
 
 
-_ACCEPTED: list[tuple[str, Plan]] = []
+_ACCEPTED: list[tuple[str, str, Plan]] = []
 
 _CHILD = r"""
 import json, resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 from plan import PlanError, load_plan
+from plan.errors import DubanError
 out = []
 for path in sys.argv[1:]:
     try:
@@ -277,7 +280,7 @@ def test_a_sample_of_accepted_mutants_syncs_and_sweeps(tmp_path: Path, monkeypat
     rng = random.Random(SEED)
     sample = rng.sample(_ACCEPTED, min(8, len(_ACCEPTED)))
     monkeypatch.setenv("DUBAN_VAR", str(tmp_path / "var"))
-    for n, (name, plan) in enumerate(sample):
+    for n, (name, _text, plan) in enumerate(sample):
         monkeypatch.setenv("DUBAN_DATABASE_URL", f"sqlite:///{tmp_path / f'ledger{n}.db'}")
         dispose_engines()
         try:
@@ -291,13 +294,170 @@ def test_a_sample_of_accepted_mutants_syncs_and_sweeps(tmp_path: Path, monkeypat
             dispose_engines()
 
 
+# How many accepted mutants go through every later stage, and how many of those also
+# render the PDF 简报 with WeasyPrint (~1 s each on a busy 2-core machine; the others write
+# the brief's HTML instead, which is what WeasyPrint would be fed).
+FULL_STAGES = 24
+WITH_PDF = 3
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _at_every_bound() -> str:
+    """Ids of 40 characters, a unit name of 50, ladder offsets of ±250: the documented limits."""
+    long_id = "x" * 40
+    text = re.sub(r"\bxuhui\b(?![@-])", long_id, shipped())
+    return edit(("name: 徐汇区知识产权局\n", "name: " + "徐" * 50 + "\n"), ("id: overdue,", f"id: {'o' * 40},"),
+                ("id: t01-half-year", f"id: {'t' * 40}"), ("offset: -5, to", "offset: -250, to"),
+                ("offset: 10, to", "offset: 250, to"), text=text)
+
+
+# Valid plans at the edges the random mutations rarely reach; each always runs every stage.
+EDGE_PLANS: dict[str, Callable[[], str]] = {
+    "at-every-bound": _at_every_bound,
+    "hostile-text": lambda: edit(
+        ("name: 徐汇区知识产权局\n", 'name: "=1+2<script>alert(1)</script>&amp;"\n'),
+        ("name: 长宁区知识产权局\n", "name: 长宁'\"区\\知识产权局;--\n"),
+        ("name: 静安区知识产权局\n", "name: 静安😀区𠀀知识产权局\n"),
+        ("title: 推进新修订的法规规章实施", 'title: "{{ 7*7 }} {% raw %} %s {0} =HYPERLINK(\\"x\\")"')),
+    "calendar-days-every-day": lambda: edit(("count: working-days", "count: calendar-days"),
+                                            ("send_on_non_working_days: false", "send_on_non_working_days: true")),
+    "july-all-holidays": lambda: edit(("extra_holidays: []", "extra_holidays: [" + ", ".join(
+        f"2024-07-{d:02d}" for d in range(1, 32)) + "]")),
+    "all-assumed-one-address": lambda: re.sub(r"[a-z-]+@example\.org", "same@example.org",
+                                              shipped().replace("source: seed", "source: assumed")),
+    "harsh-scores": lambda: edit(("late: {per_day: 1, max: 10}", "late: {per_day: 1000, max: 1000}"),
+                                 ("commend: {min_score: 100, max_units: 5}", "commend: {min_score: 100, max_units: 0}"),
+                                 ("  public: true", "  public: false")),
+    "reports-for-divisions-only": lambda: shipped().replace("units: [reporting-units]", "units: [divisions]"),
+    "a-year-chinesecalendar-lacks": lambda: shipped().replace("2024-", "2000-"),
+}
+
+
+def season_date(plan: Plan) -> dt.date:
+    """A date deep in the season: the half-year summary's due date + 10 working days (or the
+    plan period's middle when a mutation removed that report), kept inside the plan period."""
+    from plan.workdays import WorkCalendar
+
+    period = plan.meta.period
+    report = plan.reports.get("half-year-summary")
+    if report is None:
+        day = period.start + (period.end - period.start) / 2
+    else:
+        day = WorkCalendar(plan.calendar).shift(report.due, 10)
+    return max(period.start, min(day, period.end))
+
+
+_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def _fill_inbox(inbox: Path, plan: Plan, docx_bytes: bytes) -> None:
+    """What units drop in the inbox, named after the mutant's own units and reports: a summary
+    by unit name and report title, a stamped PDF in a unit-id folder, and a file for nobody."""
+    def safe(name: str) -> str:
+        return re.sub(r"[/\\\x00]", "-", name)[:40]
+
+    inbox.mkdir(parents=True, exist_ok=True)
+    units = [u for u in plan.units.values() if u.reports_publicly] or list(plan.units.values())
+    report = plan.reports.get("half-year-summary") or next(iter(plan.reports.values()), None)
+    title = report.title if report else "半年度工作总结"
+    if units:
+        (inbox / f"{safe(units[0].name)}-{safe(title)}.docx").write_bytes(docx_bytes)
+        (inbox / units[-1].id).mkdir(exist_ok=True)
+        (inbox / units[-1].id / "半年总结（盖章）.pdf").write_bytes(_PDF.replace(b"Catalog", b"Catalog" + b"1"))
+    (inbox / "火星-半年总结.pdf").write_bytes(_PDF)
+
+
+def _every_stage(plan_path: Path, plan: Plan, today: dt.date, docx_bytes: bytes) -> None:
+    from flows.report_jobs import run_digest, run_evaluation
+    from flows.steps import deliver_step, intake_step, mail_step, sweep_step, sync_step
+    from models.db import var_dir
+
+    sync_step(plan, actor="fuzz")
+    mail_step(plan, today=today, actor="fuzz")
+    _fill_inbox(var_dir() / "inbox", plan, docx_bytes)
+    intake_step(plan, today=today, inbox=None, actor="fuzz")
+    sweep_step(plan, today=today)
+    deliver_step(plan, today=today)
+    run_digest(plan_path=str(plan_path), today=today, email=True)
+    run_evaluation(plan_path=str(plan_path), period="half-year", today=today, actor="fuzz")
+    deliver_step(plan, today=today)  # the digest's email with its PDF and workbook attached
+
+
+def test_a_sample_of_accepted_mutants_runs_every_later_stage(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Accepted means runnable: for a seeded sample of accepted mutants, sync, inbox, sweep,
+    delivery to var/outbox, digest and the half-year evaluation on a season date raise
+    nothing but a DubanError with a Chinese message and a hint (exit 1, never exit 3)."""
+    import shutil
+
+    import flows.report_jobs as report_jobs
+    from models.db import dispose_engines, get_engine, migrate
+    from notifications.digest_pdf import brief_html
+
+    if not _ACCEPTED:
+        (tmp_path / "corpus").mkdir()
+        test_every_mutant_loads_or_is_refused_with_a_line(tmp_path / "corpus")
+    for key in ("HOST", "PORT", "USER", "PASSWORD", "FROM", "STARTTLS", "SSL", "TIMEOUT"):
+        monkeypatch.delenv(f"DUBAN_SMTP_{key}", raising=False)
+    monkeypatch.delenv("DUBAN_IMAP_HOST", raising=False)
+    # Migrating a fresh SQLite file costs more than a mutant's whole run: migrate once, copy.
+    template = tmp_path / "template.db"
+    migrate(get_engine(f"sqlite:///{template}"))
+    dispose_engines()
+    real_brief = report_jobs.write_brief
+    import docx as python_docx
+
+    document = python_docx.Document()
+    document.add_paragraph("半年度工作总结")
+    document.save(str(tmp_path / "summary.docx"))
+    docx_bytes = (tmp_path / "summary.docx").read_bytes()
+
+    def html_brief(v: object, number: int, target: Path) -> Path:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(brief_html(v, number), encoding="utf-8")  # type: ignore[arg-type]
+        return target
+
+    sample = random.Random(SEED + 1).sample(_ACCEPTED, min(FULL_STAGES, len(_ACCEPTED)))
+    assert len(sample) >= 20
+    for key, make in EDGE_PLANS.items():
+        edge = make()
+        edge_path = tmp_path / f"{key}.yaml"
+        edge_path.write_text(edge, encoding="utf-8")
+        sample.append((key, edge, load_plan(edge_path)))  # an edge plan that check refuses fails here
+    completed, refusals = 0, []
+    for n, (name, text, plan) in enumerate(sample):
+        folder = tmp_path / f"m{n}"
+        (folder / "var").mkdir(parents=True)
+        plan_path = folder / "plan.yaml"
+        plan_path.write_text(text, encoding="utf-8")
+        shutil.copy(template, folder / "var" / "duban.db")
+        monkeypatch.chdir(folder)
+        monkeypatch.setenv("DUBAN_VAR", str(folder / "var"))
+        monkeypatch.setenv("DUBAN_DATABASE_URL", f"sqlite:///{folder / 'var' / 'duban.db'}")
+        monkeypatch.setattr(report_jobs, "write_brief", real_brief if n < WITH_PDF else html_brief)
+        dispose_engines()
+        today = season_date(plan)
+        try:
+            _every_stage(plan_path, load_plan(plan_path), today, docx_bytes)
+            completed += 1
+        except DubanError as err:  # a refusal is fine if it says what and how, in Chinese
+            refusals.append(f"{name}: {err.message}")
+            assert _CJK.search(err.message) and _CJK.search(err.hint), (name, err.message, err.hint)
+        except Exception as err:  # pragma: no cover - the failure message names the mutant
+            raise AssertionError(f"{name} on {today}: {type(err).__name__}: {err}") from err
+        finally:
+            dispose_engines()
+    # A sample that every stage refuses proves nothing about the stages themselves.
+    assert completed >= len(sample) - 2, refusals
+
+
 def test_a_plan_at_every_bound_syncs_and_sweeps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The documented limits themselves are safe for the later stages: offsets of ±250
     working days, 260 weekly occurrences, a period into a year chinesecalendar lacks."""
     from models.db import dispose_engines, session_scope
     from models.sweep import run_sweep
     from models.sync import sync_ledger
-    from tests.fixtures_plan import edit, write_plan
+    from tests.fixtures_plan import write_plan
 
     text = edit(
         ("period: {start: 2024-05-14, end: 2024-12-31}", "period: {start: 2024-05-14, end: 2029-06-30}"),
