@@ -50,7 +50,8 @@ from plan.intake_rules import (
     unsafe_name,
     wrong_year,
 )
-from plan.intake_unpack import Member, sender_of, unpack_eml, unpack_zip
+from plan.intake_unpack import Member, unpack_eml, unpack_zip
+from plan.mail_rules import match_sender
 from plan.model import Plan
 
 PROCESSED, UNMATCHED = "processed", "unmatched"
@@ -279,11 +280,11 @@ class _Run:
             raise DubanError(f"{rel.as_posix()}：是套在压缩包或邮件里的{kind}，不再逐层打开",
                              "请直接发送报送材料本身（最多一层压缩包）")
         into = Path(tempfile.mkdtemp(dir=self.scratch))
-        subject = ""
+        subject = sender = ""
         if kind == "压缩包":
             members = unpack_zip(path, name=rel.as_posix(), into=into, limit=max_bytes())
         else:
-            subject, members = unpack_eml(path, name=rel.as_posix(), into=into, limit=max_bytes())
+            subject, sender, members = unpack_eml(path, name=rel.as_posix(), into=into, limit=max_bytes())
         if not members:
             raise DubanError(f"{rel.as_posix()}：{kind}里没有附件或文件", "请直接发送报送材料本身")
         # Members inherit the container's context: a 2023 archive's 上半年总结.pdf is not 2024's.
@@ -292,7 +293,7 @@ class _Run:
                              "确属本年度材料的，请把其中的文件直接放入收件文件夹")
         unit, _ = self.expected_unit(rel)
         if unit is None and kind == "邮件":
-            unit = self.unit_of_sender(sender_of(path))
+            unit = match_sender(self.plan, sender).unit_id  # the mailbox's rule: one unit or none
         if unit is None and subject:
             found = find_units(subject, self.units, self.aliases)
             unit = found[0] if len(found) == 1 else None
@@ -303,12 +304,6 @@ class _Run:
         self.report.items.append(InboxItem(
             rel.as_posix(), "container", unit, detail=f"已打开{kind}，逐个处理其中 {len(members)} 个文件",
             name=rel.name, sha256=digest))
-
-    def unit_of_sender(self, address: str) -> str | None:
-        """The one unit whose plan.yaml contacts include ``address`` (a forwarder's own
-        address, or one shared by two units, names none)."""
-        owners = {u for u, unit in self.plan.units.items() for c in unit.contacts if c.email.lower() == address}
-        return owners.pop() if address and len(owners) == 1 else None
 
     def member_rel(self, rel: PurePath, member: Member, unit: str | None) -> PurePath:
         """A member's place as if dropped in the inbox: in the container's unit folder when

@@ -38,8 +38,8 @@ from models import ledger, mail
 from models.db import session_scope, var_dir
 from notifications.imap import ContactMailbox
 from notifications.imap_settings import ImapSettings
-from notifications.mail_parse import Attachment, ParsedMessage, parse_message
 from plan.errors import DubanError
+from plan.mail_parse import Attachment, ParsedMessage, parse_message
 from plan.mail_rules import match_sender
 from plan.model import Plan
 

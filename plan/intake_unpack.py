@@ -9,15 +9,13 @@ nesting depth 1 (a zip inside a zip, or inside a mail, is not opened again).
 from __future__ import annotations
 
 import contextlib
-import email
-import email.policy
 import zipfile
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path, PurePath
 
 from plan.intake_errors import refuse
 from plan.intake_rules import unsafe_name
+from plan.mail_parse import clean_subject, parse_message
 
 MAX_MEMBERS = 50
 MAX_RATIO = 100  # a real document compresses 2–10×; 100× is a bomb
@@ -65,40 +63,19 @@ def unpack_zip(path: Path, *, name: str, into: Path, limit: int) -> list[Member]
     return out
 
 
-def read_eml(path: Path) -> EmailMessage:
-    with path.open("rb") as handle:
-        message = email.message_from_binary_file(handle, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
-
-
-def unpack_eml(path: Path, *, name: str, into: Path, limit: int) -> tuple[str, list[Member]]:
-    """(subject, attachments) of a saved mail; names decoded (GBK/GB18030 RFC 2047 included)."""
-    message = read_eml(path)
-    subject = str(message.get("Subject", "") or "")
-    return subject, _attachments(message, name=name, into=into, limit=limit)
-
-
-def sender_of(path: Path) -> str:
-    """The From address of a saved mail, lower-case ('' when absent)."""
-    from email.utils import parseaddr
-
-    return parseaddr(str(read_eml(path).get("From", "") or ""))[1].lower()
-
-
-def _attachments(message: EmailMessage, *, name: str, into: Path, limit: int) -> list[Member]:
+def unpack_eml(path: Path, *, name: str, into: Path, limit: int) -> tuple[str, str, list[Member]]:
+    """(subject, sender address, attachments) of a saved mail, decoded by the same parser as the
+    contact mailbox (GBK/GB18030 headers and names, forwarded messages opened)."""
+    parsed = parse_message(path.read_bytes())
     out: list[Member] = []
-    for i, part in enumerate(message.iter_attachments()):
-        member = PurePath((part.get_filename() or "").replace("\\", "/")).name
+    for i, attachment in enumerate(parsed.attachments):
+        member = PurePath(attachment.name.replace("\\", "/")).name
         if not member or unsafe_name(member):
             continue
-        data = part.get_payload(decode=True)
-        if not isinstance(data, bytes):
-            continue
-        if len(data) > limit:
+        if len(attachment.data) > limit:
             raise refuse(name, f"邮件附件「{member}」超过大小上限", "请压缩或拆分后重新报送")
         target = into / f"{i:02d}" / member
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        target.write_bytes(attachment.data)
         out.append(Member(member, target, f"邮件 {PurePath(name).name}"))
-    return out
+    return clean_subject(parsed.subject), parsed.sender, out

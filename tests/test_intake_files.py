@@ -93,9 +93,23 @@ def test_eml_attachment_names_in_gbk_decode(tmp_path: Path) -> None:
         + "?=\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--XX--\r\n")
     path = tmp_path / "m.eml"
     path.write_bytes(raw.encode("ascii"))
-    subject, [member] = unpack_eml(path, name="m.eml", into=tmp_path / "out", limit=10_000)
-    assert (subject, member.name) == ("杨浦区半年总结", "杨浦区上半年工作总结.pdf")
+    subject, sender, [member] = unpack_eml(path, name="m.eml", into=tmp_path / "out", limit=10_000)
+    assert (subject, sender, member.name) == ("杨浦区半年总结", "yangpu@example.org", "杨浦区上半年工作总结.pdf")
     assert member.path.read_bytes() == b"%PDF-1.4"
+
+
+def test_eml_with_raw_gbk_headers_decodes_like_the_mailbox(tmp_path: Path) -> None:
+    """Old clients write GBK bytes straight into headers; the inbox reads a saved mail with the
+    contact mailbox's own parser, so both decode it alike."""
+    raw = ("From: yangpu@example.org\r\nSubject: 杨浦区半年总结\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+           "--XX\r\nContent-Type: application/pdf; name=\"杨浦区上半年工作总结.pdf\"\r\n"
+           "Content-Disposition: attachment; filename=\"杨浦区上半年工作总结.pdf\"\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--XX--\r\n").encode("gbk")
+    path = tmp_path / "m.eml"
+    path.write_bytes(raw)
+    subject, sender, [member] = unpack_eml(path, name="m.eml", into=tmp_path / "out", limit=10_000)
+    assert (subject, sender, member.name) == ("杨浦区半年总结", "yangpu@example.org", "杨浦区上半年工作总结.pdf")
 
 
 def test_without_libreoffice_legacy_sheets_are_refused_with_the_instruction(tmp_path: Path,

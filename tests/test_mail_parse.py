@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from flows.mail_fetch import staged_name
-from notifications.mail_parse import Attachment, decode_text, parse_message
+from plan.mail_parse import Attachment, decode_text, parse_message
 from plan.mail_rules import match_sender
 from tests.mail_messages import forwarded, message
 
