@@ -100,7 +100,7 @@ def sync(
     del today
     migrate(get_engine())
     # A single step: the plain function, no Prefect (its server start cost seconds for
-    # milliseconds of SQL).  flows.sync keeps the same step as a flow for deployments.
+    # milliseconds of SQL).
     from flows.steps import sync_step
 
     diff = sync_step(loaded, actor=actor())

@@ -1,7 +1,7 @@
 """The inbox: files units sent, sorted into recorded (``processed/``) and ``unmatched/``.
 
 ``process_inbox`` is a plain function: ``duban inbox`` calls it directly and ``duban run``
-calls it (through :mod:`flows.intake`) before the sweep, so a unit that sent its summary
+calls it (through :func:`flows.steps.intake_step`) before the sweep, so a unit that sent its summary
 is not chased.  Each file or group of files is recorded in its own transaction; a file
 that is refused records nothing and is moved to ``unmatched/`` with ``<name>.reason.txt``.
 

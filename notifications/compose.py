@@ -20,7 +20,6 @@ from plan.errors import DubanError
 
 # The display name when the plan names no issuer (every shipped plan does: plan.issuer).
 DEFAULT_SENDER_NAME = "督办系统"
-FALLBACK_ADDRESS = "noreply@duban.invalid"
 _DOMAIN_SAFE = re.compile(r"[^A-Za-z0-9.-]")
 
 
@@ -51,11 +50,6 @@ def default_sender(plan_mailbox: str, issuer: str | None = None) -> str:
         name, address = parse_sender(configured)
         return mailbox(name, address)
     return mailbox(f"{issuer}督办" if issuer else DEFAULT_SENDER_NAME, plan_mailbox)
-
-
-def sender_address(plan_mailbox: str | None = None, issuer: str | None = None) -> tuple[str, str]:
-    """(display name, address) of the sender; see :func:`default_sender`."""
-    return parse_sender(default_sender(plan_mailbox or FALLBACK_ADDRESS, issuer))
 
 
 def make_message_id(key: str, sender: str) -> str:

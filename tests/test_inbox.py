@@ -217,11 +217,3 @@ def test_missing_folder(synced, cli) -> None:
     assert (result.exit_code, result.stderr) == (1, "错误：找不到收件文件夹 no-such-folder\n"
                                                     "提示：检查路径；默认是 var/inbox/\n")
 
-
-def test_intake_flow_body(inbox: Path, synced, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Prefect flow is a thin wrapper; its body runs without a server."""
-    from flows.intake import intake_inbox
-
-    pdf(inbox / "pudong" / "工作计划.pdf")
-    result = intake_inbox.fn(plan_path="plan.yaml", inbox=str(inbox), today="2024-06-04")
-    assert [r["path"] for r in result["recorded"]] == ["pudong/工作计划.pdf"]

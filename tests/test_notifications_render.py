@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from notifications.compose import default_sender, make_message_id, outbox_row, sender_address
+from notifications.compose import default_sender, make_message_id, outbox_row
 from notifications.notice import Notice, PlanInfo
 from notifications.render import render_notice
 from plan.errors import DubanError
@@ -179,9 +179,8 @@ def test_message_id_is_stable_and_valid() -> None:
 def test_sender_defaults_to_the_plan_mailbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DUBAN_SMTP_FROM", raising=False)
     assert default_sender("shszcj@126.com", "上海市知识产权局") == '"上海市知识产权局督办" <shszcj@126.com>'
-    assert sender_address("shszcj@126.com", "上海市知识产权局") == ("上海市知识产权局督办", "shszcj@126.com")
     # The name comes from the plan's issuer; a plan without one gets a neutral name, never ours.
-    assert sender_address("office@example.org") == ("督办系统", "office@example.org")
+    assert default_sender("office@example.org") == '"督办系统" <office@example.org>'
     monkeypatch.setenv("DUBAN_SMTP_FROM", "保护处督办 <duban@sipa.example.org>")
     assert default_sender("shszcj@126.com") == '"保护处督办" <duban@sipa.example.org>'
     monkeypatch.setenv("DUBAN_SMTP_FROM", "不是地址")
