@@ -407,9 +407,12 @@ class CrossChecker:
         """An alias names one unit only: a shared alias would make intake guess."""
         import unicodedata
 
-        from plan.intake_rules import unit_aliases
+        from plan.intake_rules import unit_aliases, vague_alias
 
+        meta = self.parts.get("plan")
+        issuer = unicodedata.normalize("NFKC", meta.issuer) if meta is not None else ""
         owner: dict[str, str] = {}
+        names = {unit.id: unicodedata.normalize("NFKC", unit.name) for _, unit in self.items("units")}
         for _, unit in self.items("units"):
             for name in (unit.id, *unit_aliases(unit.name)):  # derived short names count too
                 owner.setdefault(unicodedata.normalize("NFKC", name), unit.id)
@@ -417,10 +420,14 @@ class CrossChecker:
             for j, alias in enumerate(unit.aliases):
                 key = unicodedata.normalize("NFKC", "".join(alias.split()))
                 first = owner.setdefault(key, unit.id)
+                vague = vague_alias(key, unit_id=unit.id, names=names, issuer=issuer)
                 if first != unit.id:
                     self.error(("units", i, "aliases", j),
                                f"别名「{alias}」同时指向单位「{first}」和「{unit.id}」",
                                "每个别名只能属于一个单位；删掉其中一个，或改成更具体的名称")
+                elif vague:
+                    self.error(("units", i, "aliases", j), f"别名「{alias}」{vague}",
+                               "别名要能单独认出这个单位：写它在来件里的具体叫法（如 奉贤快维中心），或删掉这个别名")
 
     def check_short_names(self) -> None:
         """Short names tell units apart in 80-column tables: two units showing as 浦东

@@ -112,6 +112,34 @@ def unit_aliases(name: str) -> list[str]:
     return list(dict.fromkeys(a for a in out if len(a) >= 2))
 
 
+# Words that name what a file is, not who sent it: an alias holding one would make every
+# 半年总结 or 统计表 look like that unit's.
+OBLIGATION_WORDS = ("总结", "统计", "台账", "报送", "材料", "附件", "方案", "工作", "报告", "汇报",
+                    *HALF_WORDS, *ANNUAL_WORDS, *PLAN_WORDS)
+GENERIC_NAMES = ("上海市", "上海", "知识产权", "知识产权局", "市场监管局", "中心", "新区", "区")
+
+
+def vague_alias(alias: str, *, unit_id: str, names: Mapping[str, str], issuer: str) -> str | None:
+    """Why ``alias`` (NFKC, no spaces) cannot name one unit on its own, or None.
+
+    Intake reads aliases inside file names and mail subjects; a vague one would place
+    another unit's file, or every file, under this unit — a guess dressed as a match.
+    """
+    if len(alias) < 2:
+        return "只有一个字，会出现在许多无关的文件名里"
+    if YEAR.search(alias) or alias.isdigit():
+        return "含有年份或只有数字，会与文件名里的日期混淆"
+    word = next((w for w in OBLIGATION_WORDS if w in alias), None)
+    if word:
+        return f"含有「{word}」，这是材料名称里的词，不是单位名称"
+    if alias in GENERIC_NAMES or alias in issuer:
+        return "是通用的机构名称（各单位的文件名里都可能出现），不能指向某一个单位"
+    other = next((uid for uid, name in names.items() if uid != unit_id and alias in name), None)
+    if other:
+        return f"也是单位「{names[other]}」名称的一部分，两个单位的来件容易弄混"
+    return None
+
+
 def _spans(text: str, needle: str, ascii_word: bool) -> Iterable[tuple[int, int]]:
     start = text.find(needle)
     while start >= 0:

@@ -36,6 +36,10 @@ def translate(error: ErrorDetails) -> tuple[str, str]:
     value = error.get("input")
     ctx = error.get("ctx") or {}
     key = error["loc"][-1] if error["loc"] else ""
+    # What the message calls the value: 「title」, or for a list item 「aliases」第 2 项.
+    named = f"「{key}」"
+    if isinstance(key, int) and len(error["loc"]) > 1:
+        named = f"「{error['loc'][-2]}」第 {key + 1} 项"
     if kind == "missing":
         return f"缺少必填项「{key}」", f"在这里添加「{key}: …」"
     if kind.startswith("date") and not kind.startswith("datetime"):
@@ -46,9 +50,9 @@ def translate(error: ErrorDetails) -> tuple[str, str]:
     if kind == "string_type":
         return f"应为文字，这里是{describe(value)}", "把值写成文字；数字或日期形式的文字请加引号"
     if kind == "string_too_short":
-        return f"「{key}」不能为空", "填写内容（不能只有空格）"
+        return f"{named}不能为空", "填写内容（不能只有空格）"
     if kind == "invisible_char":
-        return (f"「{key}」里有看不见的格式字符 U+{ctx.get('code', '')}（零宽空格、方向控制符等）",
+        return (f"{named}里有看不见的格式字符 U+{ctx.get('code', '')}（零宽空格、方向控制符等）",
                 "删掉这个字符（常见于从网页或 Word 复制的文字）："
                 "它看不见，却让名称与文件名、邮件对不上，或打乱文字顺序")
     if kind == "string_too_long":
@@ -58,12 +62,12 @@ def translate(error: ErrorDetails) -> tuple[str, str]:
         if limit == MAX_ID:
             return (f"编号「{_show(value)}」太长：{len(str(value))} 个字符，最多 {limit} 个",
                     "编号会用在文件名和数据库里：改用简短的小写英文缩写，例如 pudong（引用它的地方一并修改）")
-        return (f"「{key}」太长：{len(str(value))} 个字，最多 {limit} 个",
+        return (f"{named}太长：{len(str(value))} 个字，最多 {limit} 个",
                 "单位名称会用在文件名里（督办单、台账导出）：写正式的简称，或删去重复的部分")
     if kind == "email_address":
         return f"邮箱地址格式不对「{_show(value)}」", ADDRESS_HINT
     if kind == "one_line":
-        return (f"「{key}」里有换行或制表符「{_show(value)}」",
+        return (f"{named}里有换行或制表符「{_show(value)}」",
                 "名称和标题只能写一行：去掉换行和 Tab（它们会进入邮件标题、Excel 和公文）")
     if kind in {"finite_number", "float_parsing", "float_type"}:
         return f"应为数字，这里是「{_show(value)}」", "填写普通的数字，例如 5 或 2.5"

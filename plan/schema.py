@@ -162,7 +162,7 @@ class Unit(Strict):
     kind: UnitKind
     role: UnitRole | None = None  # None: division → task-only, every other kind → reporting
     contacts: list[Contact] = []
-    aliases: list[Text] = []  # other names units use in file names and mail (奉贤快维中心)
+    aliases: list[Name] = []  # other names units use in file names and mail (奉贤快维中心)
     # What 80-column tables show; by default the name without 上海市/知识产权局/区 (黄浦, 浦东).
     short_name: UnitName | None = None
 

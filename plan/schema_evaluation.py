@@ -11,7 +11,7 @@ import datetime as dt
 
 from pydantic import Field
 
-from plan.schema import Id, Period, RungKind, Strict, Text
+from plan.schema import Id, Name, Period, RungKind, Strict
 
 Points = float
 
@@ -92,11 +92,11 @@ class Evaluation(Strict):
     interview: Deadline = Deadline(within=10)
     # Optional last due date counted per period (default: everything due by the evaluation date).
     cutoff: dict[Period, dt.date] = Field(default_factory=dict)
-    signer: Text | None = None  # 落款; None: the plan's issuer (plan.issuer)
+    signer: Name | None = None  # 落款; None: the plan's issuer (plan.issuer)
     # 附注（此件主动公开） on the 通报; the plan's own notice was published, so true by default.
     public: bool = True
     # 抄送 line of the 版记; none when the 通报 goes only to the 主送 units.
-    cc: Text | None = None
+    cc: Name | None = None
 
 
 class Requests(Strict):

@@ -248,6 +248,36 @@ def derived_short_name_clash() -> Case:
                      "每个单位的简称必须不同；给其中一个单位写上不重复的 short_name")], []
 
 
+ALIAS_HINT = "别名要能单独认出这个单位：写它在来件里的具体叫法（如 奉贤快维中心），或删掉这个别名"
+
+
+def vague_alias() -> Case:
+    # 半年 would make every 半年总结 look like the rapid centre's.
+    t = edit(("aliases: [奉贤快维中心, 快维中心, 快速维权中心]", "aliases: [奉贤快维中心, 半年]"))
+    return t, [error(at(t, "半年]"), "units[23].aliases[1]",
+                     "别名「半年」含有「半年」，这是材料名称里的词，不是单位名称", ALIAS_HINT)], []
+
+
+def alias_inside_another_units_name() -> Case:
+    t = edit(("aliases: [奉贤快维中心, 快维中心, 快速维权中心]", "aliases: [奉贤快维中心, 浦东新]"))
+    return t, [error(at(t, "浦东新]"), "units[23].aliases[1]",
+                     "别名「浦东新」也是单位「浦东新区知识产权局」名称的一部分，两个单位的来件容易弄混",
+                     ALIAS_HINT)], []
+
+
+def alias_with_line_break() -> Case:
+    t = edit(("aliases: [奉贤快维中心, 快维中心, 快速维权中心]", 'aliases: [奉贤快维中心, "快维\\n中心"]'))
+    return t, [error(at(t, '"快维'), "units[23].aliases[1]", "「aliases」第 2 项里有换行或制表符「快维<U+000A>中心」",
+                     "名称和标题只能写一行：去掉换行和 Tab（它们会进入邮件标题、Excel 和公文）")], []
+
+
+def signer_with_line_break() -> Case:
+    # The 落款 goes into the 通报's last lines and the 版头: one line only.
+    t = edit(("  signer: 上海市知识产权局\n", '  signer: "上海市\\n知识产权局"\n'))
+    return t, [error(at(t, '"上海市\\n'), "evaluation.signer", "「signer」里有换行或制表符「上海市<U+000A>知识产权局」",
+                     "名称和标题只能写一行：去掉换行和 Tab（它们会进入邮件标题、Excel 和公文）")], []
+
+
 CASES: dict[str, Callable[[], Case]] = {f.__name__: f for f in (
     bad_date_format, impossible_date, number_where_text, text_where_number, list_where_mapping,
     unknown_unit_in_task, unknown_group_member, unknown_report, duplicate_task_number,
@@ -256,7 +286,8 @@ CASES: dict[str, Callable[[], Case]] = {f.__name__: f for f in (
     empty_file, comments_only, not_utf8, typo_key, unknown_section, milestone_outside_period,
     due_and_report, empty_title, bad_email, uppercase_id, bad_cron, unknown_timezone,
     rungs_not_increasing, evaluate_without_period, window_ends_after_due, unknown_unit_kind,
-    duplicate_short_name, derived_short_name_clash,
+    duplicate_short_name, derived_short_name_clash, vague_alias, alias_inside_another_units_name,
+    alias_with_line_break, signer_with_line_break,
 )}
 # Cases whose refusal is also checked against a synced database, on every backend.
 DB_CASES = ["impossible_date", "unknown_unit_in_task", "python_object_tag", "not_utf8", "typo_key"]
