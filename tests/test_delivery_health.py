@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from models import outbox
-from models.db import get_engine, session_scope
+from models.db import database_url, get_engine, session_scope
 from notifications.delivery import DeliveryReport
-from tests.conftest import table_snapshot
+from tests.conftest import PG_URL, table_snapshot
 from tests.test_delivery_smtp import deliver
 from tests.test_notifications_samples import NOW, many_unit_notices, outbox_rows, queue_notices
 
@@ -89,7 +91,6 @@ def test_an_expected_error_inside_the_flow_is_one_line(workdir: Path, tmp_path: 
     assert "Traceback" in (workdir / "var" / "log" / "duban.log").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def _fail_all(count: int) -> None:
     queue_notices(many_unit_notices(count))
     with session_scope() as session:
@@ -141,6 +142,40 @@ def test_a_full_disk_is_one_line_and_exit_1(workdir: Path, db_url: str, cli) -> 
     path = workdir / "var" / "duban.db"
     assert result.stderr == (f"错误：数据库 {path}：磁盘已满（database or disk is full）\n"
                              "提示：清理数据库所在磁盘的空间后重新运行。本次运行未完成的步骤已回滚，没有写入一半的数据\n")
+    assert table_snapshot(db_url) == before
+
+
+@pytest.mark.skipif(not PG_URL, reason="DUBAN_TEST_DATABASE_URL 未设置")
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_dropped_postgresql_connection_is_one_line_and_exit_1(workdir: Path, db_url: str, cli) -> None:
+    """The server ends every new session (what a restart or an administrator does): the
+    command names the fault, not SQL and a traceback, and leaves the ledger as it was."""
+    _fail_all(2)
+    before = table_snapshot(db_url)
+    engine = get_engine()
+    admin = create_engine(db_url, poolclass=NullPool)
+
+    def terminate(conn, _record) -> None:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        with admin.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    engine.dispose()
+    event.listen(engine, "connect", terminate)
+    try:
+        result = cli("outbox", "retry", "--state", "failed")
+    finally:
+        event.remove(engine, "connect", terminate)
+        engine.dispose()
+        admin.dispose()
+    assert result.exit_code == 1, result.output
+    shown = make_url(database_url()).render_as_string(hide_password=True)  # with its driver, as used
+    first, hint = result.stderr.splitlines()
+    assert first.startswith(f"错误：数据库 {shown}：连接中断（"), first
+    assert hint.startswith("提示：") and hint.endswith("本次运行未完成的步骤已回滚，没有写入一半的数据"), hint
+    assert "Traceback" not in result.output
     assert table_snapshot(db_url) == before
 
 
