@@ -11,7 +11,7 @@ import apscheduler.executors.base
 import apscheduler.schedulers.base
 import pytest
 
-from flows import serve
+from flows.scheduling import serve
 from models.db import get_engine, session_scope
 from models.schedule import recent_job_failures, runs_between
 

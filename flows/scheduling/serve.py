@@ -1,7 +1,7 @@
 """``duban serve``: plan.yaml's schedules run by APScheduler 3 in one process.
 
 * Jobs live in APScheduler's ``SQLAlchemyJobStore`` in duban's own database, with
-  ``coalesce=True``, ``max_instances=1`` and a misfire grace (see :mod:`flows.serve_triggers`),
+  ``coalesce=True``, ``max_instances=1`` and a misfire grace (see :mod:`flows.scheduling.triggers`),
   so a machine that was off overnight runs the missed cycle once when it starts.
 * Every run first claims (job, day) in ``schedule_run``: whatever the catch-up, a restart or
   ``serve --once`` does, a job runs at most once a day (a one-off job at most once).
@@ -37,7 +37,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.engine import Engine
 
-from flows import serve_triggers as triggers
+from flows.scheduling import triggers
 from models.db import migrate, session_scope
 from models.schedule import (
     acquire_lease,
@@ -112,7 +112,7 @@ def fire(job_id: str, signature: str = "") -> str:
     """
     runtime = _runtime
     if runtime is None:
-        raise RuntimeError("flows.serve.fire called without a runtime")
+        raise RuntimeError("flows.scheduling.serve.fire called without a runtime")
     outcome = _fire(runtime, job_id)
     runtime.outcomes[job_id] = outcome
     return outcome
@@ -239,7 +239,7 @@ def sync_jobs(scheduler: BaseScheduler, plan: Plan, runtime: Runtime) -> None:
         first = trigger.get_next_fire_time(None, now - triggers.grace(job))
         if first is None:
             continue
-        scheduler.add_job("flows.serve:fire", trigger=trigger, args=[job.id], kwargs={"signature": sig},
+        scheduler.add_job("flows.scheduling.serve:fire", trigger=trigger, args=[job.id], kwargs={"signature": sig},
                           id=job.id, name=job.id,
                           replace_existing=True, next_run_time=first,
                           misfire_grace_time=int(triggers.grace(job).total_seconds()))
