@@ -238,7 +238,7 @@ def fetch_mail(*, plan: Plan, today: dt.date, actor: str, settings: ImapSettings
     settings = settings or ImapSettings.from_env()
     if settings is None:
         raise DubanError(NOT_CONFIGURED, "设置 DUBAN_IMAP_HOST、DUBAN_IMAP_USER 和 DUBAN_IMAP_PASSWORD"
-                                         "（见 README「联系邮箱（IMAP）」）")
+                                         "（见 docs/运维手册.md「联系邮箱：IMAP」）")
     with ContactMailbox(settings) as box:
         return _Fetch(plan=plan, today=today, actor=actor, box=box).run()
 

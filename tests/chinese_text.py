@@ -27,3 +27,9 @@ def english_words(text: str, allowed: set[str] | frozenset[str] = frozenset()) -
             continue
         found.append(word)
     return found
+
+
+def flat(text: str) -> str:
+    """``text`` without whitespace: compares a message's words whatever the 80-column folding
+    (flows/commands/terminal.fold) did to its lines."""
+    return re.sub(r"\s+", "", text)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.chinese_text import flat
 from tests.conftest import table_snapshot
 
 
@@ -30,8 +31,8 @@ def test_status_on_0708_reflects_recorded_half_year_summaries(synced, cli) -> No
         "--today", "2024-07-08", ok=True)
     late = cli("record", "--unit", "xuhui", "--milestone", "half-year-summary", "--date", "2024-07-06",
                "--today", "2024-07-08", ok=True)
-    assert late.stdout == ("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-06"
-                           "（截止日后的休息日报送，逾期不足 1 个工作日，截止 2024-07-05）。\n")
+    assert flat(late.stdout) == flat("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-06"
+                                     "（截止日后的休息日报送，逾期不足 1 个工作日，截止 2024-07-05）。")
     later = cli("record", "--unit", "jingan", "--milestone", "half-year-summary", "--date", "2024-07-09",
                 "--today", "2024-07-09", ok=True)
     assert "（逾期 2 个工作日，截止 2024-07-05）" in later.stdout
@@ -178,8 +179,8 @@ def test_status_of_an_unknown_unit(synced, cli) -> None:
 def test_record_accepts_names_for_unit_and_milestone(unit: str, milestone: str, synced, cli) -> None:
     result = cli("record", "--unit", unit, "--milestone", milestone, "--date", "2024-07-03",
                  "--today", "2024-07-08", ok=True)
-    assert result.stdout == ("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-03"
-                             "（按时，截止 2024-07-05）。\n")
+    assert flat(result.stdout) == flat("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-03"
+                                       "（按时，截止 2024-07-05）。")
 
 
 def test_waive_accepts_names(synced, cli) -> None:

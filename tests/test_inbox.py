@@ -14,6 +14,7 @@ import pytest
 from flows.inbox import InboxReport, process_inbox
 from models import intake
 from models.db import session_scope
+from tests.chinese_text import flat
 from tests.conftest import table_snapshot
 from tests.test_stats_support import fill
 
@@ -165,9 +166,9 @@ def test_the_same_file_twice_is_recorded_once(inbox: Path, workdir: Path, cli, d
     before = table_snapshot(db_url)
     (inbox / "pudong" / "半年总结.docx").write_bytes(original.read_bytes())  # and again the next day
     result = cli("inbox", "--today", "2024-07-05")
-    assert result.stdout == ("重复：pudong/半年总结.docx（浦东新区知识产权局 · half-year-summary） — 同一文件已登记过，"
-                             "未重复登记\n"
-                             f"收件文件夹 {inbox}：登记 0 个，重复 1 个，未能处理 0 个。\n")
+    assert flat(result.stdout) == flat("重复：pudong/半年总结.docx（浦东新区知识产权局 · half-year-summary） — "
+                                       "同一文件已登记过，未重复登记\n"
+                                       f"收件文件夹 {inbox}：登记 0 个，重复 1 个，未能处理 0 个。\n")
     assert table_snapshot(db_url) == before
     assert _tree(inbox) == ["processed/pudong/半年总结.docx", "processed/pudong/半年总结（2）.docx",
                             "processed/浦东新区-半年总结.docx"]

@@ -19,6 +19,7 @@ from flows.inbox import deliverables, process_inbox
 from flows.intake_imports import unit_aliases, unit_names
 from plan.intake_rules import match_file
 from tests import office_files
+from tests.chinese_text import flat
 from tests.office_files import made  # noqa: F401  (session fixture)
 from tests.test_inbox import pdf
 
@@ -287,8 +288,9 @@ def test_assign_records_an_unmatched_file_in_one_step(synced, workdir: Path, mad
     result = cli("inbox", "assign", "unmatched/浦东-总结材料.pdf", "--unit", "浦东新区", "--milestone",
                  "half-year-summary", "--today", "2024-07-08")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("已登记：浦东新区知识产权局 · half-year-summary，文件 浦东-总结材料.pdf（sha256 ")
-    assert result.stdout.endswith("），已移到 processed/浦东-总结材料.pdf。\n")
+    assert flat(result.stdout).startswith(
+        flat("已登记：浦东新区知识产权局 · half-year-summary，文件 浦东-总结材料.pdf（sha256 "))
+    assert flat(result.stdout).endswith(flat("），已移到 processed/浦东-总结材料.pdf。"))
     assert not (inbox / "unmatched" / "浦东-总结材料.pdf.reason.txt").exists()
     status = cli("status", "--unit", "pudong", "--json", "--today", "2024-07-08")
     entries = {e["milestone"]: e for e in json.loads(status.stdout)["entries"]}
@@ -305,7 +307,7 @@ def test_assign_records_an_unmatched_file_in_one_step(synced, workdir: Path, mad
                               "提示：确认文件是哪个单位的；同一份文件只能作为一个单位的报送\n")
     ok = cli("record", "--unit", "徐汇区知识产权局", "--milestone", "half-year-summary", "--today", "2024-07-08")
     assert ok.exit_code == 0, ok.output
-    assert ok.stdout.startswith("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-08")
+    assert flat(ok.stdout).startswith(flat("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-08"))
     # an alias names its unit: the rapid centre owes nothing, and the refusal names it by id
     alias = cli("record", "--unit", "奉贤快维中心", "--milestone", "half-year-summary", "--today", "2024-07-08")
     assert alias.exit_code == 1

@@ -19,6 +19,7 @@ from flows.commands.console import (
     resolve_today,
 )
 from flows.commands.run_health import delivery_exit_code, delivery_lines
+from flows.commands.terminal import fold
 from plan import load_plan
 from plan.errors import DubanError
 
@@ -86,12 +87,14 @@ def print_summary(summary: dict[str, Any]) -> None:
     kinds = sweep.get("rung_kinds", {})
     fired = "，".join(f"{KIND_LABELS.get(kinds.get(k, ''), k)}（{k}）{v} 条"
                      for k, v in sweep["escalations"].items() if v) or "无"
-    out.print(f"{day}：检查未完成台账条目 {sweep['entries_checked']} 条；新触发：{fired}。", markup=False)
+    out.print(fold(f"{day}：检查未完成台账条目 {sweep['entries_checked']} 条；新触发：{fired}。", out.width),
+              markup=False)
     for line in delivery_lines(deliver, sweep["messages_queued"]):
-        out.print(line)
+        out.print(fold(line, out.width))  # markup tags are ASCII runs: never split, only counted
     if sweep["supervision_units"]:
-        out.print(f"督导检查名单：{len(sweep['supervision_units'])} 个单位（"
-                  + "、".join(u["name"] for u in sweep["supervision_units"]) + "）。", markup=False)
+        out.print(fold(f"督导检查名单：{len(sweep['supervision_units'])} 个单位（"
+                       + "、".join(u["name"] for u in sweep["supervision_units"]) + "）。",
+                       out.width, after="、"), markup=False)
     if sweep["undeliverable"]:
         names = "、".join(sweep["undeliverable"])
         out.print(f"[yellow]没有联系邮箱、无法通知：[/]{names}。请在 plan.yaml 中补充联系人。")

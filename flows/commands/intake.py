@@ -27,6 +27,7 @@ from flows.commands.console import (
     print_json,
     resolve_today,
 )
+from flows.commands.terminal import fold
 from models.db import session_scope, var_dir
 from plan import load_plan, stats_table
 from plan.errors import DubanError
@@ -364,8 +365,8 @@ def inbox(ctx: typer.Context,
             who = names.get(item.unit or "", "")
             what = f"{who} · {item.milestone}" if item.milestone else who
             mark = {"unmatched": "未处理", "duplicate": "重复", "container": "已打开"}.get(item.outcome, "已登记")
-            out.print(f"{mark}：{item.path}" + (f"（{what}）" if what else "") + f" — {item.detail}",
-                      markup=False)
+            out.print(fold(f"{mark}：{item.path}" + (f"（{what}）" if what else "") + f" — {item.detail}",
+                           out.width), markup=False)
         for skipped in report.skipped:
             out.print(f"跳过：{skipped}（临时文件或系统文件，留在原处）", markup=False)
         for warning in report.warnings:
@@ -398,5 +399,5 @@ def inbox_assign(
     if as_json:
         print_json(done)
         return
-    out.print(f"已登记：{done['unit_name']} · {milestone}，文件 {done['file']}（sha256 {done['sha256'][:12]}），"
-              f"已移到 {done['moved_to']}。", markup=False)
+    out.print(fold(f"已登记：{done['unit_name']} · {milestone}，文件 {done['file']}（sha256 {done['sha256'][:12]}），"
+                   f"已移到 {done['moved_to']}。", out.width), markup=False)

@@ -25,6 +25,7 @@ from flows.commands.console import (
     print_json,
     resolve_today,
 )
+from flows.commands.terminal import fold
 from plan import load_plan
 from plan.errors import DubanError
 from plan.status import (
@@ -245,8 +246,8 @@ def record(
     timing = "按时"
     if done.late:  # a Saturday after a Friday due date is late by no working day: say which
         timing = f"逾期 {days_late} 个工作日" if days_late > 0 else "截止日后的休息日报送，逾期不足 1 个工作日"
-    out.print(f"已登记：{unit_name} · {milestone}，报送日期 {submitted_on}（{timing}，截止 {done.entry.due}）"
-              + (f"，文件 {len(stored)} 个" if stored else "") + "。", markup=False)
+    out.print(fold(f"已登记：{unit_name} · {milestone}，报送日期 {submitted_on}（{timing}，截止 {done.entry.due}）"
+                   + (f"，文件 {len(stored)} 个" if stored else "") + "。", out.width), markup=False)
 
 
 @app.command()

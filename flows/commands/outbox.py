@@ -128,6 +128,9 @@ def _short_names(plan: str) -> dict[str, str]:
         return {}
 
 
+ROLE_LABELS = {"coordinator-list": "协调处室", "interview-proposal": "局领导", "digest": "局领导"}
+
+
 def _narrow_table(rows: list[OutboxMessage], names: dict[str, str]) -> Table:
     """One line per message at 80 columns: nothing that folds (no subject, no addresses)."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -136,6 +139,8 @@ def _narrow_table(rows: list[OutboxMessage], names: dict[str, str]) -> Table:
     for row in rows:
         if row.unit_id:
             to = names.get(row.unit_id, row.unit_id)
+        elif row.kind in ROLE_LABELS:  # the coordinator's and the leadership's mail: say who, in Chinese
+            to = ROLE_LABELS[row.kind]
         else:
             first = _addresses(row.to).split("，")[0]
             to = first.split("@")[0] + (f" 等 {len(row.to)} 人" if len(row.to) > 1 else "")

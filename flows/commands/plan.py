@@ -11,6 +11,7 @@ import typer
 
 from flows.commands.app import app
 from flows.commands.console import JsonOption, PlanArgument, TodayOption, actor, err, out, print_json
+from flows.commands.terminal import fold
 from models.db import database_url, get_engine, migrate, var_dir
 from plan import load_plan
 from plan.errors import DubanError, PlanError, Problem, warning_lines
@@ -118,14 +119,14 @@ def print_diff(diff: dict[str, dict[str, list[str]]]) -> None:
         for kind, ids in diff.get(part, {}).items():
             if not ids:
                 continue
-            sample = "、".join(ids[:6]) + ("…" if len(ids) > 6 else "")
+            sample = "、".join(ids[:6]) + ("、…" if len(ids) > 6 else "")
             lines.append(f"  {verb}{labels[kind]} {len(ids)}：{sample}")
     if not lines:
         out.print(f"台账已与方案一致，没有改动（{database_url_display()}）。")
         return
-    out.print(f"方案已同步到台账（{database_url_display()}）：")
+    out.print(f"方案已同步到台账（{database_url_display()}）：", markup=False)
     for line in lines:
-        out.print(line, markup=False)
+        out.print(fold(line, out.width, indent=4), markup=False)
 
 
 def database_url_display() -> str:

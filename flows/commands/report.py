@@ -26,6 +26,7 @@ from flows.commands.console import (
     print_json,
     resolve_today,
 )
+from flows.commands.terminal import fold
 from models.db import get_engine, migrate, session_scope
 from plan import load_plan
 from plan.evaluation import LIST_LABELS, PERIOD_LABELS
@@ -52,8 +53,8 @@ def _prepare(plan: str) -> None:
 
 
 def _no_prefect_note() -> None:
-    err.print("提示：Prefect 未启用（PREFECT_SERVER_EPHEMERAL_ENABLED=false 且未设置 PREFECT_API_URL），"
-              "已直接运行，未发布 Prefect artifacts。", markup=False)
+    err.print(fold("提示：Prefect 未启用（PREFECT_SERVER_EPHEMERAL_ENABLED=false 且未设置 PREFECT_API_URL），"
+                   "已直接运行，结果未发布到 Prefect 界面。", err.width), markup=False)
 
 
 # -- digest --------------------------------------------------------------------------------
@@ -120,12 +121,15 @@ def _print_evaluation(result: dict[str, Any]) -> None:
             out.print(f"  {u['rank']}. {u['name']}  得分 {u['score']:g}", markup=False)
             for r in u["reasons"]:
                 if r["points"] < 0 or r["rule"] in ("list", "override"):
-                    out.print(f"     - {r['text']}", markup=False)
+                    out.print(fold(f"     - {r['text']}", out.width), markup=False)
     if result["criticise"] and result.get("rectify_due"):
-        out.print(f"整改：已为通报批评单位建立整改台账条目（期限 {result['rectify_due']}）和约谈事项，"
-                  "由 cycle 跟踪催办。", markup=False)
+        out.print(fold(f"整改：已为通报批评单位建立整改台账条目（期限 {result['rectify_due']}）和约谈事项，"
+                       "由每日督办周期跟踪催办。", out.width), markup=False)
     if result.get("withdrawn"):
-        out.print("已撤销整改事项（不再列入通报批评）：" + "、".join(result["withdrawn"]), markup=False)
+        names = {s["unit"]: s["name"] for s in result["scores"]}
+        out.print(fold("已撤销整改事项（不再列入通报批评）："
+                       + "、".join(names.get(u, u) for u in result["withdrawn"]), out.width, after="、"),
+                  markup=False)
     files = result["files"]
     draft = result["status"] != "approved"
     for kind in ("commend", "criticise"):
@@ -226,7 +230,10 @@ def evaluate_approve(period: PeriodOption = "half-year", today: TodayOption = No
     out.print(f"已审定{PERIOD_LABELS[period]}评估名单（{actor()}）：表扬 {len(result['commend'])} 个单位，"
               f"批评 {len(result['criticise'])} 个单位。", markup=False)
     for key, name in (("commend_docx", "通报表扬"), ("criticise_docx", "通报批评")):
-        out.print(f"{name}：{result['files'][key]}", markup=False)
+        if key in result["files"]:
+            out.print(f"{name}：{result['files'][key]}", markup=False)
+        else:  # an empty list has no notice (as in the draft); approving it must not crash
+            out.print(f"本期无{name}的单位，未生成{name}。", markup=False)
 
 
 @evaluate_app.command("review")
