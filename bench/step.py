@@ -47,7 +47,7 @@ def op_sync(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def op_sweep(args: argparse.Namespace) -> dict[str, Any]:
-    from models.sweep import run_sweep
+    from flows.sweep import run_sweep
 
     plan = load_plan(args.plan)
     migrate(get_engine())

@@ -1,16 +1,16 @@
-"""The sweep: one set-based pass over the ledger that fires the ladder's rungs and queues
-one message per recipient in the outbox, in one transaction.
+"""The sweep's ledger side: one set-based pass that fires the ladder's rungs and records
+them, returning one notice per recipient for ``flows.sweep`` to queue in the same
+transaction.
 
 Reads are two queries (open entries within the ladder's horizon; their fired rungs),
-writes are two bulk inserts (escalations; outbox rows), whatever the number of entries.
+the write is one bulk insert of escalations, whatever the number of entries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -18,12 +18,12 @@ from sqlmodel import Session, col
 
 from models.locks import take_lock, upsert
 from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, Unit, utcnow
-from notifications.notice import Notice, NoticeItem, UndeliveredMail, UnmatchedFile
-from notifications.unmatched import with_unmatched
 from plan.errors import DubanError
 from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router, earlier_rungs
 from plan.model import Plan
-from plan.supervision import SupervisionSheet, build_sheet, cn_month_day, sheet_file_name
+from plan.notice import Notice, NoticeItem, UndeliveredMail, UnmatchedFile
+from plan.supervision import SupervisionSheet, build_sheet, cn_month_day
+from plan.unmatched import with_unmatched
 from plan.workdays import WorkCalendar
 
 # Outbox states that count as "sent" for a notice's history: handed to delivery and not failed.
@@ -128,23 +128,17 @@ def check_run_date(session: Session, *, plan: Plan, today: dt.date) -> None:
             "检查 --today；确需补跑这一天，加 --force（不会重复提醒已升级的事项）")
 
 
-def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | None = None,
-              lock: bool = True, unmatched: Sequence[UnmatchedFile] = (),
-              undelivered: Sequence[UndeliveredMail] = (),
-              sheet_writer: Callable[[SupervisionSheet], Path] | None = None) -> SweepResult:
-    """Fire due rungs and queue messages as of ``today``.  The caller commits (or, for a
-    preview, rolls back).  ``unmatched`` (files intake could not place) are listed in the
-    coordinator's message, which is sent for them alone when nothing else is due; so is
-    ``undelivered`` (mail the server refused for good).
+def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = True,
+               unmatched: Sequence[UnmatchedFile] = (), undelivered: Sequence[UndeliveredMail] = (),
+               attach_sheets: bool = False) -> SweepResult:
+    """Fire due rungs as of ``today``: record the escalation rows and return the notices.
 
-    With ``sheet_writer`` (a real run), each 督办 message carries its printable 督办单: the
-    writer makes the .docx and the outbox freezes a copy, so a retry sends the same file.
+    The caller queues the notices (``flows.sweep.run_sweep``) in the same transaction and
+    commits (or, for a preview, rolls back).  ``unmatched`` (files intake could not place)
+    are listed in the coordinator's notice, which is made for them alone when nothing else
+    is due; so is ``undelivered`` (mail the server refused for good).  With
+    ``attach_sheets`` each 督办 notice says its printable 督办单 travels with it.
     """
-    from models.outbox import queue
-    from notifications.attachments import freeze, plan_attachment
-    from notifications.compose import default_sender, outbox_row
-    from notifications.render import render_notice
-
     calendar = WorkCalendar(plan.calendar)
     result = SweepResult(today=today, working_day=calendar.sends_on(today))
     if not result.working_day:
@@ -159,28 +153,19 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     router = Router(plan, today, calendar)
     result.notices = with_unmatched(router.notices(firings), plan=plan, today=today, unmatched=unmatched,
                                     undelivered=undelivered)
-    if sheet_writer is not None:
+    if attach_sheets:
         result.notices = [replace(n, sheet_attached=True) if n.sheet else n for n in result.notices]
     order = {unit_id: i for i, unit_id in enumerate(plan.units)}  # list.index per sheet was quadratic
     result.sheets = sorted(router.sheets, key=lambda sheet: order.get(sheet.unit_id, len(order)))
     result.undeliverable = sorted(router.undeliverable)
     result.fired = firings
-    sender = sender or default_sender(plan.meta.mailbox, plan.meta.issuer)
-    rows = [outbox_row(n, render_notice(n), sender=sender) for n in result.notices]
-    frozen: dict[str, list[tuple[Any, bytes]]] = {}
-    for notice, row in zip(result.notices, rows, strict=True):
-        if notice.sheet_attached and notice.sheet is not None and sheet_writer is not None:
-            record, data = plan_attachment(row["key"], sheet_writer(notice.sheet),
-                                           sheet_file_name(notice.sheet))
-            row["attachments"] = [record.as_json()]
-            frozen[row["key"]] = [(record, data)]
     key_of: dict[tuple[int, str], str] = {}
     recipients: dict[tuple[int, str], list[str]] = {}
     # An escalation remembers the message that told the unit itself, when there is one.
-    pairs = sorted(zip(result.notices, rows, strict=True), key=lambda pair: pair[0].kind != "unit-notice")
-    for notice, row in pairs:
+    for notice in sorted(result.notices, key=lambda n: n.kind != "unit-notice"):
+        key = notice.key
         for item in notice.items:
-            key_of.setdefault((item.entry_id, item.rung_id), row["key"])
+            key_of.setdefault((item.entry_id, item.rung_id), key)
             recipients.setdefault((item.entry_id, item.rung_id), []).extend(notice.to)
     if firings:
         now = utcnow()
@@ -191,10 +176,6 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
             "message_key": key_of.get((f.candidate.entry_id, f.rung.id)),
         } for f in firings]
         insert_escalations(session, escalations)
-    result.queued = queue(session, rows) if rows else []
-    for key in result.queued:  # only a message that was really queued gets its frozen copy
-        for record, data in frozen.get(key, []):
-            freeze(record, data)
     return result
 
 

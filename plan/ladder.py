@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from notifications.notice import Notice, NoticeItem, PlanInfo
 from plan.model import Plan
+from plan.notice import Notice, NoticeItem, PlanInfo
 from plan.schema import Rung
 from plan.supervision import EarlierRung, SupervisionSheet, build_sheet
 from plan.workdays import WorkCalendar
