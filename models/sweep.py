@@ -206,8 +206,18 @@ def insert_escalations(session: Session, escalations: list[dict[str, Any]]) -> N
     # One run date and one creation time per sweep: convert them once.
     constant = {name: (processors[name] or (lambda value: value))(escalations[0][name])
                 for name in ("fired_on", "created_at")}
+    # A handful of distinct recipient lists for 123,000 rows: each is encoded once.
+    encoded: dict[tuple[str, ...], Any] = {}
+
+    def recipients(value: list[str]) -> Any:
+        key = tuple(value)
+        found = encoded.get(key)
+        if found is None:
+            found = encoded[key] = to_json(value)
+        return found
+
     rows = [(row["entry_id"], row["rung_id"], row["kind"], constant["fired_on"], constant["created_at"],
-             to_json(row["recipients"]), row["message_key"]) for row in escalations]
+             recipients(row["recipients"]), row["message_key"]) for row in escalations]
     sql = (f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in ESCALATION_COLUMNS)}) ON CONFLICT (entry_id, rung_id) DO NOTHING")
     connection.exec_driver_sql(sql, rows)

@@ -253,8 +253,22 @@ def render_notice(notice: Notice) -> Rendered:
 
 
 def render_subject(notice: Notice) -> str:
-    """The subject alone (what the outbox lists), as :func:`render_notice` renders it."""
-    return _subject(notice.kind, _context(notice))
+    """The subject alone (what the outbox lists), as :func:`render_notice` renders it.
+
+    The subject templates read only counts and the most serious item, so this context skips
+    the sorting and grouping of every item that the bodies need (the sweep stores subjects).
+    """
+    if notice.kind == "receipt":
+        return _subject(notice.kind, _receipt_context(notice))
+    context: dict[str, Any] = {"notice": notice, "plan": notice.plan, "item_count": len(notice.items),
+                               "units": list(dict.fromkeys(i.unit_id for i in notice.items)),
+                               "unit_subject": ""}
+    if notice.kind == "unit-notice":
+        kinds = {i.rung_kind for i in notice.items}
+        kind = next(k for k in RUNG_ORDER if k in kinds)
+        first = min((i for i in notice.items if i.rung_kind == kind), key=_sort_key)
+        context["unit_subject"] = unit_subject(notice, Section(kind, (first,)))
+    return _subject(notice.kind, context)
 
 
 def _subject(kind: str, context: dict[str, Any]) -> str:

@@ -155,7 +155,7 @@ class Notice:
 # -- the stored form -------------------------------------------------------------------------
 # Version of the JSON layout below (not of the templates: see notifications.render).
 NOTICE_FORMAT = 1
-_ITEM_FIELDS = ("entry_id", "unit_id", "milestone_id", "due", "rung_id", "rung_kind", "days",
+_ITEM_FIELDS = ("entry_id", "unit_id", "milestone_id", "milestone", "due", "rung_id", "rung_kind", "days",
                 "formats", "assumed", "earlier")
 
 
@@ -164,10 +164,11 @@ def notice_to_json(notice: Notice) -> str:
 
     A coordinator's list on a catch-up day carries tens of thousands of items, so each item
     is a short array (fields in ``_ITEM_FIELDS`` order) and what items share is stored once:
-    the units' names, the milestones' titles and notes, the distinct format lists.
+    the units' names, the milestones' titles, tasks and notes, the distinct format lists
+    (``milestone`` and ``formats`` are indexes into those lists).
     """
     units: dict[str, str] = {}
-    milestones: dict[str, list[Any]] = {}
+    milestones: dict[tuple[Any, ...], int] = {}  # what an item says of its milestone, numbered
     formats: dict[tuple[str, ...], int] = {}
     dates: dict[dt.date, str] = {}  # a few distinct dates for 100,000 items: format each once
 
@@ -180,13 +181,16 @@ def notice_to_json(notice: Notice) -> str:
     items = []
     for i in notice.items:
         units.setdefault(i.unit_id, i.unit_name)
-        if i.milestone_id not in milestones:
-            milestones[i.milestone_id] = [i.title, i.task_number, i.task_title, i.stats_table, i.note]
+        about = (i.title, i.task_number, i.task_title, i.stats_table, i.note)
+        milestone = milestones.get(about)
+        if milestone is None:
+            milestone = milestones[about] = len(milestones)
         index = formats.get(i.formats)
         if index is None:
             index = formats[i.formats] = len(formats)
-        items.append((i.entry_id, i.unit_id, i.milestone_id, day(i.due), i.rung_id, i.rung_kind, i.days,
-                      index, 1 if i.assumed else 0, [[r.kind, day(r.sent_on)] for r in i.earlier]))
+        earlier = [[r.kind, day(r.sent_on)] for r in i.earlier] if i.earlier else ()
+        items.append((i.entry_id, i.unit_id, i.milestone_id, milestone, day(i.due), i.rung_id, i.rung_kind,
+                      i.days, index, 1 if i.assumed else 0, earlier))
     data = {
         "format": NOTICE_FORMAT, "kind": notice.kind, "run_date": notice.run_date.isoformat(),
         "to": list(notice.to), "cc": list(notice.cc), "recipient_name": notice.recipient_name,
@@ -194,7 +198,7 @@ def notice_to_json(notice: Notice) -> str:
         "reply_by": notice.reply_by.isoformat() if notice.reply_by else None,
         "sheet": _sheet_json(notice.sheet) if notice.sheet else None,
         "sheet_attached": notice.sheet_attached,
-        "units": units, "milestones": milestones, "formats": [list(f) for f in formats],
+        "units": units, "milestones": [list(m) for m in milestones], "formats": [list(f) for f in formats],
         "items": items,
         "receipts": [[r.milestone_id, r.title, [[f.name, f.sha256, f.via] for f in r.files],
                       list(r.missing) if r.missing is not None else None] for r in notice.receipts],
@@ -220,8 +224,9 @@ def notice_from_json(text: str) -> Notice:
     units, milestones = data["units"], data["milestones"]
     formats = [tuple(f) for f in data["formats"]]
     items = []
-    for entry_id, unit_id, milestone_id, due, rung_id, rung_kind, days, index, assumed, earlier in data["items"]:
-        title, task_number, task_title, stats_table, note = milestones[milestone_id]
+    for (entry_id, unit_id, milestone_id, milestone, due, rung_id, rung_kind, days, index, assumed,
+         earlier) in data["items"]:
+        title, task_number, task_title, stats_table, note = milestones[milestone]
         items.append(NoticeItem(
             entry_id=entry_id, unit_id=unit_id, unit_name=units[unit_id], milestone_id=milestone_id,
             title=title, task_number=task_number, task_title=task_title, due=day(due), rung_id=rung_id,
