@@ -8,6 +8,7 @@ where the ledger and the mail layer meet, so neither has to import the other.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from plan.supervision import SupervisionSheet, sheet_file_name
 __all__ = ["SweepResult", "run_sweep"]
 
 
-def run_sweep(session: Session, *, plan: Plan, today: Any, sender: str | None = None,
+def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | None = None,
               lock: bool = True, unmatched: Sequence[UnmatchedFile] = (),
               undelivered: Sequence[UndeliveredMail] = (),
               sheet_writer: Callable[[SupervisionSheet], Path] | None = None) -> SweepResult:
