@@ -1,120 +1,29 @@
-"""The ``duban`` command: a thin layer over plan/, models/ and the flows.
+"""The ``duban`` command: the entry point that assembles the app from flows/commands/.
 
-One handler turns expected errors into a short Chinese message and exit 1; usage errors
-exit 2 (click); anything unexpected is logged to ``var/log/duban.log`` and exits 3.  A
-database fault the operator can fix (read-only file, full disk, dropped connection) is an
-expected error (exit 1); a closed pipe (``| head``) ends quietly with 141.
+The app object and its error handler live in :mod:`flows.commands.app`; each command group
+is a module of :mod:`flows.commands` that registers on it when imported.  Importing them
+here, and grouping the commands for ``duban --help``, is all this module does besides
+``main``; the command modules never import it.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import traceback
 from typing import Any
 
-import typer
-from typer.core import TyperGroup
-from typer.exceptions import TyperException
-
-from flows.cli_zh import install as install_chinese
-from flows.console import err
-from models.db import var_dir
-from plan.errors import DubanError, PlanError
-
-UNEXPECTED_EXIT = 3
-# 128 + SIGPIPE, what a shell reports for a command whose reader went away (``| head``).
-BROKEN_PIPE_EXIT = 141
-# typer vendors its own click: its Exit/Abort and usage errors (TyperException) are how
-# commands end normally (exit 0/1/2) and must pass through, not be logged as unexpected.
-CLI_CONTROL = (typer.Exit, typer.Abort, TyperException)
-
-
-def _log_unexpected(exc: BaseException) -> str:
-    path = var_dir() / "log" / "duban.log"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write("".join(traceback.format_exception(exc)))
-    except OSError:
-        return "(日志无法写入)"
-    return str(path)
-
-
-def quiet_broken_pipe() -> None:
-    """The reader of our stdout is gone (``duban status --json | head``): that is a normal
-    end.  Point stdout at /dev/null so Python's final flush cannot complain again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
-def show_error(exc: DubanError) -> None:
-    if isinstance(exc, PlanError):
-        err.print(exc.report(), markup=False)
-    err.print(f"错误：{exc.message}", markup=False)
-    if exc.hint:
-        err.print(f"提示：{exc.hint}", markup=False)
-
-
-class DubanGroup(TyperGroup):
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except DubanError as exc:
-            from flows.db_faults import database_fault  # SQLAlchemy: not for --help and check
-
-            fault = database_fault(exc.__cause__)  # e.g. migrate() wrapping a read-only file
-            show_error(fault or exc)
-            raise typer.Exit(fault.exit_code if fault else exc.exit_code) from None
-        except CLI_CONTROL:
-            raise
-        except KeyboardInterrupt:
-            err.print("已中断。")
-            raise typer.Exit(130) from None
-        except BrokenPipeError:
-            quiet_broken_pipe()
-            raise typer.Exit(BROKEN_PIPE_EXIT) from None
-        except Exception as exc:
-            from flows.db_faults import database_fault
-
-            fault = database_fault(exc)
-            if fault is not None:
-                _log_unexpected(exc)  # the SQL and traceback, for whoever wants them
-                show_error(fault)
-                raise typer.Exit(fault.exit_code) from None
-            where = _log_unexpected(exc)
-            err.print(f"意外错误：{type(exc).__name__}: {exc}", markup=False)
-            err.print(f"详细信息已写入 {where}；请把这个文件发给维护人员。", markup=False)
-            raise typer.Exit(UNEXPECTED_EXIT) from None
-
-
-install_chinese()  # typer's own words (选项, 必填, 显示帮助并退出) before any help is shown
-
-app = typer.Typer(
-    cls=DubanGroup,
-    name="duban",
-    help="督办：按 plan.yaml 中的实施方案跟踪任务和报送、催办督办、生成简报和评估建议名单。",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
 # Command modules register themselves on ``app``.
-from flows import (  # noqa: E402,F401
-    cmd_cycle,
-    cmd_intake,
-    cmd_ledger,
-    cmd_mail,
-    cmd_outbox,
-    cmd_plan,
-    cmd_report,
-    cmd_schedule,
-    cmd_units,
+from flows.commands import (  # noqa: F401
+    cycle,
+    intake,
+    ledger,
+    mail,
+    outbox,
+    plan,
+    report,
+    schedule,
+    units,
 )
+from flows.commands.app import BROKEN_PIPE_EXIT, app, quiet_broken_pipe
 
 # duban --help lists the commands by the coordinator's day, not alphabetically.
 PANELS = {

@@ -2,6 +2,8 @@
 
 ``python -m flows.cli_reference > docs/命令参考.md`` rewrites it; ``tests/test_docs.py``
 fails when the file differs from what this module renders (like sqlite-utils' cog check).
+It reads the app that :mod:`flows.cli` assembles, so it sits beside that entry point rather
+than in :mod:`flows.commands`, whose modules never import ``flows.cli``.
 """
 
 from __future__ import annotations

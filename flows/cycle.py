@@ -29,7 +29,7 @@ deliver_task = task(name="deliver")(steps.deliver_step)
 def cycle(plan_path: str = "plan.yaml", today: str | None = None, inbox: str | None = None,
           actor: str = "duban run") -> dict[str, Any]:
     """One supervision cycle as of ``today`` (YYYY-MM-DD; default: today in Shanghai)."""
-    from flows.console import today_in_shanghai
+    from flows.clock import today_in_shanghai
 
     day = dt.date.fromisoformat(today) if today else today_in_shanghai()
     # quote(): Prefect must not walk the whole plan to record task parameters.

@@ -30,7 +30,7 @@ PROGRESS_KEY = "digest-progress"
 @flow(name="digest", log_prints=False, persist_result=False)
 def digest(plan_path: str = "plan.yaml", today: str | None = None, email: bool = True) -> dict[str, Any]:
     """Leadership digest as of ``today`` (YYYY-MM-DD; default: today in Shanghai)."""
-    from flows.console import today_in_shanghai
+    from flows.clock import today_in_shanghai
 
     day = dt.date.fromisoformat(today) if today else today_in_shanghai()
     result = run_digest(plan_path=plan_path, today=day, email=email)

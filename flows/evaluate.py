@@ -25,7 +25,7 @@ def evaluate(plan_path: str = "plan.yaml", period: str = "half-year", today: str
              exclude: list[str] | None = None, target: str | None = None,
              reason: str | None = None) -> dict[str, Any]:
     """Score units for ``period`` as of ``today`` and write the draft notices."""
-    from flows.console import today_in_shanghai
+    from flows.clock import today_in_shanghai
 
     day = dt.date.fromisoformat(today) if today else today_in_shanghai()
     result = run_evaluation(plan_path=plan_path, period=period, today=day, actor=actor,

@@ -202,7 +202,7 @@ def test_an_impossible_today_is_a_usage_error(command: tuple[str, ...], synced, 
     result = cli(*command, "--today", "2024-13-01")
     assert result.exit_code == 2
     shown = re.sub(r"[\s│╭╮╰╯─]+", "", result.stderr)  # typer draws usage errors in a box
-    from flows.console import today_in_shanghai
+    from flows.clock import today_in_shanghai
 
     example = today_in_shanghai().isoformat()  # the example is in the user's own year
     assert f"'--today'取值无效：「2024-13-01」不是有效的日期，请写成YYYY-MM-DD，例如{example}" in shown

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from flows.console import Steps
+from flows.commands.console import Steps
 
 
 def test_steps_are_counted_and_silent_without_a_terminal() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from flows.deploy import deployment_specs
+from flows.scheduling.deploy import deployment_specs
 from plan.workdays import WorkCalendar
 
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")

@@ -207,7 +207,7 @@ def test_the_season_on_july_8_chases_exactly_who_did_not_report(synced, workdir:
     chased, every other is, and the coordinator's email lists what could not be placed."""
     from sqlalchemy import select
 
-    from flows.cmd_cycle import print_summary
+    from flows.commands.cycle import print_summary
     from flows.steps import run_cycle
     from models.db import session_scope
     from models.tables import Escalation, LedgerEntry, OutboxMessage

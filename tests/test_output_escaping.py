@@ -48,7 +48,7 @@ def test_markdown_outputs_escape_html_and_table_pipes() -> None:
 
 
 def test_terminal_output_drops_control_characters_from_data() -> None:
-    from flows.terminal import SafeConsole
+    from flows.commands.terminal import SafeConsole
 
     console = SafeConsole(highlight=False, soft_wrap=True, emoji=False, force_terminal=False, width=80)
     with console.capture() as captured:

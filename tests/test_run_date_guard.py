@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import serve
+from flows.scheduling import serve
 from flows.sweep import run_sweep
 from models.db import get_engine, session_scope
 from models.sweep import check_run_date, latest_run_date

@@ -35,8 +35,8 @@ def slow_cycle(plan_path: str, today: str, inbox: str | None = None) -> None:
 SCRIPT = """
 import datetime as dt, sys
 from pathlib import Path
-from flows import serve
-from flows.console import SHANGHAI
+from flows.scheduling import serve
+from flows.clock import SHANGHAI
 from models.db import get_engine
 runtime = serve.Runtime(plan_path=Path(sys.argv[1]), engine=get_engine(),
                         clock=lambda: dt.datetime.now(SHANGHAI),
@@ -113,7 +113,7 @@ def test_a_crashed_holders_lease_expires(workdir):
 
 
 def test_serve_once_runs_what_is_due_today_once(workdir, cli, monkeypatch):
-    from flows import serve
+    from flows.scheduling import serve
 
     monkeypatch.setattr(serve, "FLOW_PATHS", {**serve.FLOW_PATHS,
                                               "cycle": "tests.test_serve_week:standin_cycle",

@@ -4,16 +4,20 @@ store in the real database, only time is faked (stepped every 15 minutes)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import pickle
 import zoneinfo
 from pathlib import Path
 
 import apscheduler.executors.base
 import apscheduler.schedulers.base
 import pytest
+from sqlalchemy import select, update
 
-from flows import serve
+from flows.scheduling import serve
 from models.db import get_engine, session_scope
 from models.schedule import recent_job_failures, runs_between
+from models.schedule_tables import JOBSTORE_TABLE
 
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
 CALLS: list[tuple[str, str, dict[str, str]]] = []
@@ -225,3 +229,47 @@ def test_a_plan_broken_while_serving_is_recorded_and_serving_goes_on(
         failures = recent_job_failures(session, dt.date(2024, 6, 11))
     assert [(f.job_id, f.run_date.isoformat()) for f in failures] == [("cycle", "2024-06-11")]
     assert failures[0].error == f"plan.yaml 有错误：{week_plan} 有 1 处错误，未做任何改动"
+
+
+def _stored_refs() -> dict[str, str]:
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    table = SQLAlchemyJobStore(engine=get_engine(), tablename=JOBSTORE_TABLE).jobs_t
+    with get_engine().begin() as connection:
+        return {row.id: pickle.loads(row.job_state)["func"]
+                for row in connection.execute(select(table.c.id, table.c.job_state))}
+
+
+def _store_old_refs() -> None:
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    table = SQLAlchemyJobStore(engine=get_engine(), tablename=JOBSTORE_TABLE).jobs_t
+    with get_engine().begin() as connection:
+        for row in connection.execute(select(table.c.id, table.c.job_state)).all():
+            state = pickle.loads(row.job_state)
+            state["func"] = "flows.serve:fire"
+            connection.execute(update(table).where(table.c.id == row.id)
+                               .values(job_state=pickle.dumps(state)))
+
+
+def test_jobs_stored_before_serve_moved_are_kept_and_run(week_plan: Path, clock: FakeClock,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Rows of the job store name the function APScheduler calls by import path; those an
+    earlier version wrote name ``flows.serve:fire``, gone since serve moved to
+    flows/scheduling/ (#14).  They are repointed, not dropped with a traceback."""
+    clock.set(2024, 6, 11, 7, 0)
+    machine = Machine(week_plan, clock)
+    machine.start()
+    machine.run_until(2024, 6, 11, 18, 0)
+    machine.stop()
+    _store_old_refs()  # as an earlier version left the job store
+    assert set(_stored_refs().values()) == {"flows.serve:fire"}
+
+    clock.set(2024, 6, 12, 10, 30)  # restarted after the upgrade, after the 09:00 cycle
+    with caplog.at_level(logging.WARNING, logger="apscheduler"):
+        machine.start()
+    machine.run_until(2024, 6, 12, 18, 0)
+    machine.stop()
+    assert ran("cycle") == ["2024-06-11", "2024-06-12"]  # the missed cycle caught up, once
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("apscheduler")] == []
+    assert set(_stored_refs().values()) == {serve.FIRE_REF}

@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from flows.cli import app
-from flows.console import JsonOption, PlanOption, out, print_json
+from flows.commands.app import app
+from flows.commands.console import JsonOption, PlanOption, out, print_json
 from plan import load_plan
 
 ROLE_LABELS = {"reporting": "报送单位", "task-only": "只承担任务"}

@@ -6,7 +6,6 @@ import datetime as dt
 import getpass
 import json
 import os
-import zoneinfo
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Annotated, Any, TypeVar
@@ -14,9 +13,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from flows.terminal import SafeConsole
-
-SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+from flows.clock import today_in_shanghai
+from flows.commands.terminal import SafeConsole
 
 out = SafeConsole(highlight=False, soft_wrap=True, emoji=False)  # "plan.yaml:100:7" must not become 💯
 err = SafeConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
@@ -30,10 +28,6 @@ def parse_date(value: str | None) -> dt.date | None:
     except ValueError:
         example = today_in_shanghai().isoformat()  # an example from the user's own year
         raise typer.BadParameter(f"「{value}」不是有效的日期，请写成 YYYY-MM-DD，例如 {example}") from None
-
-
-def today_in_shanghai() -> dt.date:
-    return dt.datetime.now(SHANGHAI).date()
 
 
 def _check_date(value: str | None) -> str | None:

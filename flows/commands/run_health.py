@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flows.console import SHANGHAI
+from flows.clock import SHANGHAI
 
 DELIVERY_EXIT = 4
 

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.rule import Rule
 
-from flows.cli import app
-from flows.console import (
+from flows.commands.app import app
+from flows.commands.console import (
     JsonOption,
     PlanOption,
     Steps,
@@ -19,7 +19,7 @@ from flows.console import (
     print_json,
     resolve_today,
 )
-from flows.run_health import delivery_exit_code, delivery_lines
+from flows.commands.run_health import delivery_exit_code, delivery_lines
 from plan import load_plan
 from plan.errors import DubanError
 

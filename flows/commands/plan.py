@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli import app
-from flows.console import JsonOption, PlanArgument, TodayOption, actor, err, out, print_json
+from flows.commands.app import app
+from flows.commands.console import JsonOption, PlanArgument, TodayOption, actor, err, out, print_json
 from models.db import database_url, get_engine, migrate, var_dir
 from plan import load_plan
 from plan.errors import DubanError, PlanError, Problem, warning_lines

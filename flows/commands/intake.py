@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from flows.cli import DubanGroup, app
-from flows.console import (
+from flows.commands.app import DubanGroup, app
+from flows.commands.console import (
     JsonOption,
     MilestoneOption,
     PlanOption,

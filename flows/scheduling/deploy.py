@@ -1,7 +1,7 @@
 """``duban deploy``: plan.yaml's schedules as Prefect deployments on a process work pool.
 
 The schedule section stays the one source of truth: each job becomes one deployment named
-after the job id, with the schedule computed by :mod:`flows.serve_triggers` — the same
+after the job id, with the schedule computed by :mod:`flows.scheduling.triggers` — the same
 code ``duban serve`` runs:
 
 * a cron job on every day → a Prefect cron schedule with the plan's time zone;
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows import serve_triggers as triggers
-from flows.serve import FLOW_PATHS
+from flows.scheduling import triggers
+from flows.scheduling.serve import FLOW_PATHS
 from plan import schema
 from plan.model import Plan
 
@@ -164,7 +164,7 @@ def apply(specs: list[DeploymentSpec], *, pool: str) -> list[str]:
     from prefect.client.schemas.schedules import CronSchedule, RRuleSchedule
     from prefect.deployments.runner import EntrypointType
 
-    from flows.serve import resolve
+    from flows.scheduling.serve import resolve
 
     ids = []
     for spec in specs:

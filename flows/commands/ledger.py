@@ -11,8 +11,8 @@ from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
-from flows.cli import app
-from flows.console import (
+from flows.commands.app import app
+from flows.commands.console import (
     JsonOption,
     MilestoneOption,
     PlanOption,

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli import DubanGroup, app
-from flows.console import (
+from flows.commands.app import DubanGroup, app
+from flows.commands.console import (
     JsonOption,
     PlanOption,
     Steps,

@@ -1,7 +1,7 @@
 """``duban serve``: plan.yaml's schedules run by APScheduler 3 in one process.
 
 * Jobs live in APScheduler's ``SQLAlchemyJobStore`` in duban's own database, with
-  ``coalesce=True``, ``max_instances=1`` and a misfire grace (see :mod:`flows.serve_triggers`),
+  ``coalesce=True``, ``max_instances=1`` and a misfire grace (see :mod:`flows.scheduling.triggers`),
   so a machine that was off overnight runs the missed cycle once when it starts.
 * Every run first claims (job, day) in ``schedule_run``: whatever the catch-up, a restart or
   ``serve --once`` does, a job runs at most once a day (a one-off job at most once).
@@ -19,6 +19,7 @@ import datetime as dt
 import importlib
 import logging
 import os
+import pickle
 import signal
 import socket
 import threading
@@ -35,9 +36,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from flows import serve_triggers as triggers
+from flows.scheduling import triggers
 from models.db import migrate, session_scope
 from models.schedule import (
     acquire_lease,
@@ -61,6 +63,10 @@ FLOW_PATHS = {
     "digest": "flows.digest:digest",
     "evaluate": "flows.evaluate:evaluate",
 }
+# What APScheduler stores for each job: the import path of the function it calls.
+FIRE_REF = "flows.scheduling.serve:fire"
+# Paths earlier versions stored (before serve moved to flows/scheduling/, #14).
+OLD_FIRE_REFS = ("flows.serve:fire",)
 LEASE_TTL = dt.timedelta(seconds=90)
 HEARTBEAT_SECONDS = 30.0
 
@@ -112,7 +118,7 @@ def fire(job_id: str, signature: str = "") -> str:
     """
     runtime = _runtime
     if runtime is None:
-        raise RuntimeError("flows.serve.fire called without a runtime")
+        raise RuntimeError("flows.scheduling.serve.fire called without a runtime")
     outcome = _fire(runtime, job_id)
     runtime.outcomes[job_id] = outcome
     return outcome
@@ -209,6 +215,25 @@ def make_scheduler(engine: Engine, plan: Plan, *, stepped: bool = False) -> Base
     return BackgroundScheduler(executors={"default": ThreadPoolExecutor(1)}, **options)
 
 
+def repoint_old_jobs(engine: Engine) -> None:
+    """Point jobs stored under an old path of :func:`fire` at :data:`FIRE_REF`.
+
+    APScheduler cannot load a job whose function no longer imports: it logs a traceback
+    and deletes the job, so the first start after an upgrade would look like a failure.
+    """
+    table = SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE).jobs_t
+    with engine.begin() as connection:
+        for row in connection.execute(select(table.c.id, table.c.job_state)).all():
+            try:
+                state = pickle.loads(row.job_state)
+            except Exception:  # not ours to judge: APScheduler reports and drops it
+                continue
+            if state.get("func") in OLD_FIRE_REFS:
+                state["func"] = FIRE_REF
+                connection.execute(update(table).where(table.c.id == row.id)
+                                   .values(job_state=pickle.dumps(state, pickle.HIGHEST_PROTOCOL)))
+
+
 def sync_jobs(scheduler: BaseScheduler, plan: Plan, runtime: Runtime) -> None:
     """Make the job store match plan.yaml's schedules (the one source of truth).
 
@@ -239,7 +264,7 @@ def sync_jobs(scheduler: BaseScheduler, plan: Plan, runtime: Runtime) -> None:
         first = trigger.get_next_fire_time(None, now - triggers.grace(job))
         if first is None:
             continue
-        scheduler.add_job("flows.serve:fire", trigger=trigger, args=[job.id], kwargs={"signature": sig},
+        scheduler.add_job(FIRE_REF, trigger=trigger, args=[job.id], kwargs={"signature": sig},
                           id=job.id, name=job.id,
                           replace_existing=True, next_run_time=first,
                           misfire_grace_time=int(triggers.grace(job).total_seconds()))
@@ -308,6 +333,7 @@ def start_scheduler(runtime: Runtime, plan: Plan, *, stepped: bool = False) -> B
     """Start a scheduler on the job store, matched to ``plan``; due jobs run at once (in a
     worker thread, or — ``stepped`` — right here)."""
     migrate(runtime.engine)  # before the job store, which would create its table itself
+    repoint_old_jobs(runtime.engine)
     set_runtime(runtime)
     scheduler = make_scheduler(runtime.engine, plan, stepped=stepped)
     scheduler.start(paused=True)

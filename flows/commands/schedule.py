@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli import app
-from flows.console import (
-    SHANGHAI,
+from flows.clock import SHANGHAI
+from flows.commands.app import app
+from flows.commands.console import (
     JsonOption,
     Steps,
     TodayOption,
@@ -73,7 +73,7 @@ def serve(
     同一天不会运行两次。SIGTERM / Ctrl-C 会等正在运行的作业结束后退出。
     使用 Prefect 服务器和 worker（duban deploy）时，不要再运行 serve。
     """
-    from flows import serve as scheduler
+    from flows.scheduling import serve as scheduler
 
     if today is not None and not once:
         raise typer.BadParameter("--today 只能与 --once 一起使用", param_hint="--today")
@@ -103,7 +103,7 @@ def serve(
 @app.command()
 def jobs(plan: PlanOption = "plan.yaml", today: TodayOption = None, as_json: JsonOption = False) -> None:
     """列出 plan.yaml 中的定时作业：下次运行时间、上次运行结果，以及 serve 是否在运行。"""
-    from flows import serve_triggers as triggers
+    from flows.scheduling import triggers
     from models.schedule import last_runs, lease_holder
 
     loaded = load_plan(plan)
@@ -168,7 +168,7 @@ def deploy(
     数据库地址取 worker 环境中的 DUBAN_DATABASE_URL；SMTP 密码取 worker 环境，或 Prefect
     Secret 块 duban-smtp-password。部署后请停止 duban serve，避免同一作业被运行两次。
     """
-    from flows import deploy as deployments
+    from flows.scheduling import deploy as deployments
 
     loaded = load_plan(plan)
     folder = (workdir or Path(plan).resolve().parent).resolve()
@@ -255,7 +255,7 @@ def replay(
     if as_json:
         print_json(result.as_json())
         return
-    from flows.cmd_cycle import KIND_LABELS
+    from flows.commands.cycle import KIND_LABELS
 
     rung_labels = {r.id: f"{KIND_LABELS.get(r.kind, r.kind)}（{r.id}）" for r in loaded.escalation.rungs}
     _print_replay(result, details, rung_labels)

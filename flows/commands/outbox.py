@@ -13,8 +13,9 @@ import typer
 from rich import box
 from rich.table import Table
 
-from flows.cli import app
-from flows.console import SHANGHAI, JsonOption, PlanOption, actor, out, parse_date, print_json
+from flows.clock import SHANGHAI
+from flows.commands.app import app
+from flows.commands.console import JsonOption, PlanOption, actor, out, parse_date, print_json
 from models.db import session_scope
 
 if TYPE_CHECKING:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from flows.cli import DubanGroup, app
-from flows.console import JsonOption, PlanOption, TodayOption, actor, err, out, print_json, resolve_today
+from flows.commands.app import DubanGroup, app
+from flows.commands.console import JsonOption, PlanOption, TodayOption, actor, err, out, print_json, resolve_today
 from models.db import get_engine, migrate
 from plan import load_plan
 from plan.errors import DubanError
