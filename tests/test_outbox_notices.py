@@ -166,3 +166,22 @@ def test_a_message_queued_before_0013_keeps_its_bodies_and_sends(db_url: str, tm
     msg = email.message_from_bytes((tmp_path / eml_name("k|old")).read_bytes(), policy=email.policy.default)
     assert msg["Subject"] == "旧主题"
     assert msg.get_body(("plain",)).get_content().strip() == "旧正文"
+
+
+def test_delivery_renders_each_message_once_per_attempt(synced, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import notifications.compose as compose
+
+    keys = _sweep(synced)
+    rendered: list[str] = []
+    real = compose.render_notice
+
+    def counting(notice):
+        rendered.append(notice.key)
+        return real(notice)
+
+    monkeypatch.setattr(compose, "render_notice", counting)
+    deliver_pending(engine_or_session_factory=get_engine(), transport=FolderTransport(tmp_path), now=NOW)
+    # Messages with several recipients (a unit's contacts, Cc to the lead) are still rendered once.
+    assert sorted(rendered) == sorted(keys)
+    assert any(len(r.to) + len(r.cc) > 1 for r in _rows())
