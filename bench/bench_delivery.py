@@ -52,10 +52,10 @@ def main() -> None:
         from models.db import get_engine, session_scope
         from notifications.compose import outbox_row
         from notifications.delivery import deliver_pending
-        from notifications.notice import Notice, NoticeItem, PlanInfo
         from notifications.render import render_notice
         from notifications.smtp import SmtpTransport
         from notifications.smtp_settings import SmtpSettings
+        from plan.notice import Notice, NoticeItem, PlanInfo
 
         engine = get_engine()
         if engine.dialect.name == "postgresql":

@@ -47,7 +47,7 @@ def op_sync(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def op_sweep(args: argparse.Namespace) -> dict[str, Any]:
-    from models.sweep import run_sweep
+    from flows.sweep import run_sweep
 
     plan = load_plan(args.plan)
     migrate(get_engine())
@@ -59,6 +59,23 @@ def op_sweep(args: argparse.Namespace) -> dict[str, Any]:
     seconds, result = timed(sweep)
     return {"seconds": seconds, "entries_checked": result.entries_checked,
             "escalations": result.escalations, "queued": len(result.queued)}
+
+
+def op_sweep_floor(args: argparse.Namespace) -> dict[str, Any]:
+    """The pure-SQL floor of ``sweep`` on the same ledger (bench/floor.py)."""
+    from bench.floor import floor_sweep
+
+    plan = load_plan(args.plan)
+    engine = get_engine()
+    migrate(engine)
+    raw = engine.raw_connection()
+    placeholder = "?" if engine.dialect.name == "sqlite" else "%s"
+    try:
+        seconds, result = timed(lambda: floor_sweep(raw, plan=plan, today=dt.date.fromisoformat(args.today),
+                                                    placeholder=placeholder))
+    finally:
+        raw.close()
+    return {"seconds": seconds, **result}
 
 
 def op_digest(args: argparse.Namespace) -> dict[str, Any]:
@@ -150,7 +167,7 @@ def op_replay(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds": result.seconds, "working_days": len(result.days), "messages": result.messages}
 
 
-OPS = {"sync": op_sync, "sweep": op_sweep, "digest": op_digest, "evaluate": op_evaluate,
+OPS = {"sync": op_sync, "sweep": op_sweep, "sweep-floor": op_sweep_floor, "digest": op_digest, "evaluate": op_evaluate,
        "deliver": op_deliver, "replay": op_replay}
 
 

@@ -34,7 +34,6 @@ from flows.intake_imports import import_ledger_file, import_stats_file, plan_yea
 from models import intake, ledger
 from models.db import session_scope
 from models.files import StoredFile, sha256_of, store_file
-from notifications.notice import UnmatchedFile
 from plan import ledger_sheet, stats_sheet
 from plan.errors import DubanError
 from plan.intake_convert import to_xlsx
@@ -53,6 +52,7 @@ from plan.intake_rules import (
 from plan.intake_unpack import Member, unpack_eml, unpack_zip
 from plan.mail_rules import match_sender
 from plan.model import Plan
+from plan.notice import UnmatchedFile
 
 PROCESSED, UNMATCHED = "processed", "unmatched"
 

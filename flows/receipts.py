@@ -16,9 +16,9 @@ from models.db import session_scope
 from models.files import sha256_of
 from models.outbox import queue
 from notifications.compose import default_sender, outbox_row
-from notifications.notice import Notice, PlanInfo, ReceiptFile, ReceiptItem
 from notifications.render import render_notice
 from plan.model import Plan
+from plan.notice import Notice, PlanInfo, ReceiptFile, ReceiptItem
 
 RECORDED = ("submission", "stats", "ledger")
 VIA_MAIL, VIA_INBOX = "联系邮箱", "收件文件夹"

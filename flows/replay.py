@@ -120,7 +120,7 @@ class Replayer:
         return len(done)
 
     def day(self, day: dt.date) -> ReplayDay:
-        from models.sweep import run_sweep
+        from flows.sweep import run_sweep
 
         with session_scope(self.scratch) as session:
             result = run_sweep(session, plan=self.plan, today=day, lock=False)

@@ -12,7 +12,7 @@ from typing import Any
 
 from models.db import get_engine, session_scope, var_dir
 from models.locks import take_lock
-from models.sweep import run_sweep, supervision_list
+from models.sweep import supervision_list
 from models.sync import SyncDiff, sync_ledger
 from plan import load_plan
 from plan.model import Plan
@@ -77,10 +77,11 @@ def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) ->
 
 def sweep_step(plan: Plan, *, today: dt.date, inbox: str | None = None) -> dict[str, Any]:
     from flows.inbox import pending_unmatched
+    from flows.sweep import run_sweep
     from models import outbox
     from notifications.supervision_docx import write_supervision_sheet
-    from notifications.unmatched import UNDELIVERED_DAYS, undelivered_mail
     from plan.supervision import sheet_file_name
+    from plan.unmatched import UNDELIVERED_DAYS, undelivered_mail
 
     unmatched = pending_unmatched(Path(inbox) if inbox else var_dir() / "inbox")
     sheets_dir = var_dir() / "reports" / today.isoformat() / "supervision"

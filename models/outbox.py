@@ -42,6 +42,7 @@ def queue(session: Session, rows: list[dict[str, Any]]) -> list[str]:
     now = dt.datetime.now(dt.UTC)
     values = [{"state": "queued", "attempts": 0, "unit_id": None, "last_error": None,
                "next_attempt_at": None, "lease_until": None, "sent_at": None, "attachments": [],
+               "content": "bodies", "notice": None, "template_version": None,
                "created_at": now, "updated_at": now, **row} for row in rows]
     # No conflict target: a clash on key *or* Message-ID means "already queued".
     stmt = _insert(session).on_conflict_do_nothing().returning(_TABLE.c.key)

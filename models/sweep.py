@@ -1,29 +1,29 @@
-"""The sweep: one set-based pass over the ledger that fires the ladder's rungs and queues
-one message per recipient in the outbox, in one transaction.
+"""The sweep's ledger side: one set-based pass that fires the ladder's rungs and records
+them, returning one notice per recipient for ``flows.sweep`` to queue in the same
+transaction.
 
 Reads are two queries (open entries within the ladder's horizon; their fired rungs),
-writes are two bulk inserts (escalations; outbox rows), whatever the number of entries.
+the write is one bulk insert of escalations, whatever the number of entries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlmodel import Session, col
 
 from models.locks import take_lock, upsert
 from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, Unit, utcnow
-from notifications.notice import Notice, NoticeItem, UndeliveredMail, UnmatchedFile
-from notifications.unmatched import with_unmatched
 from plan.errors import DubanError
 from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router, earlier_rungs
 from plan.model import Plan
-from plan.supervision import SupervisionSheet, build_sheet, cn_month_day, sheet_file_name
+from plan.notice import Notice, NoticeItem, UndeliveredMail, UnmatchedFile
+from plan.supervision import SupervisionSheet, build_sheet, cn_month_day
+from plan.unmatched import with_unmatched
 from plan.workdays import WorkCalendar
 
 # Outbox states that count as "sent" for a notice's history: handed to delivery and not failed.
@@ -47,6 +47,18 @@ class SweepResult:
         return len(self.fired)
 
 
+class IsoDates(dict[str, dt.date]):
+    """Dates read as ISO text and parsed once per distinct value.
+
+    A sweep reads 50,000–130,000 rows holding a few hundred distinct dates; the driver's
+    per-row date conversion was most of the time of those reads.
+    """
+
+    def __missing__(self, key: str) -> dt.date:
+        value = self[key] = dt.date.fromisoformat(key[:10])
+        return value
+
+
 def open_candidates(session: Session, *, today: dt.date, horizon: dt.date) -> list[Candidate]:
     """Entries not submitted (as of today), not waived, due by ``horizon``.
 
@@ -56,9 +68,10 @@ def open_candidates(session: Session, *, today: dt.date, horizon: dt.date) -> li
     e = LedgerEntry
     assumed = col(Milestone.source) == "assumed"
     enforceable = case((or_(assumed, col(Unit.role) == "task-only"), False), else_=True)
-    rows = session.execute(
+    # Core, not the ORM: the ORM's row loading cost as much as the query (54,000 rows).
+    rows = session.connection().execute(
         select(col(e.id), col(e.unit_id), col(e.milestone_id), col(Milestone.title),
-               col(Milestone.task_number), col(e.due), enforceable,
+               col(Milestone.task_number), cast(col(e.due), String), enforceable,
                case((assumed, True), else_=False))
         .join(Milestone, col(Milestone.id) == col(e.milestone_id))
         .outerjoin(Unit, col(Unit.id) == col(e.unit_id))
@@ -67,8 +80,9 @@ def open_candidates(session: Session, *, today: dt.date, horizon: dt.date) -> li
                or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today),
                col(e.due) <= horizon)
     )
-    return [Candidate(entry_id=row[0], unit_id=row[1], milestone_id=row[2], title=row[3], task_number=row[4],
-                      due=row[5], enforceable=bool(row[6]), assumed=bool(row[7])) for row in rows]
+    dates = IsoDates()
+    return [Candidate(row[0], row[1], row[2], row[3], row[4], dates[row[5]], bool(row[6]), bool(row[7]))
+            for row in rows]
 
 
 def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[int, dict[str, FiredRung]]:
@@ -81,7 +95,7 @@ def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[i
     """
     e = LedgerEntry
     open_rows = (select(col(Escalation.entry_id), col(Escalation.rung_id), col(Escalation.kind),
-                        col(Escalation.fired_on), col(Escalation.message_key))
+                        cast(col(Escalation.fired_on), String), col(Escalation.message_key))
                  .join(e, col(e.id) == col(Escalation.entry_id))
                  .where(col(e.archived_at).is_(None), col(e.due) <= horizon,
                         or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today)))
@@ -89,13 +103,14 @@ def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[i
     # row stores its bodies before ``state``, so joining it to every escalation made SQLite
     # walk each message's overflow pages ~120 times (49 s of a 50 s next-day sweep at 200k).
     referenced = open_rows.with_only_columns(col(Escalation.message_key)).distinct().subquery()
-    sent_keys = set(session.execute(
+    sent_keys = set(session.connection().execute(
         select(col(OutboxMessage.key))
         .where(col(OutboxMessage.key).in_(select(referenced.c.message_key)),
                col(OutboxMessage.state).in_(SENT_STATES))).scalars())
     fired: dict[int, dict[str, FiredRung]] = {}
-    for entry_id, rung_id, kind, fired_on, message_key in session.execute(open_rows):
-        fired.setdefault(entry_id, {})[rung_id] = FiredRung(kind, fired_on, message_key in sent_keys)
+    dates = IsoDates()
+    for entry_id, rung_id, kind, fired_on, message_key in session.connection().execute(open_rows):
+        fired.setdefault(entry_id, {})[rung_id] = FiredRung(kind, dates[fired_on], message_key in sent_keys)
     return fired
 
 
@@ -128,23 +143,17 @@ def check_run_date(session: Session, *, plan: Plan, today: dt.date) -> None:
             "检查 --today；确需补跑这一天，加 --force（不会重复提醒已升级的事项）")
 
 
-def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | None = None,
-              lock: bool = True, unmatched: Sequence[UnmatchedFile] = (),
-              undelivered: Sequence[UndeliveredMail] = (),
-              sheet_writer: Callable[[SupervisionSheet], Path] | None = None) -> SweepResult:
-    """Fire due rungs and queue messages as of ``today``.  The caller commits (or, for a
-    preview, rolls back).  ``unmatched`` (files intake could not place) are listed in the
-    coordinator's message, which is sent for them alone when nothing else is due; so is
-    ``undelivered`` (mail the server refused for good).
+def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = True,
+               unmatched: Sequence[UnmatchedFile] = (), undelivered: Sequence[UndeliveredMail] = (),
+               attach_sheets: bool = False) -> SweepResult:
+    """Fire due rungs as of ``today``: record the escalation rows and return the notices.
 
-    With ``sheet_writer`` (a real run), each 督办 message carries its printable 督办单: the
-    writer makes the .docx and the outbox freezes a copy, so a retry sends the same file.
+    The caller queues the notices (``flows.sweep.run_sweep``) in the same transaction and
+    commits (or, for a preview, rolls back).  ``unmatched`` (files intake could not place)
+    are listed in the coordinator's notice, which is made for them alone when nothing else
+    is due; so is ``undelivered`` (mail the server refused for good).  With
+    ``attach_sheets`` each 督办 notice says its printable 督办单 travels with it.
     """
-    from models.outbox import queue
-    from notifications.attachments import freeze, plan_attachment
-    from notifications.compose import default_sender, outbox_row
-    from notifications.render import render_notice
-
     calendar = WorkCalendar(plan.calendar)
     result = SweepResult(today=today, working_day=calendar.sends_on(today))
     if not result.working_day:
@@ -159,42 +168,33 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     router = Router(plan, today, calendar)
     result.notices = with_unmatched(router.notices(firings), plan=plan, today=today, unmatched=unmatched,
                                     undelivered=undelivered)
-    if sheet_writer is not None:
+    if attach_sheets:
         result.notices = [replace(n, sheet_attached=True) if n.sheet else n for n in result.notices]
     order = {unit_id: i for i, unit_id in enumerate(plan.units)}  # list.index per sheet was quadratic
     result.sheets = sorted(router.sheets, key=lambda sheet: order.get(sheet.unit_id, len(order)))
     result.undeliverable = sorted(router.undeliverable)
     result.fired = firings
-    sender = sender or default_sender(plan.meta.mailbox, plan.meta.issuer)
-    rows = [outbox_row(n, render_notice(n), sender=sender) for n in result.notices]
-    frozen: dict[str, list[tuple[Any, bytes]]] = {}
-    for notice, row in zip(result.notices, rows, strict=True):
-        if notice.sheet_attached and notice.sheet is not None and sheet_writer is not None:
-            record, data = plan_attachment(row["key"], sheet_writer(notice.sheet),
-                                           sheet_file_name(notice.sheet))
-            row["attachments"] = [record.as_json()]
-            frozen[row["key"]] = [(record, data)]
-    key_of: dict[tuple[int, str], str] = {}
-    recipients: dict[tuple[int, str], list[str]] = {}
-    # An escalation remembers the message that told the unit itself, when there is one.
-    pairs = sorted(zip(result.notices, rows, strict=True), key=lambda pair: pair[0].kind != "unit-notice")
-    for notice, row in pairs:
+    # An escalation remembers the message that told the unit itself, when there is one, and
+    # every address told: (entry, rung) → (message key, recipients).
+    told: dict[tuple[int, str], tuple[str, list[str]]] = {}
+    for notice in sorted(result.notices, key=lambda n: n.kind != "unit-notice"):
+        key, to = notice.key, notice.to
         for item in notice.items:
-            key_of.setdefault((item.entry_id, item.rung_id), row["key"])
-            recipients.setdefault((item.entry_id, item.rung_id), []).extend(notice.to)
+            found = told.get((item.entry_id, item.rung_id))
+            if found is None:
+                told[item.entry_id, item.rung_id] = (key, list(to))
+            else:
+                found[1].extend(to)
     if firings:
         now = utcnow()
-        escalations = [{
-            "entry_id": f.candidate.entry_id, "rung_id": f.rung.id, "kind": f.rung.kind,
-            "fired_on": today, "created_at": now,
-            "recipients": recipients.get((f.candidate.entry_id, f.rung.id), []),
-            "message_key": key_of.get((f.candidate.entry_id, f.rung.id)),
-        } for f in firings]
+        nobody: tuple[None, list[str]] = (None, [])
+        escalations = []
+        for f in firings:
+            message_key, recipients = told.get((f.candidate.entry_id, f.rung.id), nobody)
+            escalations.append({"entry_id": f.candidate.entry_id, "rung_id": f.rung.id, "kind": f.rung.kind,
+                                "fired_on": today, "created_at": now, "recipients": recipients,
+                                "message_key": message_key})
         insert_escalations(session, escalations)
-    result.queued = queue(session, rows) if rows else []
-    for key in result.queued:  # only a message that was really queued gets its frozen copy
-        for record, data in frozen.get(key, []):
-            freeze(record, data)
     return result
 
 
@@ -225,8 +225,18 @@ def insert_escalations(session: Session, escalations: list[dict[str, Any]]) -> N
     # One run date and one creation time per sweep: convert them once.
     constant = {name: (processors[name] or (lambda value: value))(escalations[0][name])
                 for name in ("fired_on", "created_at")}
+    # A handful of distinct recipient lists for 123,000 rows: each is encoded once.
+    encoded: dict[tuple[str, ...], Any] = {}
+
+    def recipients(value: list[str]) -> Any:
+        key = tuple(value)
+        found = encoded.get(key)
+        if found is None:
+            found = encoded[key] = to_json(value)
+        return found
+
     rows = [(row["entry_id"], row["rung_id"], row["kind"], constant["fired_on"], constant["created_at"],
-             to_json(row["recipients"]), row["message_key"]) for row in escalations]
+             recipients(row["recipients"]), row["message_key"]) for row in escalations]
     sql = (f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in ESCALATION_COLUMNS)}) ON CONFLICT (entry_id, rung_id) DO NOTHING")
     connection.exec_driver_sql(sql, rows)

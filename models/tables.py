@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -134,7 +134,12 @@ class Escalation(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """An email waiting to go, or gone.  Rendered once; delivery only moves bytes."""
+    """An email waiting to go, or gone.
+
+    A sweep notice (``content = "notice"``) stores its items as JSON with the template version
+    and is rendered when sent or shown (``notifications.compose.materialise``); other
+    messages (digest, evaluation, receipts, rows from before migration 0013) store bodies.
+    """
 
     __tablename__ = "outbox"
 
@@ -147,9 +152,12 @@ class OutboxMessage(SQLModel, table=True):
     sender: str = Field(max_length=255)
     to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     cc: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    subject: str
-    body_text: str
-    body_html: str
+    subject: str  # kept for listings; a notice row's subject is rendered from its items
+    body_text: str | None = None  # content "bodies" only
+    body_html: str | None = None
+    content: str = Field(default="bodies", max_length=16, sa_column_kwargs={"server_default": "bodies"})
+    notice: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # plan.notice JSON
+    template_version: str | None = Field(default=None, max_length=32)  # notifications.render
     # [{path (under var/), name, sha256, content_type}]: see notifications/attachments.py
     attachments: list[dict[str, str]] = Field(default_factory=list,
                                               sa_column=Column(JSON, nullable=False, server_default="[]"))

@@ -1,8 +1,12 @@
-"""Notice + rendering → one outbox row: sender, recipients, Message-ID, bodies.
+"""Notice → one outbox row (sender, recipients, Message-ID, content), and row → bodies.
 
-Everything a message needs is fixed here, once; delivery only moves these bytes.  The
-Message-ID is derived from the outbox key, so a message sent again after a crash carries
-the same Message-ID and receivers that deduplicate on it drop the copy.
+A sweep notice is stored as its items (``content = "notice"``: the notice's JSON and the
+template version), not as rendered bodies: :func:`materialise` renders subject, HTML and
+text when a message is sent, written as ``.eml`` or shown.  Rendering is deterministic, so
+every attempt of a message has the same bytes.  Digests, evaluations and receipts keep
+their rendered bodies (``content = "bodies"``).  The Message-ID is derived from the outbox
+key, so a message sent again after a crash carries the same Message-ID and receivers that
+deduplicate on it drop the copy.
 """
 
 from __future__ import annotations
@@ -10,13 +14,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from dataclasses import replace
 from email.utils import parseaddr
 from typing import Any
 
-from notifications.notice import Notice
-from notifications.render import Rendered, one_line
+from notifications.mime import Outgoing
+from notifications.render import TEMPLATE_VERSION, Rendered, one_line, render_notice, render_subject
 from plan.addresses import ADDRESS_HINT, is_address
 from plan.errors import DubanError
+from plan.notice import Notice, notice_from_json, notice_to_json
 
 # The display name when the plan names no issuer (every shipped plan does: plan.issuer).
 DEFAULT_SENDER_NAME = "督办系统"
@@ -74,9 +80,11 @@ def mailbox(name: str, address: str) -> str:
     return f'"{escaped}" <{address}>'
 
 
-def outbox_row(notice: Notice, rendered: Rendered, *, sender: str) -> dict[str, Any]:
+def outbox_row(notice: Notice, rendered: Rendered | None = None, *, sender: str) -> dict[str, Any]:
     """The columns of one :class:`models.tables.OutboxMessage`, ready to queue.
 
+    Without ``rendered`` the row stores the notice itself (rendered at delivery, see
+    :func:`materialise`) and only its subject, for listings; with it, the rendered bodies.
     ``to`` holds mailboxes with the recipient's name (``"黄浦区知识产权局" <addr>``);
     ``cc`` holds plain addresses.  Addresses are checked: a malformed one is refused
     here, before anything is queued.
@@ -85,7 +93,7 @@ def outbox_row(notice: Notice, rendered: Rendered, *, sender: str) -> dict[str, 
         check_address(address, where=f"收件人（{one_line(notice.recipient_name)}）")
     key = notice.key
     cc = [a for a in dict.fromkeys(notice.cc) if a not in notice.to]
-    return {
+    row: dict[str, Any] = {
         "key": key,
         "message_id": make_message_id(key, sender),
         "kind": notice.kind,
@@ -94,9 +102,30 @@ def outbox_row(notice: Notice, rendered: Rendered, *, sender: str) -> dict[str, 
         "sender": one_line(sender),
         "to": [mailbox(notice.recipient_name, a) for a in dict.fromkeys(notice.to)],
         "cc": cc,
-        "subject": one_line(rendered.subject),
-        "body_text": rendered.text,
-        "body_html": rendered.html,
         "state": "queued",
         "attempts": 0,
     }
+    if rendered is None:
+        return {**row, "subject": render_subject(notice), "content": "notice",
+                "notice": notice_to_json(notice), "template_version": TEMPLATE_VERSION,
+                "body_text": None, "body_html": None}
+    return {**row, "subject": one_line(rendered.subject), "content": "bodies", "notice": None,
+            "template_version": None, "body_text": rendered.text, "body_html": rendered.html}
+
+
+def materialise(row: Any) -> Rendered:
+    """Subject, HTML and text of one outbox row (anything with its columns as attributes).
+
+    The one place a stored notice becomes a message: delivery, the ``.eml`` folder, preview
+    and ``outbox show`` all call it.  A row stored with bodies returns them as stored.
+    """
+    if getattr(row, "content", "bodies") == "notice":
+        return render_notice(notice_from_json(row.notice))
+    return Rendered(subject=row.subject, text=row.body_text or "", html=row.body_html or "")
+
+
+def outgoing(row: Any) -> Outgoing:
+    """What a transport sends for one claimed row: rendered here, once per attempt."""
+    rendered = materialise(row)
+    return replace(Outgoing.from_row(row), subject=rendered.subject, body_text=rendered.text,
+                   body_html=rendered.html)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models import outbox
+from notifications.compose import outgoing
 from notifications.failures import (
     DeliveryFailure,
     PermanentFailure,
@@ -147,7 +148,11 @@ class _Run:
             return None
         messages: list[Outgoing] = []
         for row in rows:
-            message = Outgoing.from_row(row)
+            try:
+                message = outgoing(row)  # a stored notice is rendered here, once per attempt
+            except Exception as exc:  # a stored notice that cannot be rendered never will be
+                self.fail([row.id or 0], PermanentFailure(f"邮件内容无法生成：{type(exc).__name__}: {exc}"))
+                continue
             problem = address_problem(message)
             if problem is not None:
                 self.fail([message.id], PermanentFailure(problem))

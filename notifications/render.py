@@ -8,6 +8,7 @@ every template is strict, so a missing value fails loudly instead of printing bl
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from notifications.notice import Notice, NoticeItem
+from plan.notice import Notice, NoticeItem
 from plan.supervision import cn_month_day, sheet_file_name
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -226,12 +227,11 @@ def _receipt_context(notice: Notice) -> dict[str, Any]:
             "file_count": sum(len(r.files) for r in notice.receipts)}
 
 
-def render_notice(notice: Notice) -> Rendered:
-    """Render one notice; the same notice always renders to the same bytes."""
+def _context(notice: Notice) -> dict[str, Any]:
     if notice.kind == "receipt":
-        return _render(notice.kind, _receipt_context(notice))
+        return _receipt_context(notice)
     grouped = sections(notice.items)
-    context = {
+    return {
         "notice": notice,
         "plan": notice.plan,
         "sections": grouped,
@@ -245,12 +245,54 @@ def render_notice(notice: Notice) -> Rendered:
         "formats_needed": sorted({f for i in notice.items for f in i.formats}),
         "stats_needed": any(i.stats_table for i in notice.items),
     }
-    return _render(notice.kind, context)
+
+
+def render_notice(notice: Notice) -> Rendered:
+    """Render one notice; the same notice always renders to the same bytes."""
+    return _render(notice.kind, _context(notice))
+
+
+def render_subject(notice: Notice) -> str:
+    """The subject alone (what the outbox lists), as :func:`render_notice` renders it.
+
+    The subject templates read only counts and the most serious item, so this context skips
+    the sorting and grouping of every item that the bodies need (the sweep stores subjects).
+    """
+    if notice.kind == "receipt":
+        return _subject(notice.kind, _receipt_context(notice))
+    context: dict[str, Any] = {"notice": notice, "plan": notice.plan, "item_count": len(notice.items),
+                               "units": list(dict.fromkeys(i.unit_id for i in notice.items)),
+                               "unit_subject": ""}
+    if notice.kind == "unit-notice":
+        kinds = {i.rung_kind for i in notice.items}
+        kind = next(k for k in RUNG_ORDER if k in kinds)
+        first = min((i for i in notice.items if i.rung_kind == kind), key=_sort_key)
+        context["unit_subject"] = unit_subject(notice, Section(kind, (first,)))
+    return _subject(notice.kind, context)
+
+
+def _subject(kind: str, context: dict[str, Any]) -> str:
+    return one_line(_ENV.get_template(f"{kind}.subject.j2").render(context))
 
 
 def _render(kind: str, context: dict[str, Any]) -> Rendered:
-    subject = one_line(_ENV.get_template(f"{kind}.subject.j2").render(context))
+    subject = _subject(kind, context)
     context["subject"] = subject
     html = _ENV.get_template(f"{kind}.html.j2").render(context)
     text = _ENV.get_template(f"{kind}.txt.j2").render(context).rstrip() + "\n"
     return Rendered(subject=subject, text=text, html=html)
+
+
+def _template_version() -> str:
+    """A digest of the notice templates and of this module (its filters shape the bodies).
+
+    Stored with every message queued as a notice, so ``outbox show`` can tell when a message
+    queued before an upgrade will be rendered by changed templates.
+    """
+    digest = hashlib.sha256()
+    for path in [Path(__file__), *sorted(TEMPLATES.glob("*.j2"))]:
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+TEMPLATE_VERSION = _template_version()

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from notifications.notice import Notice, NoticeItem, PlanInfo
 from plan.model import Plan
+from plan.notice import Notice, NoticeItem, PlanInfo
 from plan.schema import Rung
 from plan.supervision import EarlierRung, SupervisionSheet, build_sheet
 from plan.workdays import WorkCalendar
@@ -47,9 +47,11 @@ class FiredRung(NamedTuple):
     sent: bool
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """An open entry that the ladder may act on (fetched by the sweep in one query)."""
+class Candidate(NamedTuple):
+    """An open entry that the ladder may act on (fetched by the sweep in one query).
+
+    A NamedTuple, like :class:`FiredRung`: the sweep builds one per open entry.
+    """
 
     entry_id: int
     unit_id: str
@@ -62,8 +64,9 @@ class Candidate:
     assumed: bool = False
 
 
-@dataclass(frozen=True)
-class Firing:
+class Firing(NamedTuple):
+    """A rung that fires today for one entry (a NamedTuple: 123,000 on a catch-up day)."""
+
     candidate: Candidate
     rung: Rung
     days: int  # remind: working days left; otherwise working days overdue
@@ -73,6 +76,8 @@ class Firing:
 def earlier_rungs(recorded: Mapping[str, FiredRung], today: dt.date, below: str) -> tuple[EarlierRung, ...]:
     """The rungs below ``below`` that a notice today may say were sent: fired on an earlier
     run date with a message that was not failed.  A rung fired today is not history yet."""
+    if not recorded:  # most entries on a catch-up day: nothing recorded yet
+        return ()
     limit = KIND_ORDER_LADDER[below]
     rows = sorted((r for r in recorded.values()
                    if r.sent and r.fired_on < today and r.kind in HISTORY_KINDS
@@ -154,6 +159,9 @@ class Router:
         self.rank = {rung.id: i for i, rung in enumerate(plan.escalation.rungs)}
         self._unit_emails = {u.id: _emails(u.contacts) for u in plan.units.values()}
         self._leads: dict[int | None, tuple[str, ...]] = {}
+        self._units: dict[str, tuple[str, tuple[str, ...], str, str | None]] = {}
+        self._abouts: dict[tuple[str, str, int | None, bool],
+                           tuple[str, str | None, tuple[str, ...], bool, bool, str | None]] = {}
         # Asked once per firing and audience (hundreds of thousands on a catch-up day): built once.
         coordinator = plan.coordinator
         self._coordinator = ("coordinator-list", _emails(coordinator.contacts), coordinator.name, None)
@@ -168,31 +176,45 @@ class Router:
 
     def _audience(self, who: str, candidate: Candidate) -> tuple[str, tuple[str, ...], str, str | None]:
         """(notice kind, addresses, recipient name, unit id) for one audience of an entry."""
-        if who in ("unit", "lead"):
-            unit_id = candidate.unit_id if who == "unit" else None
-            if who == "unit":
+        if who == "unit":
+            found = self._units.get(candidate.unit_id)
+            if found is None:  # asked once per firing: built once per unit
                 unit = self.plan.units.get(candidate.unit_id)
                 name = unit.name if unit else candidate.unit_id
-                return "unit-notice", self._unit_emails.get(candidate.unit_id, ()), name, unit_id
+                found = self._units[candidate.unit_id] = (
+                    "unit-notice", self._unit_emails.get(candidate.unit_id, ()), name, candidate.unit_id)
+            return found
+        if who == "lead":
             return "unit-notice", self._lead_emails(candidate), "牵头单位", None
         if who == "coordinator":
             return self._coordinator
         return self._leadership
 
-    def _item(self, firing: Firing, unit_names: Mapping[str, str]) -> NoticeItem:
+    def _about(self, c: Candidate) -> tuple[str, str | None, tuple[str, ...], bool, bool, str | None]:
+        """(unit name, task title, formats, stats table, assumed, note): the same for every
+        firing of one milestone and unit, so worked out once."""
+        key = (c.milestone_id, c.unit_id, c.task_number, c.assumed)
+        found = self._abouts.get(key)
+        if found is None:
+            milestone = self.milestones.get(c.milestone_id)
+            task = self.plan.tasks.get(c.task_number) if c.task_number is not None else None
+            unit = self.plan.units.get(c.unit_id)
+            found = self._abouts[key] = (
+                unit.name if unit else c.unit_id, task.title if task else None,
+                self._formats(milestone, c.unit_id), milestone.stats_table if milestone else False,
+                c.assumed or bool(milestone and not milestone.enforceable),
+                milestone.note if milestone else None)
+        return found
+
+    def _item(self, firing: Firing) -> NoticeItem:
         c = firing.candidate
-        milestone = self.milestones.get(c.milestone_id)
-        task = self.plan.tasks.get(c.task_number) if c.task_number is not None else None
+        unit_name, task_title, formats, stats_table, assumed, note = self._about(c)
         return NoticeItem(
-            entry_id=c.entry_id, unit_id=c.unit_id, unit_name=unit_names.get(c.unit_id, c.unit_id),
+            entry_id=c.entry_id, unit_id=c.unit_id, unit_name=unit_name,
             milestone_id=c.milestone_id, title=c.title, task_number=c.task_number,
-            task_title=task.title if task else None, due=c.due, rung_id=firing.rung.id,
-            rung_kind=firing.rung.kind, days=firing.days,
-            formats=self._formats(milestone, c.unit_id),
-            stats_table=milestone.stats_table if milestone else False,
-            assumed=c.assumed or bool(milestone and not milestone.enforceable),
-            note=milestone.note if milestone else None,
-            earlier=firing.earlier,
+            task_title=task_title, due=c.due, rung_id=firing.rung.id,
+            rung_kind=firing.rung.kind, days=firing.days, formats=formats, stats_table=stats_table,
+            assumed=assumed, note=note, earlier=firing.earlier,
         )
 
     def _formats(self, milestone: object, unit_id: str) -> tuple[str, ...]:
@@ -203,10 +225,9 @@ class Router:
         return milestone.formats  # type: ignore[attr-defined]
 
     def notices(self, firings: Iterable[Firing]) -> list[Notice]:
-        unit_names = {u.id: u.name for u in self.plan.units.values()}
         drafts: dict[tuple[str, str], _Draft] = {}
         for firing in firings:
-            item = self._item(firing, unit_names)
+            item = self._item(firing)
             for who in firing.rung.to:
                 kind, to, name, unit_id = self._audience(who, firing.candidate)
                 if not to:

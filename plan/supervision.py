@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # notifications.notice imports this module
-    from notifications.notice import NoticeItem
+if TYPE_CHECKING:  # plan.notice imports this module
     from plan.model import Plan
+    from plan.notice import NoticeItem
     from plan.workdays import WorkCalendar
 
 # Short period words used in the 督办编号: the summaries' periods, else the due month.

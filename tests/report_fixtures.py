@@ -67,9 +67,9 @@ def figures(complete: bool = True) -> dict[str, Decimal]:
 def replay(plan, until: dt.date, *, digests: tuple[dt.date, ...] = DIGEST_DAYS) -> dict[dt.date, object]:
     """Sweep each day from 2024-05-20 to ``until``, recording the season's submissions."""
     from flows.report_jobs import run_digest
+    from flows.sweep import run_sweep
     from models import ledger
     from models.db import session_scope
-    from models.sweep import run_sweep
 
     todo = submissions()
     results = {}

@@ -29,7 +29,14 @@ def test_bench_tiny_writes_json(tmp_path: Path) -> None:
     report = json.loads(output.read_text(encoding="utf-8"))
     sections = {row["section"] for row in report["results"]}
     assert sections == {"synthetic sync", "synthetic sweep", "synthetic sweep next day",
+                        "synthetic sweep floor", "synthetic sweep next day floor",
                         "synthetic digest", "synthetic evaluate", "delivery", "replay"}
+    for label in ("synthetic sweep", "synthetic sweep next day"):
+        # The floor does the same work as duban's sweep on a copy of the same ledger.
+        duban, floor = (next(r for r in report["results"] if r["section"] == s) for s in (label, f"{label} floor"))
+        counts = ("entries_checked", "escalations", "queued")
+        assert [duban[c] for c in counts] == [floor[c] for c in counts]
+        assert duban["ratio"] == round(duban["seconds"] / floor["seconds"], 2)
     delivery = next(r for r in report["results"] if r["section"] == "delivery")
     assert (delivery["sent"], delivery["failed"]) == (100, 0)
     assert {"nproc", "cpu", "memory_gb", "python", "sqlite"} <= set(report["machine"])

@@ -129,13 +129,14 @@ def test_an_invalid_address_fails_only_its_message(synced, workdir, cli, smtp_se
 
     # The coordinator's next daily email says who did not get their mail and how to resend it.
     from flows.steps import sweep_step
+    from notifications.compose import materialise
 
     sweep_step(synced, today=dt.date(2024, 7, 16))
     (coordinator,) = [r for r in outbox_rows() if r.kind == "coordinator-list"]
     assert "；1处邮件未能送达" in coordinator.subject
     assert ("未能送达的邮件（1 处，邮件服务器已拒收，不再自动重发）：\n"
             f"  1. 嘉定区知识产权局\n     原因：{row.last_error}\n"
-            f"     处理：按原因改正后运行 duban outbox retry {row.id}\n") in coordinator.body_text
+            f"     处理：按原因改正后运行 duban outbox retry {row.id}\n") in materialise(coordinator).text
 
 
 def test_a_250_character_name_is_folded_for_a_strict_server(workdir, smtp_server: SmtpServer) -> None:

@@ -126,7 +126,7 @@ def test_criticised_units_get_rectification_and_interview_entries_in_status(seas
     assert set(interviews) == {"interview-half-year-jingan"}
     assert interviews["interview-half-year-jingan"]["due"] == "2024-08-02"
     # The sweep chases a 整改 entry like any other: overdue notice the working day after its due date.
-    from models.sweep import run_sweep
+    from flows.sweep import run_sweep
     from plan import load_plan
 
     with session_scope() as session:

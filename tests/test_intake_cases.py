@@ -212,6 +212,7 @@ def test_the_season_on_july_8_chases_exactly_who_did_not_report(synced, workdir:
     from flows.steps import run_cycle
     from models.db import session_scope
     from models.tables import Escalation, LedgerEntry, OutboxMessage
+    from notifications.compose import materialise
 
     inbox = workdir / "var" / "inbox"
     inbox.mkdir(parents=True)
@@ -233,8 +234,8 @@ def test_the_season_on_july_8_chases_exactly_who_did_not_report(synced, workdir:
         chased = set(session.execute(
             select(LedgerEntry.unit_id).join(Escalation, Escalation.entry_id == LedgerEntry.id)
             .where(LedgerEntry.milestone_id == "half-year-summary", Escalation.fired_on == JULY_8)).scalars())
-        lists = session.execute(select(OutboxMessage.subject, OutboxMessage.body_text)
-                                .where(OutboxMessage.kind == "coordinator-list")).all()
+        lists = [(row.subject, materialise(row).text) for row in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "coordinator-list"))]
     assert chased == owing - {"pudong", "jiading", "yangpu"}
     assert {"qingpu", "jinshan", "huangpu", "fengxian"} <= chased
     [(subject, body)] = lists
@@ -259,9 +260,9 @@ def test_the_season_on_july_8_chases_exactly_who_did_not_report(synced, workdir:
 
 
 def test_the_coordinator_hears_of_unmatched_files_on_a_day_without_a_list(plan) -> None:
-    from notifications.notice import UnmatchedFile
     from notifications.render import render_notice
-    from notifications.unmatched import with_unmatched
+    from plan.notice import UnmatchedFile
+    from plan.unmatched import with_unmatched
 
     [notice] = with_unmatched([], plan=plan, today=JULY_8, unmatched=[UnmatchedFile(
         "unmatched/浦东-总结.pdf", "文件名中看不出是哪项报送",

@@ -12,10 +12,12 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from flows.sweep import run_sweep
 from models import ledger
 from models.db import session_scope
-from models.sweep import run_sweep, supervision_list, supervision_sheets
+from models.sweep import supervision_list, supervision_sheets
 from models.tables import Escalation, LedgerEntry, OutboxMessage
+from notifications.compose import materialise
 from plan.supervision import EarlierRung
 from plan.workdays import WorkCalendar
 
@@ -189,8 +191,8 @@ def test_assumed_dates_and_task_only_units_stop_at_chase(season, plan):
     assert ("supervise", "huangpu") in enforced  # the seed's half-year summary is still enforced
     with session_scope() as session:
         listed = supervision_list(session, today=D(2024, 7, 31))
-        bodies = [body for (body,) in session.execute(
-            select(OutboxMessage.body_text).where(OutboxMessage.kind.in_(
+        bodies = [materialise(row).text for row in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind.in_(
                 ("coordinator-list", "interview-proposal"))))]
     assumed = {m.id for m in plan.assumed_milestones()}
     assert listed and not [s for s in listed if s.milestone_id in assumed or s.unit_id in divisions]
@@ -202,10 +204,10 @@ def test_assumed_dates_and_task_only_units_stop_at_chase(season, plan):
 
 def _unit_text(day: dt.date, unit: str) -> str:
     with session_scope() as session:
-        (text,) = session.execute(select(OutboxMessage.body_text).where(
+        row = session.scalars(select(OutboxMessage).where(
             OutboxMessage.run_date == day, OutboxMessage.unit_id == unit,
             OutboxMessage.kind == "unit-notice")).one()
-    return text
+        return materialise(row).text
 
 
 def test_normal_sequence_cites_the_recorded_chase(season, plan):
@@ -223,9 +225,9 @@ def test_normal_sequence_cites_the_recorded_chase(season, plan):
     with session_scope() as session:  # the printable .docx can be written from the ledger later
         assert supervision_sheets(session, plan=plan, today=fired["supervise"]) == season[fired["supervise"]].sheets
     with session_scope() as session:
-        (proposal,) = session.execute(select(OutboxMessage.body_text).where(
+        proposal = materialise(session.scalars(select(OutboxMessage).where(
             OutboxMessage.run_date == fired["interview"],
-            OutboxMessage.kind == "interview-proposal")).one()
+            OutboxMessage.kind == "interview-proposal")).one()).text
     assert "经催办、督办仍未报送。" in proposal
 
 
@@ -237,8 +239,8 @@ def test_late_start_reaches_several_rungs_at_once_and_says_so(synced, plan):
     assert "经催办" not in text
     assert "huangpu" in {s.unit_id for s in result.sheets}
     with session_scope() as session:
-        (proposal,) = session.execute(select(OutboxMessage.body_text).where(
-            OutboxMessage.kind == "interview-proposal")).one()
+        proposal = materialise(session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == "interview-proposal")).one()).text
     assert "经催办" not in proposal
     assert "该事项已逾期11个工作日，此前未发出催办、督办，本次一并提出约谈建议。" in proposal
 

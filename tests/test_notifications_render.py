@@ -8,9 +8,9 @@ import re
 import pytest
 
 from notifications.compose import default_sender, make_message_id, outbox_row
-from notifications.notice import Notice, PlanInfo
 from notifications.render import render_notice
 from plan.errors import DubanError
+from plan.notice import Notice, PlanInfo
 from plan.supervision import EarlierRung, SheetItem, SupervisionSheet, feedback_text
 from tests.test_notifications_samples import (
     PLAN_INFO,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from notifications.notice import Notice, NoticeItem, PlanInfo
+from plan.notice import Notice, NoticeItem, PlanInfo
 from plan.supervision import EarlierRung, SupervisionSheet
 
 PLAN_INFO = PlanInfo(

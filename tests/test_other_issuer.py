@@ -43,21 +43,22 @@ def test_mail_and_documents_name_only_the_plans_own_bureau_and_year(other, workd
     from flows.steps import deliver_step, sweep_step
     from models.db import session_scope
     from models.tables import OutboxMessage
+    from notifications.compose import materialise
 
     today = dt.date(2025, 7, 14)
     sweep_step(other, today=today)
     deliver_step(other, today=today)
     with session_scope() as session:
-        rows = session.execute(select(OutboxMessage.sender, OutboxMessage.subject, OutboxMessage.body_text,
-                                      OutboxMessage.body_html)).all()
+        rows = [(row.sender, row.subject, rendered.text, rendered.html)
+                for row in session.scalars(select(OutboxMessage)) for rendered in [materialise(row)]]
         kinds = set(session.scalars(select(OutboxMessage.kind)))
     assert {"unit-notice", "coordinator-list", "interview-proposal"} <= kinds
     for row in rows:
         for part in row:
             for word in OURS:
                 assert word not in part, (word, part[:200])
-    assert any("杭州市知识产权局" in row.sender for row in rows)
-    assert any("杭知局保〔2025〕3号" in row.subject for row in rows)
+    assert any("杭州市知识产权局" in sender for sender, *_ in rows)
+    assert any("杭知局保〔2025〕3号" in subject for _, subject, *_ in rows)
     sheets = list((workdir / "var" / "reports" / today.isoformat() / "supervision").iterdir())
     assert sheets and all("〔2025〕" in p.name for p in sheets)
     text = "\n".join(p.text for p in docx.Document(str(sheets[0])).paragraphs)

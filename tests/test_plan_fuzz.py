@@ -270,8 +270,8 @@ def test_bombs_are_refused_in_a_small_process(tmp_path: Path) -> None:
 
 def test_a_sample_of_accepted_mutants_syncs_and_sweeps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Accepted means usable: sync and one sweep on a season date raise nothing."""
+    from flows.sweep import run_sweep
     from models.db import dispose_engines, session_scope
-    from models.sweep import run_sweep
     from models.sync import sync_ledger
 
     if not _ACCEPTED:
@@ -454,8 +454,8 @@ def test_a_sample_of_accepted_mutants_runs_every_later_stage(tmp_path: Path,
 def test_a_plan_at_every_bound_syncs_and_sweeps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The documented limits themselves are safe for the later stages: offsets of ±250
     working days, 260 weekly occurrences, a period into a year chinesecalendar lacks."""
+    from flows.sweep import run_sweep
     from models.db import dispose_engines, session_scope
-    from models.sweep import run_sweep
     from models.sync import sync_ledger
     from tests.fixtures_plan import write_plan
 

@@ -9,9 +9,9 @@ import json
 import pytest
 from sqlalchemy import select
 
+from flows.sweep import run_sweep
 from models.db import session_scope
 from models.report_tables import RequestItem
-from models.sweep import run_sweep
 from models.tables import AuditLog, LedgerEntry, Milestone, Submission
 from tests.conftest import table_snapshot
 

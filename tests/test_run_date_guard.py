@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from flows.scheduling import serve
+from flows.sweep import run_sweep
 from models.db import get_engine, session_scope
-from models.sweep import check_run_date, latest_run_date, run_sweep
+from models.sweep import check_run_date, latest_run_date
 from plan.errors import DubanError
 from tests.test_serve_week import CALLS, STANDINS, FakeClock, ran
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import typer
@@ -135,10 +136,10 @@ def preview(
     from sqlmodel import Session
 
     from flows.intake_record import resolve_unit
+    from flows.sweep import run_sweep
     from models import ledger
     from models.db import get_engine, migrate
-    from models.sweep import run_sweep
-    from notifications.render import render_notice
+    from notifications.compose import default_sender, materialise, outbox_row
 
     as_of = resolve_today(today)
     loaded = load_plan(plan)
@@ -155,7 +156,9 @@ def preview(
             session.rollback()  # a preview records nothing
     notices = [n for n in result.notices
                if not unit or n.unit_id == unit or any(i.unit_id == unit for i in n.items)]
-    rendered = [(n, render_notice(n)) for n in notices]
+    # Rendered from the stored form, as delivery renders it: what is shown is what is sent.
+    sender = default_sender(loaded.meta.mailbox, loaded.meta.issuer)
+    rendered = [(n, materialise(SimpleNamespace(**outbox_row(n, sender=sender)))) for n in notices]
     if as_json:
         print_json([{"kind": n.kind, "key": n.key, "to": list(n.to), "cc": list(n.cc),
                      "subject": r.subject, "items": len(n.items), "text": r.text,

@@ -12,9 +12,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from notifications.notice import Notice, PlanInfo, UndeliveredMail, UnmatchedFile
 from plan.ladder import _emails
 from plan.model import Plan
+from plan.notice import Notice, PlanInfo, UndeliveredMail, UnmatchedFile
 
 
 def with_unmatched(notices: list[Notice], *, plan: Plan, today: dt.date,
