@@ -119,7 +119,7 @@ REASON_SUFFIX = ".reason.txt"
 
 def assign_command(rel: str, unit: str | None) -> str:
     """The one command that records an unmatched file (placeholders where unknown)."""
-    return f"duban inbox assign {_quote(rel)} --unit {unit or '单位编号'} --milestone 节点编号"
+    return f"duban inbox assign {_quote(rel)} --unit {unit or '单位名称'} --milestone 节点名称"
 
 
 def _quote(text: str) -> str:

@@ -199,7 +199,7 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
     [item] = again.unmatched
     assert item.reason == (f"同一文件（sha256 {item.sha256[:12]}）已登记为「浦东新区知识产权局」"
                            "的「half-year-summary」，不能再登记给「徐汇区知识产权局」")
-    assert ("\n登记命令：duban inbox assign unmatched/徐汇区上半年工作总结.pdf --unit xuhui --milestone 节点编号\n"
+    assert ("\n登记命令：duban inbox assign unmatched/徐汇区上半年工作总结.pdf --unit xuhui --milestone 节点名称\n"
             in (inbox / "unmatched" / "徐汇区上半年工作总结.pdf.reason.txt").read_text(encoding="utf-8"))
 
 
@@ -247,7 +247,7 @@ def test_the_season_on_july_8_chases_exactly_who_did_not_report(synced, workdir:
     assert ("     原因：文件名写的是 2023 年，本方案是 2024 年度，不能登记为本年度的报送"
             "（如确属本年度材料，请改正文件名中的年份后重新放入）\n"
             "     登记：duban inbox assign unmatched/金山区2023年上半年工作总结.docx"
-            " --unit jinshan --milestone 节点编号\n") in body
+            " --unit jinshan --milestone 节点名称\n") in body
 
     capsys.readouterr()
     print_summary(summary)
@@ -256,7 +256,7 @@ def test_the_season_on_july_8_chases_exactly_who_did_not_report(synced, workdir:
     assert "\n  未能自动登记：黄浦区半年总结.doc — 是空文件（0 字节）\n" in printed
     assert "unmatched 4" not in printed
     assert "未能自动登记的来件 4 个（已列入协调人当天的邮件；登记前相关单位仍按未报送督办）：" in printed
-    assert "     登记：duban inbox assign unmatched/黄浦区半年总结.doc --unit huangpu --milestone 节点编号" in printed
+    assert "     登记：duban inbox assign unmatched/黄浦区半年总结.doc --unit huangpu --milestone 节点名称" in printed
 
 
 def test_the_coordinator_hears_of_unmatched_files_on_a_day_without_a_list(plan) -> None:
@@ -266,7 +266,7 @@ def test_the_coordinator_hears_of_unmatched_files_on_a_day_without_a_list(plan) 
 
     [notice] = with_unmatched([], plan=plan, today=JULY_8, unmatched=[UnmatchedFile(
         "unmatched/浦东-总结.pdf", "文件名中看不出是哪项报送",
-        "duban inbox assign unmatched/浦东-总结.pdf --unit pudong --milestone 节点编号")])
+        "duban inbox assign unmatched/浦东-总结.pdf --unit pudong --milestone 节点名称")])
     assert (notice.kind, notice.items, notice.to) == ("coordinator-list", (), ("shszcj@126.com",))
     rendered = render_notice(notice)
     assert rendered.subject == "【未能自动登记的来件】2024年7月8日：1个来件待人工登记"
@@ -274,9 +274,9 @@ def test_the_coordinator_hears_of_unmatched_files_on_a_day_without_a_list(plan) 
             "未能自动登记的来件（1 个，在收件文件夹的 unmatched/ 中，登记前相关单位仍按未报送督办）：\n"
             "  1. unmatched/浦东-总结.pdf\n"
             "     原因：文件名中看不出是哪项报送\n"
-            "     登记：duban inbox assign unmatched/浦东-总结.pdf --unit pudong --milestone 节点编号\n"
+            "     登记：duban inbox assign unmatched/浦东-总结.pdf --unit pudong --milestone 节点名称\n"
             ) in rendered.text
-    assert "<code>duban inbox assign unmatched/浦东-总结.pdf --unit pudong --milestone 节点编号</code>" in rendered.html
+    assert "<code>duban inbox assign unmatched/浦东-总结.pdf --unit pudong --milestone 节点名称</code>" in rendered.html
 
 
 def test_assign_records_an_unmatched_file_in_one_step(synced, workdir: Path, made: Path, cli) -> None:  # noqa: F811

@@ -145,8 +145,8 @@ def test_a_season_of_mail_is_recorded_once(mailbox: ImapAccount, cli, workdir: P
     waiting = pending_unmatched(workdir / "var" / "inbox")
     assert [(w.path.split("/")[:2], w.reason) for w in waiting] == [
         (["unmatched", "联系邮箱"], UNKNOWN), (["unmatched", "联系邮箱"], NO_ATTACHMENT)]
-    assert waiting[0].command == f"duban inbox assign {waiting[0].path} --unit 单位编号 --milestone 节点编号"
-    assert waiting[1].command == f"duban inbox assign {waiting[1].path} --unit jingan --milestone 节点编号"
+    assert waiting[0].command == f"duban inbox assign {waiting[0].path} --unit 单位名称 --milestone 节点名称"
+    assert waiting[1].command == f"duban inbox assign {waiting[1].path} --unit jingan --milestone 节点名称"
 
     before = table_snapshot(db_url)
     again = cli("mail", "fetch", "--today", DAY.isoformat())
