@@ -47,11 +47,11 @@ def _with_today(history: History, today: dt.date, current: dict[str, Any]) -> Hi
     return [*[(d, s) for d, s in history if d != today], (today, current)]
 
 
-def _entry_rows(row: Any, state: State, worst: str | None, days: int,
-                progress: ReportedProgress | None, unit_page: bool) -> tuple[str, str]:
-    """One entry as table rows for its task page and for its unit page (pre-formatted: a
-    template macro call per entry was most of the dashboard's time at national scale).
-    The unit page shows the task column and what the unit reported, the task page the unit."""
+def _entry_row(row: Any, state: State, worst: str | None, days: int, progress: ReportedProgress | None,
+               *, for_unit: bool, unit_linked: bool) -> str:
+    """One entry as table rows, pre-formatted (a template macro call per entry was most of
+    the dashboard's time at national scale).  On its unit's page (``for_unit``) with the task
+    column and what the unit reported; on its task's page with the unit, linked if it has a page."""
     light = LIGHTS[state]
     title = escape(row.milestone_title) + (" <small>（随报告报送）</small>" if row.report_id else "")
     submitted = row.submitted_on if state in (State.ON_TIME, State.LATE) else None
@@ -59,17 +59,18 @@ def _entry_rows(row: Any, state: State, worst: str | None, days: int,
             f"<td>{STATE_LABELS[state]}</td><td>{submitted or ''}</td>"
             f"<td class=\"num{' alert' if days else ''}\">{days or ''}</td>"
             f"<td>{RUNG_LABELS.get(worst or '', '')}</td></tr>\n")
-    unit_name = escape(row.unit_name)
-    unit_cell = (f'<td><a href="../units/{escape(row.unit_id)}.html">{unit_name}</a></td>' if unit_page
-                 else f"<td>{unit_name}</td>")
-    for_task = f"<tr><td>{title}</td>{unit_cell}{tail}"
+    if not for_unit:
+        unit_name = escape(row.unit_name)
+        unit_cell = (f'<td><a href="../units/{escape(row.unit_id)}.html">{unit_name}</a></td>' if unit_linked
+                     else f"<td>{unit_name}</td>")
+        return f"<tr><td>{title}</td>{unit_cell}{tail}"
     task = (f'<a href="../tasks/task-{row.task_number:02d}.html">{row.task_number}</a>'
             if row.task_number else "")
-    for_unit = f"<tr><td>{task}</td><td>{title}</td>{tail}"
+    html = f"<tr><td>{task}</td><td>{title}</td>{tail}"
     if progress is not None and progress.lines():
         lines = "<br>".join(str(escape(line)) for line in progress.lines())
-        for_unit += f'<tr class="progress"><td colspan="8">{lines}</td></tr>\n'
-    return for_task, for_unit
+        html += f'<tr class="progress"><td colspan="8">{lines}</td></tr>\n'
+    return html
 
 
 def _ranked(items: list[Any], cap: int) -> list[Any]:
@@ -119,14 +120,21 @@ def write_dashboard(folder: Path, *, view: DigestView, digest: Digest, plan: Pla
     for name, (label, _) in SORTS.items():
         put(name, "dashboard_units.html", {**base, "page_title": "各单位情况", "units_sorted": units_sorted[name],
                                            "sort_label": label, "with_page": with_page, "units_more": 0})
-    by_task: dict[int | None, list[str]] = {}
-    by_unit: dict[str, list[str]] = {}
-    for row, state, worst in digest.entries:
-        days = days_overdue(row.due) if state is State.OVERDUE else 0
-        for_task, for_unit = _entry_rows(row, state, worst, days, progress.get(row.id), row.unit_id in with_page)
-        by_task.setdefault(row.task_number, []).append(for_task)
-        if row.unit_id in with_page:
-            by_unit.setdefault(row.unit_id, []).append(for_unit)
+    # Entries grouped by reference; each page's rows are formatted when it is written, so only
+    # one page's HTML is held at a time (all 400,000 rows at once cost ~70 MB at national scale).
+    by_task: dict[int | None, list[tuple[Any, State, str | None]]] = {}
+    by_unit: dict[str, list[tuple[Any, State, str | None]]] = {}
+    for entry in digest.entries:
+        by_task.setdefault(entry[0].task_number, []).append(entry)
+        if entry[0].unit_id in with_page:
+            by_unit.setdefault(entry[0].unit_id, []).append(entry)
+
+    def rows(entries: list[tuple[Any, State, str | None]], *, unit_page: bool) -> Markup:
+        return Markup("".join(
+            _entry_row(row, state, worst, days_overdue(row.due) if state is State.OVERDUE else 0,
+                       progress.get(row.id), for_unit=unit_page, unit_linked=row.unit_id in with_page)
+            for row, state, worst in entries))
+
     numbers = [t["number"] for t in view.tasks]
     for position, task in enumerate(view.tasks):
         n = task["number"]
@@ -141,7 +149,7 @@ def write_dashboard(folder: Path, *, view: DigestView, digest: Digest, plan: Pla
             "section_title": plan.sections[task["section"]].title,
             "leads": "、".join(plan.units[u].name for u in plan.leads_of(n) if u in plan.units),
             "summary": plan.tasks[n].summary,
-            "rows": Markup("".join(by_task.get(n, []))),
+            "rows": rows(by_task.get(n, []), unit_page=False),
             "prev": numbers[position - 1] if position > 0 else None,
             "next": numbers[position + 1] if position + 1 < len(numbers) else None})
     for unit in view.units:
@@ -154,5 +162,5 @@ def write_dashboard(folder: Path, *, view: DigestView, digest: Digest, plan: Pla
             title="未报送与逾期报送事项数（历次简报）")}
         put(f"units/{u}.html", "dashboard_unit.html", {
             **base, "root": "../", "page_title": unit["name"], "unit": unit, "charts": unit_charts,
-            "rows": Markup("".join(by_unit.get(u, [])))})
+            "rows": rows(by_unit.get(u, []), unit_page=True)})
     return written
