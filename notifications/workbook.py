@@ -46,7 +46,7 @@ class _Sheet:
         # (a third of the digest's time at 200,000 entries went through it).
         for column, value in enumerate(values):
             cell_format = formats.get(column)
-            if value is None:
+            if value is None or value == "":  # as write() did: no empty string cells
                 if cell_format is not None:
                     ws.write_blank(row, column, None, cell_format)
             elif isinstance(value, str):
