@@ -196,4 +196,3 @@ def test_a_failed_scheduled_job_is_shown_in_the_next_digest(season, cli):
                        "due": "2024-07-12", "state": "失败，需人工处理", "days_overdue": 0}]
     text = (Path("var") / "reports" / "2024-07-15" / "digest.md").read_text(encoding="utf-8")
     assert "cycle（cycle）运行失败：SMTP 服务器拒绝连接" in text
-
