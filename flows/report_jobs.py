@@ -303,16 +303,26 @@ def write_notices(plan: Plan, *, period: str, scores: list[UnitScore], date: dt.
     return files
 
 
+# Reasons per listed unit in the evaluation summary: a unit missing 200 documents made an
+# 11 MB summary; every line stays in the 评分明细 workbook.
+SUMMARY_REASONS = 10
+
+
 def evaluation_markdown(result: EvaluationResult) -> str:
     label = PERIOD_LABELS.get(result.period, result.period)
     state = "已审定" if result.status == "approved" else "建议名单（待局领导审定）"
+    sheet = "scores.xlsx" if result.status == "approved" else "scores-draft.xlsx"
     lines = [f"# {label}评估 · {state}", "", f"评估日期：{result.today}", ""]
     for kind in ("commend", "criticise"):
         units = listed(result.scores, kind)
         lines += [f"## {LIST_LABELS[kind]}（{len(units)} 个单位）", ""]
         for s in units:
             lines.append(f"- **{s.name}**：得分 {s.score:g}，第 {s.rank} 名")
-            lines += [f"  - {r.text}" for r in s.reasons if r.points < 0 or r.rule in ("list", "override")]
+            reasons = [r.text for r in s.reasons if r.points < 0 or r.rule in ("list", "override")]
+            lines += [f"  - {text}" for text in reasons[:SUMMARY_REASONS]]
+            if len(reasons) > SUMMARY_REASONS:
+                lines.append(f"  - 另有 {len(reasons) - SUMMARY_REASONS} 条扣分依据未列出，全部评分依据见评分明细工作簿"
+                             f"（{sheet}）")
         lines.append("" if units else "- 无\n")
     lines += ["## 全部单位得分", "", "| 名次 | 单位 | 得分 | 建议 | 调整后 |", "|---|---|---|---|---|"]
     lines += [f"| {s.rank} | {s.name} | {s.score:g} | {LIST_LABELS[s.proposed]} | {LIST_LABELS[s.final]} |"

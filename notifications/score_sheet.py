@@ -9,40 +9,41 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-
+from notifications.workbook import open_workbook
 from plan.evaluation import LIST_LABELS, Reason, UnitScore
-from plan.xlsx_text import keep_row_text
 
 HEADERS = ("名次", "单位", "得分", "建议名单", "调整后名单", "评分依据", "分值")
+WIDTHS = (6, 28, 8, 12, 12, 90, 8)
 
 
 def write_score_sheet(scores: Iterable[UnitScore], path: Path, *, title: str) -> Path:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "评分明细"
-    sheet.append([title])
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(list(HEADERS))
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
+    """Streamed (XlsxWriter constant-memory, as the ledger workbook): a national evaluation has
+    ~100,000 lines, and openpyxl's normal mode spent most of the evaluation's time here.
+    Text is written as text, so a unit name or reason starting with "=" stays text."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = open_workbook(path)
+    sheet = book.add_worksheet("评分明细")
+    for column, width in enumerate(WIDTHS):
+        sheet.set_column(column, column, width)
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+    sheet.write_string(0, 0, title, book.add_format({"bold": True, "font_size": 14}))
+    bold = book.add_format({"bold": True})
+    for column, header in enumerate(HEADERS):
+        sheet.write_string(1, column, header, bold)
+    row = 2
     for s in scores:
         lines: list[Reason | None] = [r for r in s.reasons
                                       if r.points != 0 or r.rule in ("list", "override", "on-time")]
-        first = True
-        for r in lines or [None]:
-            head = [s.rank, s.name, s.score, LIST_LABELS[s.proposed], LIST_LABELS[s.final]] if first \
-                else [None] * 5
-            sheet.append([*head, r.text if r else "", r.points if r and r.points else None])
-            first = False
-    for column, width in zip("ABCDEFG", (6, 28, 8, 12, 12, 90, 8), strict=True):
-        sheet.column_dimensions[column].width = width
-    for row in sheet.iter_rows(min_row=1):
-        keep_row_text(row)  # a unit name or reason starting with "=" stays text
-    for row in sheet.iter_rows(min_row=3, min_col=6, max_col=6):
-        row[0].alignment = Alignment(wrap_text=True, vertical="top")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(str(path))
+        for n, r in enumerate(lines or [None]):
+            if n == 0:
+                sheet.write_number(row, 0, s.rank)
+                sheet.write_string(row, 1, s.name)
+                sheet.write_number(row, 2, s.score)
+                sheet.write_string(row, 3, LIST_LABELS[s.proposed])
+                sheet.write_string(row, 4, LIST_LABELS[s.final])
+            sheet.write_string(row, 5, r.text if r else "", wrap)
+            if r and r.points:
+                sheet.write_number(row, 6, r.points)
+            row += 1
+    book.close()
     return path

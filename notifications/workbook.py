@@ -41,16 +41,20 @@ class _Sheet:
 
     def append(self, values: list[Any], formats: dict[int, Any]) -> None:
         """``formats`` maps a 0-based column to its cell format (a fill, a date format)."""
-        row = self.rows
+        row, ws = self.rows, self.ws
+        # The typed writers directly: XlsxWriter's generic write() re-detects each value's type
+        # (a third of the digest's time at 200,000 entries went through it).
         for column, value in enumerate(values):
             cell_format = formats.get(column)
-            if value is None:
+            if value is None or value == "":  # as write() did: no empty string cells
                 if cell_format is not None:
-                    self.ws.write_blank(row, column, None, cell_format)
+                    ws.write_blank(row, column, None, cell_format)
+            elif isinstance(value, str):
+                ws.write_string(row, column, value, cell_format)
             elif isinstance(value, dt.date):
-                self.ws.write_datetime(row, column, value, cell_format)
+                ws.write_datetime(row, column, value, cell_format)
             else:
-                self.ws.write(row, column, value, cell_format)
+                ws.write_number(row, column, value, cell_format)
         self.rows += 1
 
     def close(self) -> None:

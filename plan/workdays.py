@@ -7,6 +7,7 @@ win, so coordinators can patch a year before the package catches up.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import weakref
@@ -56,6 +57,11 @@ class WorkCalendar:
         self.unknown_years: set[int] = set()
         self.is_workday = lru_cache(maxsize=8192)(self._is_workday)
         self.shift = lru_cache(maxsize=65536)(self._shift)
+        # Working days as sorted ordinals over whole years [first_year, last_year]: counts and
+        # shifts are index arithmetic on it (a 200,000-entry evaluation or digest asks for
+        # hundreds of thousands of them; a day-by-day loop per question was the hot spot).
+        self._ordinals: list[int] = []
+        self._years: tuple[int, int] | None = None
 
     def _is_workday(self, day: dt.date) -> bool:
         if day in self.holidays:
@@ -75,17 +81,47 @@ class WorkCalendar:
                             day.year)
             return day.weekday() < 5
 
+    def _cover(self, first: int, last: int) -> None:
+        """Extend the working-day index to the whole years ``first``..``last``.
+
+        Whole years, asked for only when a count or shift reaches into them, so a year
+        chinesecalendar does not know is warned about exactly when a day-by-day walk would.
+        """
+        if self._years is None:
+            self._ordinals = self._year_days(first, last)
+            self._years = (first, last)
+            return
+        lo, hi = self._years
+        if first < lo:
+            self._ordinals[:0] = self._year_days(first, lo - 1)
+            lo = first
+        if last > hi:
+            self._ordinals += self._year_days(hi + 1, last)
+            hi = last
+        self._years = (lo, hi)
+
+    def _year_days(self, first: int, last: int) -> list[int]:
+        start, end = dt.date(first, 1, 1).toordinal(), dt.date(last, 12, 31).toordinal()
+        return [n for n in range(start, end + 1) if self._is_workday(dt.date.fromordinal(n))]
+
     def _shift(self, day: dt.date, offset: int) -> dt.date:
         """The date ``offset`` working days after ``day`` (before it when negative)."""
         if not self.by_working_days or offset == 0:
             return day + dt.timedelta(days=offset)
-        step = dt.timedelta(days=1 if offset > 0 else -1)
-        remaining = abs(offset)
-        while remaining:
-            day += step
-            if self.is_workday(day):
-                remaining -= 1
-        return day
+        self._cover(day.year, day.year)
+        ordinal = day.toordinal()
+        while True:
+            assert self._years is not None
+            if offset > 0:
+                index = bisect.bisect_right(self._ordinals, ordinal) + offset - 1
+                if index < len(self._ordinals):
+                    return dt.date.fromordinal(self._ordinals[index])
+                self._cover(self._years[0], self._years[1] + 1)
+            else:
+                index = bisect.bisect_left(self._ordinals, ordinal) + offset
+                if index >= 0:
+                    return dt.date.fromordinal(self._ordinals[index])
+                self._cover(self._years[0] - 1, self._years[1])
 
     def between(self, start: dt.date, end: dt.date) -> int:
         """Working days from ``start`` to ``end``: days in (start, end] that count.
@@ -98,11 +134,10 @@ class WorkCalendar:
             return 0
         sign = 1 if end > start else -1
         lo, hi = (start, end) if sign > 0 else (end, start)
-        count = 0
-        day = lo
-        while day < hi:
-            day += dt.timedelta(days=1)
-            count += self.is_workday(day)
+        # (lo, hi] only: lo's own year is needed just for the index's left edge
+        self._cover(min(lo.year + (lo.month == 12 and lo.day == 31), hi.year), hi.year)
+        ordinals = self._ordinals
+        count = bisect.bisect_right(ordinals, hi.toordinal()) - bisect.bisect_right(ordinals, lo.toordinal())
         return sign * count
 
     def sends_on(self, day: dt.date) -> bool:

@@ -49,3 +49,36 @@ def test_national_digest_email_is_capped_and_the_workbook_has_every_entry(workdi
     workbook = openpyxl.load_workbook(result.files["workbook"], read_only=True)
     rows = sum(workbook[name].max_row - 1 for name in workbook.sheetnames[1:])
     assert rows == len(load_plan(plan_path).obligations())
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_above_the_unit_count_only_units_with_something_to_act_on_get_a_page(
+        workdir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A national plan gets unit pages only for units with an entry overdue or due soon; the
+    index says how many units have none and why, and no link points at a page not written."""
+    from flows.report_jobs import run_digest
+    from flows.steps import sync_step
+    from models import ledger
+    from models.db import session_scope
+    from plan import load_plan
+
+    monkeypatch.setattr("notifications.dashboard.ALL_UNIT_PAGES_UP_TO", 3)
+    plan_path = write_plan(workdir / "national", units=6, milestones=5)
+    plan = load_plan(plan_path)
+    sync_step(plan, actor="测试员")
+    with session_scope() as session:  # the first unit has sent everything: nothing to act on
+        for ob in plan.obligations():
+            if ob.unit == "u00001":
+                ledger.record_submission(session, unit_id="u00001", milestone_id=ob.milestone,
+                                         submitted_on=dt.date(2024, 5, 20), source="cli", actor="测试员")
+    result = run_digest(plan_path=plan_path, today=dt.date(2024, 7, 8), email=False)
+    folder = result.folder
+    assert sorted(p.stem for p in (folder / "units").glob("*.html")) == [f"u0000{n}" for n in range(2, 7)]
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert ("共 6 个单位，超过 3 个，只为有逾期未报或即将到期事项的 5 个单位生成单独页面（在单位表中可点击）；"
+            "其余 1 个单位没有单独页面") in index
+    assert "第1号单位" in (folder / "units.html").read_text(encoding="utf-8")  # still a row in the tables
+    assert int(result.files["pages"]) == len(list(folder.rglob("*.html")))
+    for page in folder.rglob("*.html"):
+        for link in re.findall(r'href="([^"#]+)"', page.read_text(encoding="utf-8")):
+            assert (page.parent / link).resolve().is_file(), (page, link)

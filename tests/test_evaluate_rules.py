@@ -191,3 +191,20 @@ def test_check_lists_assumed_dates_with_their_lines(tmp_path, monkeypatch, cli) 
     again = _check(tmp_path, monkeypatch, cli, confirmed)
     assert "t07-dragon-boat" not in again.stderr
     assert "t07-mid-autumn" in again.stderr
+
+
+def test_evaluation_summary_caps_reasons_per_unit_and_says_where_the_rest_are() -> None:
+    from flows.report_jobs import SUMMARY_REASONS, EvaluationResult, evaluation_markdown
+    from plan.evaluation import Reason
+
+    missing = [Reason("missing", -2, f"未报送节点{n}（-2）") for n in range(SUMMARY_REASONS + 4)]
+    few = UnitScore("b", "乙单位", 96, rank=2, proposed="criticise", final="criticise",
+                    reasons=missing[:2])
+    many = UnitScore("a", "甲单位", 72, rank=3, proposed="criticise", final="criticise", reasons=missing)
+    result = EvaluationResult("half-year", D(2024, 7, 22), 1, "draft", [few, many], {}, None)
+    text = evaluation_markdown(result)
+    assert text.count("未报送节点") == SUMMARY_REASONS + 2
+    assert f"未报送节点{SUMMARY_REASONS - 1}（-2）" in text and f"未报送节点{SUMMARY_REASONS}（-2）" not in text
+    assert "  - 另有 4 条扣分依据未列出，全部评分依据见评分明细工作簿（scores-draft.xlsx）" in text
+    assert text.count("另有") == 1  # 乙单位 lists both of its reasons
+    assert "| 3 | 甲单位 | 72 |" in text  # every unit stays in the score table

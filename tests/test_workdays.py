@@ -77,3 +77,29 @@ def test_no_mail_on_non_working_days_unless_configured() -> None:
 
 def test_shipped_plan_counts_working_days(plan) -> None:
     assert WorkCalendar(plan.calendar).by_working_days is True
+
+
+def test_index_arithmetic_agrees_with_walking_day_by_day() -> None:
+    """Counts and shifts come from a working-day index; they must match a plain day-by-day
+    walk over the same calendar, across years, holidays, 调休 and the plan's own days."""
+    calendar = WorkCalendar(Calendar(extra_holidays=[D(2024, 3, 5)], extra_workdays=[D(2024, 3, 9)]))
+
+    def walk_between(start: dt.date, end: dt.date) -> int:
+        lo, hi = sorted((start, end))
+        count = sum(calendar.is_workday(lo + dt.timedelta(days=n)) for n in range(1, (hi - lo).days + 1))
+        return count if end >= start else -count
+
+    def walk_shift(day: dt.date, offset: int) -> dt.date:
+        step, remaining = dt.timedelta(days=1 if offset > 0 else -1), abs(offset)
+        while remaining:
+            day += step
+            remaining -= calendar.is_workday(day)
+        return day
+
+    days = [D(2023, 12, 31), D(2024, 1, 1), D(2024, 3, 4), D(2024, 3, 9), D(2024, 9, 29), D(2024, 10, 7),
+            D(2024, 12, 31), D(2025, 1, 2), D(2025, 6, 1)]
+    for start in days:
+        for end in days:
+            assert calendar.between(start, end) == walk_between(start, end), (start, end)
+        for offset in (-400, -30, -1, 1, 5, 30, 400):
+            assert calendar.shift(start, offset) == walk_shift(start, offset), (start, offset)
