@@ -4,13 +4,11 @@ a stale record is removed; the user's own PREFECT_API_URL always wins."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -18,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from flows import prefect_api as warm
-from tests.conftest import prefect_env
+from tests.conftest import ROOT, prefect_env
 
 
 def _duban() -> list[str]:
@@ -88,44 +86,57 @@ def test_duban_run_uses_the_warm_api_recorded_in_var(workdir: Path, prefect_api:
     assert _flow_runs(prefect_api) > before
 
 
+# ``duban serve`` in its own process (Prefect reads PREFECT_API_URL when it is imported, so not
+# in this one), with the session's server standing in for the child serve would start.
+SERVE = """
+import datetime as dt, subprocess, sys
+from pathlib import Path
+from flows import prefect_api, serve
+from models.db import get_engine
+
+def start_server(env, log_path):
+    started.append(subprocess.Popen(["sleep", "300"]))
+    return started[-1], sys.argv[2]
+
+started = []
+prefect_api.start_server = start_server
+runtime = serve.Runtime(plan_path=Path(sys.argv[1]), engine=get_engine(),
+                        clock=lambda: dt.datetime.now(dt.UTC),
+                        flow_paths=dict.fromkeys(serve.FLOW_PATHS, "builtins:print"))
+serve.serve_forever(runtime)
+print("stopped" if started[0].poll() is not None else "still running")
+"""
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_serve_records_its_api_for_other_commands_and_removes_the_record(
-        workdir: Path, prefect_api: str, monkeypatch) -> None:
-    from flows import serve
-    from models.db import get_engine
-
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-        # The session's server stands in for the child serve would start (one start per suite).
-        started.append(subprocess.Popen(["sleep", "300"]))
-        return started[-1], prefect_api
-
-    monkeypatch.setattr(warm, "start_server", start_server)
-    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_ENABLED", "true")
-    monkeypatch.setenv("PREFECT_HOME", str(workdir / "prefect-home"))
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    runtime = serve.Runtime(plan_path=workdir / "plan.yaml", engine=get_engine(),
-                            clock=lambda: dt.datetime.now(dt.UTC),
-                            flow_paths=dict.fromkeys(serve.FLOW_PATHS, "builtins:print"))
-    stop = threading.Event()
-    thread = threading.Thread(target=serve.serve_forever, args=(runtime,), kwargs={"stop": stop})
-    thread.start()
+        workdir: Path, prefect_api: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_SERVER_EPHEMERAL_ENABLED="true", PREFECT_HOME=str(workdir / "prefect-home"),
+               PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-c", SERVE, str(workdir / "plan.yaml"), prefect_api],
+                            cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     record = workdir / "var" / "prefect" / "api.json"
     try:
         deadline = time.monotonic() + 120  # a bound on waiting, not a speed assertion
-        while not record.exists() and thread.is_alive() and time.monotonic() < deadline:
+        while not record.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         state = json.loads(record.read_text(encoding="utf-8"))
-        assert state["url"] == prefect_api and state["pid"] == started[0].pid
-        assert state["owner"] == os.getpid()
+        assert state["url"] == prefect_api and state["owner"] == proc.pid
+        assert b"sleep" in Path(f"/proc/{state['pid']}/cmdline").read_bytes()
+        # Another command in this folder adopts it.
+        assert subprocess.run([sys.executable, "-c", "from flows.prefect_api import adopt_warm_api; "
+                               "print(adopt_warm_api())"], cwd=workdir, env=env, capture_output=True,
+                              text=True, check=True).stdout.strip() == prefect_api
+        proc.send_signal(signal.SIGTERM)  # serve stops after its heartbeat wait is woken
+        stdout, stderr = proc.communicate(timeout=120)
     finally:
-        stop.set()
-        thread.join(timeout=120)
-    assert not thread.is_alive()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert stdout.strip() == "stopped"  # serve stopped the server it started
     assert not record.exists()
-    assert started[0].poll() is not None  # serve stopped its server
-    assert "PREFECT_API_URL" not in os.environ
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
