@@ -40,6 +40,10 @@ def configure_prefect() -> None:
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     for key, value in QUIET_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    # A running ``duban serve``/``duban api`` spares this command Prefect's server start.
+    from flows.prefect_api import adopt_warm_api
+
+    adopt_warm_api()
     _watch_for_server_module()
 
 

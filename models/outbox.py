@@ -292,6 +292,44 @@ def mark_sent(session: Session, *, ids: Sequence[int], now: dt.datetime,
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+class SentRecorder:
+    """Commits one accepted message's ``sent`` state through the database driver itself.
+
+    Delivery commits each message right after the server accepted it (the duplicate window
+    is that one message).  Through the ORM session that UPDATE + COMMIT cost ~1 ms, more
+    than sending the message to a local server; the same statement, compiled once by
+    SQLAlchemy for this dialect (its bind processors convert ``now``), costs ~0.1 ms on the
+    driver's cursor.  Use it only between the session's own transactions: it commits
+    whatever the connection holds.
+    """
+
+    def __init__(self, session: Session) -> None:
+        conn = session.connection()
+        dialect = conn.dialect
+        stmt = (update(_TABLE)
+                .where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.state == "sending")
+                .values(state="sent", sent_at=bindparam("b_now"), updated_at=bindparam("b_now"),
+                        lease_until=None, next_attempt_at=None, last_error=None))
+        compiled = stmt.compile(dialect=dialect)
+        self._sql = compiled.string
+        self._params = compiled.construct_params({"b_id": 0, "b_now": None})
+        self._positions = compiled.positiontup  # None for named paramstyles
+        self._to_db = _TABLE.c.sent_at.type.bind_processor(dialect) or (lambda value: value)
+        self._session = session
+
+    def __call__(self, id: int, now: dt.datetime) -> None:
+        params = {**self._params, "b_id": id, "b_now": self._to_db(now)}
+        values: Any = [params[name] for name in self._positions] if self._positions else params
+        # The session's connection of the moment (a session on an engine may change it).
+        raw: Any = self._session.connection().connection.driver_connection
+        cursor = raw.cursor()
+        try:
+            cursor.execute(self._sql, values)
+        finally:
+            cursor.close()
+        raw.commit()
+
+
 def next_attempt(now: dt.datetime, attempts: int, backoff: dt.timedelta) -> dt.datetime:
     """Exponential backoff: base, 2×, 4×, … after the 1st, 2nd, 3rd failed attempt."""
     return now + backoff * (2 ** max(attempts - 1, 0))

@@ -1,1 +1,1 @@
-"""Rendering (Jinja2, zh-CN) and mail transports (SMTP via yagmail, or an outbox folder)."""
+"""Rendering (Jinja2, zh-CN) and mail transports (SMTP over one connection, or an outbox folder)."""

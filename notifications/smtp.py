@@ -1,9 +1,9 @@
-"""Sending over SMTP: yagmail-built messages over ONE connection per run.
+"""Sending over SMTP: messages built by :mod:`notifications.mime` over ONE connection per run.
 
-yagmail's own ``send()`` logs in for every message and never closes (STACK-NOTES), so we
-own the :class:`smtplib.SMTP` connection and only use yagmail to build messages.  Replies
-are sorted into temporary (4xx, timeouts, dropped connections: try again later) and
-permanent (5xx for this message: it fails, the rest still go).
+We own the :class:`smtplib.SMTP` connection (yagmail's ``send()``, which the project used
+first, logs in for every message and never closes, STACK-NOTES).  Replies are sorted into
+temporary (4xx, timeouts, dropped connections: try again later) and permanent (5xx for
+this message: it fails, the rest still go).
 """
 
 from __future__ import annotations

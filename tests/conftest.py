@@ -65,6 +65,33 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Pat
 
 
 @pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real ``prefect server start`` for the whole session (free loopback port, its own
+    PREFECT_HOME): every test that runs a flow points PREFECT_API_URL at it instead of
+    starting Prefect's local server (~5–10 s each).  Only tests/test_delivery_prefect.py
+    still starts local servers: the local mode itself is what it tests."""
+    from flows.prefect_api import start_server, stop_server
+    from flows.prefect_env import QUIET_DEFAULTS
+
+    home = tmp_path_factory.mktemp("prefect-api")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
+           **QUIET_DEFAULTS, "PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "false"}
+    process, url = start_server(env, home / "server.log")
+    try:
+        yield url
+    finally:
+        stop_server(process)
+
+
+def prefect_env(api_url: str, **extra: str) -> dict[str, str]:
+    """A subprocess environment whose flows report to ``api_url`` (and never start a local
+    Prefect server: a mistake fails at once instead of costing a server start)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return {**env, "PREFECT_API_URL": api_url, "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",
+            "DO_NOT_TRACK": "1", **extra}
+
+
+@pytest.fixture(scope="session")
 def plan():
     from plan import load_plan
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.chinese_text import english_words
-from tests.conftest import table_snapshot
+from tests.conftest import prefect_env, table_snapshot
 
 
 def _duban() -> list[str]:
@@ -27,11 +26,10 @@ def _eml(folder: Path) -> list[email.message.EmailMessage]:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_duban_run_on_a_fresh_directory_writes_one_eml_per_recipient(workdir: Path, db_url: str,
-                                                                        tmp_path: Path, plan) -> None:
-    """The README's main command, through Prefect's local mode, as a subprocess."""
-    env = {**os.environ, "PREFECT_SERVER_EPHEMERAL_ENABLED": "true",
-           "PREFECT_HOME": str(tmp_path / "prefect-home")}
-    env.pop("PREFECT_API_URL", None)
+                                                                        prefect_api: str, plan) -> None:
+    """The README's main command as a subprocess, its flows reporting to the session's
+    Prefect server (Prefect's local mode from a fresh folder: tests/test_delivery_prefect.py)."""
+    env = prefect_env(prefect_api)
     for key in [k for k in env if k.startswith("DUBAN_SMTP_")]:
         env.pop(key)
 

@@ -21,7 +21,7 @@ from models import outbox
 from models.db import database_url, get_engine, session_scope
 from notifications.delivery import DeliveryReport
 from tests.chinese_text import flat
-from tests.conftest import PG_URL, table_snapshot
+from tests.conftest import PG_URL, prefect_env, table_snapshot
 from tests.test_delivery_smtp import deliver
 from tests.test_notifications_samples import NOW, many_unit_notices, outbox_rows, queue_notices
 
@@ -38,11 +38,6 @@ def _duban() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-c", "from flows.cli import main; main()"]
 
 
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "PREFECT_SERVER_EPHEMERAL_ENABLED": "true",
-           "PREFECT_HOME": str(tmp_path / "prefect-home"), **extra}
-    env.pop("PREFECT_API_URL", None)
-    return env
 
 
 def _run(workdir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -52,9 +47,9 @@ def _run(workdir: Path, env: dict[str, str], *args: str) -> subprocess.Completed
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_an_outage_exits_4_with_the_backlog_then_one_command_recovers(
-        workdir: Path, tmp_path: Path, smtp_server: SmtpServer, cli) -> None:
+        workdir: Path, prefect_api: str, smtp_server: SmtpServer, cli) -> None:
     smtp_server.handler.ehlo_reply = OUTAGE
-    env = _env(tmp_path, **smtp_server.env())
+    env = prefect_env(prefect_api, **smtp_server.env())
     first = _run(workdir, env, "run", "--today", "2024-07-08")
     assert first.returncode == 4, first.stderr
     assert "Traceback" not in first.stdout + first.stderr
@@ -82,9 +77,9 @@ def test_an_outage_exits_4_with_the_backlog_then_one_command_recovers(
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_an_expected_error_inside_the_flow_is_one_line(workdir: Path, tmp_path: Path) -> None:
-    env = _env(tmp_path, DUBAN_SMTP_HOST="127.0.0.1", DUBAN_SMTP_SSL="true",
-               DUBAN_SMTP_STARTTLS="true")
+def test_an_expected_error_inside_the_flow_is_one_line(workdir: Path, prefect_api: str) -> None:
+    env = prefect_env(prefect_api, DUBAN_SMTP_HOST="127.0.0.1", DUBAN_SMTP_SSL="true",
+                      DUBAN_SMTP_STARTTLS="true")
     result = _run(workdir, env, "run", "--today", "2024-07-08")
     assert result.returncode == 1
     assert result.stderr == ("错误：DUBAN_SMTP_SSL 和 DUBAN_SMTP_STARTTLS 不能同时为 true\n"
@@ -182,9 +177,9 @@ def test_a_dropped_postgresql_connection_is_one_line_and_exit_1(workdir: Path, d
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_a_closed_pipe_ends_quietly(workdir: Path, tmp_path: Path) -> None:
+def test_a_closed_pipe_ends_quietly(workdir: Path) -> None:
     queue_notices(many_unit_notices(300))  # more JSON than a pipe holds
-    env = _env(tmp_path)
+    env = dict(os.environ)  # ``outbox`` never starts Prefect
     for key in [k for k in env if k.startswith("DUBAN_SMTP_")]:
         env.pop(key)
     proc = subprocess.Popen([*_duban(), "outbox", "--json"], cwd=workdir, env=env,

@@ -1,19 +1,20 @@
 """The one test that runs the real ``digest`` and ``evaluate`` Prefect flows through the
 installed command and reads back their artifacts (stable keys, so the Prefect UI keeps the
-history).  Prefect's local server is opted in here only, in subprocesses with their own
-PREFECT_HOME, like tests/test_sync_flow.py.
+history).  The flows report to the session's shared Prefect server (``prefect_api``), so
+only artifacts created during this test are counted.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import prefect_env
 from tests.report_fixtures import D, replay
 
 READ_ARTIFACTS = """
@@ -25,8 +26,8 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 keys = ["digest-overview", "digest-units", "digest-progress", "evaluation-half-year"]
 with get_client(sync_client=True) as client:
     found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
-print(json.dumps([{"key": a.key, "type": a.type, "data": a.data} for a in found], ensure_ascii=False,
-                 default=str))
+print(json.dumps([{"key": a.key, "type": a.type, "data": a.data, "created": a.created.isoformat()}
+                  for a in found], ensure_ascii=False, default=str))
 """
 
 
@@ -36,11 +37,11 @@ def _duban() -> list[str]:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_digest_and_evaluate_flows_publish_artifacts(synced, workdir: Path, db_url: str, tmp_path: Path) -> None:
+def test_digest_and_evaluate_flows_publish_artifacts(synced, workdir: Path, db_url: str,
+                                                     prefect_api: str) -> None:
     replay(synced, D(2024, 7, 19), digests=())
-    env = {**os.environ, "PREFECT_SERVER_EPHEMERAL_ENABLED": "true",
-           "PREFECT_HOME": str(tmp_path / "prefect-home"), "DUBAN_DATABASE_URL": db_url}
-    env.pop("PREFECT_API_URL", None)
+    env = prefect_env(prefect_api, DUBAN_DATABASE_URL=db_url)
+    began = dt.datetime.now(dt.UTC)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run([*args], cwd=workdir, env=env, capture_output=True, text=True, timeout=300,
@@ -61,6 +62,8 @@ def test_digest_and_evaluate_flows_publish_artifacts(synced, workdir: Path, db_u
     artifacts = json.loads(run(sys.executable, "-c", READ_ARTIFACTS).stdout)
     by_key: dict[str, list[dict]] = {}
     for a in artifacts:
+        if dt.datetime.fromisoformat(a["created"]) < began:
+            continue  # another test's, on the shared server
         by_key.setdefault(a["key"], []).append(a)
     assert {k: len(v) for k, v in by_key.items()} == {"digest-overview": 2, "digest-units": 2,
                                                       "digest-progress": 2, "evaluation-half-year": 1}

@@ -101,6 +101,19 @@ def serve(
 
 
 @app.command()
+def api() -> None:
+    """在本机常驻一个 Prefect API（127.0.0.1 的空闲端口），免去 run / digest / evaluate 每次启动 Prefect 本地服务器。
+
+    地址写入 var/prefect/api.json，本目录的 duban run / digest / evaluate 发现它能应答就使用它，
+    否则照常使用临时的本地服务器；自己设置的 PREFECT_API_URL 始终优先。duban serve 运行时会自己
+    启动一个，不必另开。SIGTERM / Ctrl-C 停止。
+    """
+    from flows.prefect_api import serve_api
+
+    serve_api()
+
+
+@app.command()
 def jobs(plan: PlanOption = "plan.yaml", today: TodayOption = None, as_json: JsonOption = False) -> None:
     """列出 plan.yaml 中的定时作业：下次运行时间、上次运行结果，以及 serve 是否在运行。"""
     from flows.scheduling import triggers

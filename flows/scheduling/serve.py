@@ -15,6 +15,7 @@ simulated week with a fake clock and :class:`SteppedScheduler`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import logging
@@ -358,7 +359,7 @@ def serve_forever(runtime: Runtime, *, warm: bool = True,
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     lease = Lease(runtime.engine, runtime)
-    with lease.held():
+    with lease.held(), _warm_api(warm):
         if warm:
             warm_prefect()
         scheduler = start_scheduler(runtime, plan)
@@ -375,6 +376,16 @@ def serve_forever(runtime: Runtime, *, warm: bool = True,
         finally:
             stop_scheduler(scheduler)
     log.warning("duban serve 已停止")
+
+
+def _warm_api(warm: bool) -> contextlib.AbstractContextManager[str | None]:
+    """A long-running serve keeps Prefect's API up for its own jobs and, through
+    var/prefect/api.json, for ``duban run``/``digest``/``evaluate`` started beside it."""
+    if not warm:
+        return contextlib.nullcontext()
+    from flows.prefect_api import warm_api
+
+    return warm_api()
 
 
 def _mtime(path: Path) -> float:
