@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -197,12 +197,11 @@ def warm_api() -> Iterator[str | None]:
         stop_server(process)
 
 
-def serve_api() -> None:
-    """``duban api``: keep the warm API up in the foreground until SIGTERM/SIGINT."""
+def serve_api(say: Callable[[str], None]) -> None:
+    """``duban api``: keep the warm API up in the foreground until SIGTERM/SIGINT; ``say``
+    prints a line for the operator (the CLI's console: this module sits below the CLI)."""
     import signal
     import threading
-
-    from flows.console import out
 
     if os.environ.get("PREFECT_API_URL"):
         raise DubanError(f"已设置 PREFECT_API_URL={os.environ['PREFECT_API_URL']}，"
@@ -217,10 +216,10 @@ def serve_api() -> None:
         signal.signal(sig, lambda *_: stop.set())
     os.environ["PREFECT_SERVER_EPHEMERAL_ENABLED"] = "true"  # asked for explicitly
     with warm_api() as url:
-        out.print(f"Prefect API 已就绪：{url}（记录在 {state_file()}）；"
-                  "本目录的 duban run / digest / evaluate 会使用它。Ctrl-C 停止。", markup=False)
+        say(f"Prefect API 已就绪：{url}（记录在 {state_file()}）；"
+            "本目录的 duban run / digest / evaluate 会使用它。Ctrl-C 停止。")
         while not stop.wait(5):
             state = read_state()
             if state is None or not _alive(state["pid"]):  # the server died: say so
                 raise DubanError("Prefect API 意外停止", f"详见 {var_dir() / 'log' / 'prefect-api.log'}")
-    out.print("Prefect API 已停止。")
+    say("Prefect API 已停止。")

@@ -91,7 +91,8 @@ def test_duban_run_uses_the_warm_api_recorded_in_var(workdir: Path, prefect_api:
 SERVE = """
 import datetime as dt, subprocess, sys
 from pathlib import Path
-from flows import prefect_api, serve
+from flows import prefect_api
+from flows.scheduling import serve
 from models.db import get_engine
 
 def start_server(env, log_path):

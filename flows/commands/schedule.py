@@ -110,7 +110,7 @@ def api() -> None:
     """
     from flows.prefect_api import serve_api
 
-    serve_api()
+    serve_api(lambda line: out.print(line, markup=False))
 
 
 @app.command()
