@@ -78,13 +78,13 @@ def check(plan: PlanArgument = "plan.yaml", as_json: JsonOption = False,
         print_json({"ok": True, **summary, "warnings": _problems_json(loaded.warnings), "errors": []})
         return
     print_problems(warning_lines(loaded.warnings, verbose))
-    out.print(
+    out.print(fold(
         f"{plan} 有效：{summary['tasks']} 项任务，{summary['units']} 个单位，"
-        f"{summary['milestones']} 个节点，{summary['entries']} 条台账义务。", markup=False)
+        f"{summary['milestones']} 个节点，{summary['entries']} 条台账义务。", out.width), markup=False)
     if summary["unconfirmed_owners"]:
         tasks = "、".join(str(n) for n in loaded.unconfirmed_owners())
-        out.print(f"待确认：任务 {tasks} 的责任单位是推定的（owners_confirmed: false），请与相关单位确认。",
-                  markup=False)
+        out.print(fold(f"待确认：任务 {tasks} 的责任单位是推定的（owners_confirmed: false），请与相关单位确认。",
+                       out.width), markup=False)
     if loaded.warnings:
         out.print(f"{len(loaded.warnings)} 条警告（见上）。", markup=False)
 
