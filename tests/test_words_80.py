@@ -76,3 +76,15 @@ def test_preview_folds_the_body_for_the_screen_only(synced) -> None:
     assert max(cell_len(line) for line in mail["text"].splitlines()) > WIDTH  # the mail is not folded
     assert flat(mail["text"]) in flat(shown.stdout)
     _whole(mail["text"], shown.stdout)
+
+
+def test_request_list_keeps_its_dates_whole_at_80_columns(synced) -> None:
+    added = _run("request", "add", "--unit", "政策法规处", "--today", "2024-07-08",
+                 "--title", "关于在重大展会期间开展知识产权保护专项行动的请示")
+    assert added.exit_code == 0, added.output
+    _fits(added.stdout)
+    listed = _run("request", "list")
+    assert listed.exit_code == 0, listed.output
+    _fits(listed.stdout)
+    assert "…" not in listed.stdout  # was "2024-07-…": a date cut to fit
+    assert "请示办理（2024 年）" in listed.stdout and "07-22" in listed.stdout and "政策法规处" in listed.stdout
