@@ -31,6 +31,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from flows.intake_imports import import_ledger_file, import_stats_file, plan_year, unit_aliases, unit_names
+from flows.intake_record import milestone_title
 from models import intake, ledger
 from models.db import session_scope
 from models.files import StoredFile, sha256_of, store_file
@@ -444,7 +445,7 @@ class _Run:
             other = [o for o in owners.get(hashes[path], []) if o.unit_id != unit_id]
             if other:
                 o = other[0]
-                what = f"的「{o.milestone_id}」" if o.milestone_id else "的统计表"
+                what = f"的「{milestone_title(self.plan, o.milestone_id)}」" if o.milestone_id else "的统计表"
                 self.unmatched(path, rel, f"同一文件（sha256 {hashes[path][:12]}）已登记为"
                                           f"「{self.units.get(o.unit_id, o.unit_id)}」{what}，"
                                           f"不能再登记给「{self.units[unit_id]}」", unit_id)

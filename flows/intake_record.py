@@ -72,6 +72,11 @@ def resolve_milestone(plan: Plan, text: str, *, unit_id: str | None = None) -> s
                      + " 查看全部节点")
 
 
+def milestone_title(plan: Plan, milestone_id: str) -> str:
+    """The title a coordinator knows a milestone by; ids stay in ``--json`` and ``--ids``."""
+    return next((m.title for m in plan.milestones() if m.id == milestone_id), milestone_id)
+
+
 def _titles(milestones: list[ConcreteMilestone]) -> str:
     shown = "、".join(f"{m.title}（{m.id}）" for m in milestones[:4])
     return shown + (f" 等 {len(milestones)} 个" if len(milestones) > 4 else "")
@@ -90,7 +95,7 @@ def refuse_foreign(session: object, *, plan: Plan, unit_id: str, files: list[Pat
         other = [o for o in owners.get(digest, []) if o.unit_id != unit_id]
         if other:
             o = other[0]
-            what = f"的「{o.milestone_id}」" if o.milestone_id else "的统计表"
+            what = f"的「{milestone_title(plan, o.milestone_id)}」" if o.milestone_id else "的统计表"
             raise DubanError(
                 f"{f}：同一文件（sha256 {digest[:12]}）已登记为「{plan.units[o.unit_id].name}」{what}，"
                 f"不能再登记给「{plan.units[unit_id].name}」",

@@ -31,7 +31,7 @@ def test_status_on_0708_reflects_recorded_half_year_summaries(synced, cli) -> No
         "--today", "2024-07-08", ok=True)
     late = cli("record", "--unit", "xuhui", "--milestone", "half-year-summary", "--date", "2024-07-06",
                "--today", "2024-07-08", ok=True)
-    assert flat(late.stdout) == flat("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-06"
+    assert flat(late.stdout) == flat("已登记：徐汇区知识产权局 · 半年度工作总结，报送日期 2024-07-06"
                                      "（截止日后的休息日报送，逾期不足 1 个工作日，截止 2024-07-05）。")
     later = cli("record", "--unit", "jingan", "--milestone", "half-year-summary", "--date", "2024-07-09",
                 "--today", "2024-07-09", ok=True)
@@ -144,7 +144,7 @@ def test_record_of_a_missing_file_is_refused(synced, cli, db_url: str) -> None:
 def test_waive_marks_the_entry_and_is_audited(synced, cli, db_url: str) -> None:
     result = cli("waive", "--unit", "huangpu", "--milestone", "t11-paris-2024", "--reason", "赛事改期")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "已豁免：黄浦区知识产权局 · t11-paris-2024（截止 2024-08-16）。\n"
+    assert result.stdout == "已豁免：黄浦区知识产权局 · 2024年巴黎奥运会期间奥林匹克标志保护（截止 2024-08-16）。\n"
     entry = _entry(_status(cli, "--unit", "huangpu"), "huangpu", "t11-paris-2024")
     assert (entry["state"], entry["light"]) == ("waived", "grey")
     audit = [row for row in table_snapshot(db_url)["audit_log"] if row[3] == "entry.waive"]
@@ -179,13 +179,13 @@ def test_status_of_an_unknown_unit(synced, cli) -> None:
 def test_record_accepts_names_for_unit_and_milestone(unit: str, milestone: str, synced, cli) -> None:
     result = cli("record", "--unit", unit, "--milestone", milestone, "--date", "2024-07-03",
                  "--today", "2024-07-08", ok=True)
-    assert flat(result.stdout) == flat("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-03"
+    assert flat(result.stdout) == flat("已登记：徐汇区知识产权局 · 半年度工作总结，报送日期 2024-07-03"
                                        "（按时，截止 2024-07-05）。")
 
 
 def test_waive_accepts_names(synced, cli) -> None:
     result = cli("waive", "--unit", "黄浦", "--milestone", "t11-paris-2024", "--reason", "赛事改期", ok=True)
-    assert result.stdout == "已豁免：黄浦区知识产权局 · t11-paris-2024（截止 2024-08-16）。\n"
+    assert result.stdout == "已豁免：黄浦区知识产权局 · 2024年巴黎奥运会期间奥林匹克标志保护（截止 2024-08-16）。\n"
 
 
 def test_a_title_prefix_naming_several_milestones_is_refused(synced, cli) -> None:

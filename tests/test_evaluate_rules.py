@@ -12,6 +12,7 @@ from notifications.notice_docx import Listed, Notice, markdown
 from plan.evaluation import Obligation, Override, UnitFacts, UnitScore, evaluate, listed, public_facts
 from plan.schema_evaluation import Evaluation
 from plan.workdays import WorkCalendar
+from tests.chinese_text import flat
 from tests.fixtures_plan import at, edit, error, shipped, warning, write_plan
 
 D = dt.date
@@ -139,13 +140,14 @@ def test_check_refuses_crossed_thresholds_and_unknown_refs(tmp_path, monkeypatch
                 ("  division: protection-division\n  reply_within", "  division: protection-divison\n  reply_within"))
     result = _check(tmp_path, monkeypatch, cli, text)
     assert result.exit_code == 1
-    assert error(at(text, "district,"), "evaluation.scope[0]", "没有编号为「district」的单位或分组",
-                 "是不是「districts」？") in result.stderr
-    assert error(at(text, "101"), "evaluation.criticise.below",
+    assert flat(error(at(text, "district,"), "evaluation.scope[0]", "没有编号为「district」的单位或分组",
+                 "是不是「districts」？")) in flat(result.stderr)
+    assert flat(error(at(text, "101"), "evaluation.criticise.below",
                  "批评线 101 高于表扬线 100，同一单位可能同时被表扬和批评",
-                 "criticise.below 应不大于 commend.min_score") in result.stderr
-    assert error(at(text, "protection-divison"), "requests.division",
-                 "没有编号为「protection-divison」的单位或分组", "是不是「protection-division」？") in result.stderr
+                 "criticise.below 应不大于 commend.min_score")) in flat(result.stderr)
+    assert flat(error(at(text, "protection-divison"), "requests.division",
+                 "没有编号为「protection-divison」的单位或分组",
+                 "是不是「protection-division」？")) in flat(result.stderr)
     assert "错误：plan.yaml 有 3 处错误，未做任何改动" in result.stderr
 
 
@@ -154,17 +156,17 @@ def test_check_warns_about_a_rung_the_ladder_lacks_and_bad_types(tmp_path, monke
                 ("  division: protection-division\n  reply_within", "  division: pudong\n  reply_within"))
     result = _check(tmp_path, monkeypatch, cli, text)
     assert result.exit_code == 0, result.output
-    assert warning(at(text, "rung: interview", 6), "evaluation.criticise.rung",
+    assert flat(warning(at(text, "rung: interview", 6), "evaluation.criticise.rung",
                    "催办阶梯（escalation.rungs）中没有 kind 为 interview 的一级，这条批评规则不会生效",
-                   "改为阶梯中已有的级别（supervise 或 interview），或删掉这一行") in result.stderr
-    assert warning(at(text, "pudong\n  reply_within"), "requests.division",
+                   "改为阶梯中已有的级别（supervise 或 interview），或删掉这一行")) in flat(result.stderr)
+    assert flat(warning(at(text, "pudong\n  reply_within"), "requests.division",
                    "「pudong」不是局机关处室，请示将由它答复",
-                   "通常填写负责答复请示的处室，例如 protection-division") in result.stderr
+                   "通常填写负责答复请示的处室，例如 protection-division")) in flat(result.stderr)
     text = edit(("  reply_within: 10", "  reply_within: 十天"))
     result = _check(tmp_path, monkeypatch, cli, text)
     assert result.exit_code == 1
-    assert error(at(text, "十天"), "requests.reply_within", "应为整数，这里是「十天」",
-                 "填写整数，例如 5") in result.stderr
+    assert flat(error(at(text, "十天"), "requests.reply_within", "应为整数，这里是「十天」",
+                 "填写整数，例如 5")) in flat(result.stderr)
 
 
 def test_check_refuses_a_task_only_unit_in_the_evaluation_scope(tmp_path, monkeypatch, cli) -> None:
@@ -172,18 +174,18 @@ def test_check_refuses_a_task_only_unit_in_the_evaluation_scope(tmp_path, monkey
     text = edit(("  scope: [districts, lingang, centres]", "  scope: [districts, lingang, centres, divisions]"))
     result = _check(tmp_path, monkeypatch, cli, text)
     assert result.exit_code == 1
-    assert error(at(text, "[districts, lingang, centres, divisions]"), "evaluation.scope",
+    assert flat(error(at(text, "[districts, lingang, centres, divisions]"), "evaluation.scope",
                  "参评范围包含只承担任务（role: task-only）的单位：知识产权保护处、政策法规处、知识产权运用促进处、"
                  "知识产权公共服务处；它们不能被评分或写入通报",
-                 "scope 只填 role: reporting 的单位或分组，例如 [districts, lingang, centres]") in result.stderr
+                 "scope 只填 role: reporting 的单位或分组，例如 [districts, lingang, centres]")) in flat(result.stderr)
 
 
 def test_check_lists_assumed_dates_with_their_lines(tmp_path, monkeypatch, cli) -> None:
     result = _check(tmp_path, monkeypatch, cli, shipped())
     assert result.exit_code == 0
-    assert warning(at(shipped(), "source: assumed", offset=8), "tasks[6].milestones[2].source",
+    assert flat(warning(at(shipped(), "source: assumed", offset=8), "tasks[6].milestones[2].source",
                    "节点「t07-dragon-boat」的日期为推定（source: assumed）：只提醒、催办，不升级督办、不计入评估",
-                   "经确认后把这一节点的 source 改为 confirmed；日期来自通知原文则写 seed") in result.stderr
+                   "经确认后把这一节点的 source 改为 confirmed；日期来自通知原文则写 seed")) in flat(result.stderr)
     confirmed = edit(("        note: 端午节为2024年6月10日；专项行动起止日期和报送截止日期为推定，请确认。\n"
                       "        source: assumed",
                       "        note: 端午节为2024年6月10日；专项行动起止日期和报送截止日期为推定，请确认。\n"

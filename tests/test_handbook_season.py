@@ -19,12 +19,14 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from rich.cells import cell_len
 
+from plan.schema import DateSource
 from tests.chinese_text import english_words
+from tests.conftest import PLAN as PLAN_TEXT
 from tests.office_files import summary_docx
 from tests.smtp_server import Received, start_server
 from tests.test_cli_help import command_paths
@@ -63,6 +65,9 @@ def _allowed(plan: Any) -> set[str]:
     words |= {rung.id for rung in plan.escalation.rungs} | {job.id for job in plan.schedules.jobs}
     words |= {job.flow for job in plan.schedules.jobs}
     words |= {"half-year", "annual", "queued", "failed", "sent", "sending", "true", "false"}
+    # plan.yaml's own keys and date sources: duban check names the key to change and the value to write.
+    words |= set(re.findall(r"^\s*(?:- )?([a-z_]+):", PLAN_TEXT.read_text(encoding="utf-8"), flags=re.M))
+    words |= set(get_args(DateSource))
     words |= {"pdf", "doc", "docx", "xls", "xlsx", "ods", "et", "wps", "ofd", "zip", "md", "txt"}  # file names
     return words
 

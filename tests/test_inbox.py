@@ -166,7 +166,7 @@ def test_the_same_file_twice_is_recorded_once(inbox: Path, workdir: Path, cli, d
     before = table_snapshot(db_url)
     (inbox / "pudong" / "半年总结.docx").write_bytes(original.read_bytes())  # and again the next day
     result = cli("inbox", "--today", "2024-07-05")
-    assert flat(result.stdout) == flat("重复：pudong/半年总结.docx（浦东新区知识产权局 · half-year-summary） — "
+    assert flat(result.stdout) == flat("重复：pudong/半年总结.docx（浦东新区知识产权局 · 半年度工作总结） — "
                                        "同一文件已登记过，未重复登记\n"
                                        f"收件文件夹 {inbox}：登记 0 个，重复 1 个，未能处理 0 个。\n")
     assert table_snapshot(db_url) == before

@@ -198,7 +198,7 @@ def test_a_mixed_inbox_records_only_what_it_can_prove(synced, workdir: Path, mad
     again = process_inbox(plan=synced, inbox_dir=inbox, today=JULY_8, actor="测试员")
     [item] = again.unmatched
     assert item.reason == (f"同一文件（sha256 {item.sha256[:12]}）已登记为「浦东新区知识产权局」"
-                           "的「half-year-summary」，不能再登记给「徐汇区知识产权局」")
+                           "的「半年度工作总结」，不能再登记给「徐汇区知识产权局」")
     assert ("\n登记命令：duban inbox assign unmatched/徐汇区上半年工作总结.pdf --unit xuhui --milestone 节点名称\n"
             in (inbox / "unmatched" / "徐汇区上半年工作总结.pdf.reason.txt").read_text(encoding="utf-8"))
 
@@ -290,7 +290,7 @@ def test_assign_records_an_unmatched_file_in_one_step(synced, workdir: Path, mad
                  "half-year-summary", "--today", "2024-07-08")
     assert result.exit_code == 0, result.output
     assert flat(result.stdout).startswith(
-        flat("已登记：浦东新区知识产权局 · half-year-summary，文件 浦东-总结材料.pdf（sha256 "))
+        flat("已登记：浦东新区知识产权局 · 半年度工作总结，文件 浦东-总结材料.pdf（sha256 "))
     assert flat(result.stdout).endswith(flat("），已移到 processed/浦东-总结材料.pdf。"))
     assert not (inbox / "unmatched" / "浦东-总结材料.pdf.reason.txt").exists()
     status = cli("status", "--unit", "pudong", "--json", "--today", "2024-07-08")
@@ -304,11 +304,11 @@ def test_assign_records_an_unmatched_file_in_one_step(synced, workdir: Path, mad
     assert refused.exit_code == 1
     digest = office_files.sha256(made / "summary-a.pdf")[:12]
     assert refused.stderr == (f"错误：{workdir / 'copy.pdf'}：同一文件（sha256 {digest}）已登记为「浦东新区知识产权局」"
-                              "的「half-year-summary」，不能再登记给「徐汇区知识产权局」\n"
+                              "的「半年度工作总结」，不能再登记给「徐汇区知识产权局」\n"
                               "提示：确认文件是哪个单位的；同一份文件只能作为一个单位的报送\n")
     ok = cli("record", "--unit", "徐汇区知识产权局", "--milestone", "half-year-summary", "--today", "2024-07-08")
     assert ok.exit_code == 0, ok.output
-    assert flat(ok.stdout).startswith(flat("已登记：徐汇区知识产权局 · half-year-summary，报送日期 2024-07-08"))
+    assert flat(ok.stdout).startswith(flat("已登记：徐汇区知识产权局 · 半年度工作总结，报送日期 2024-07-08"))
     # an alias names its unit: the rapid centre owes nothing, and the refusal names it by id
     alias = cli("record", "--unit", "奉贤快维中心", "--milestone", "half-year-summary", "--today", "2024-07-08")
     assert alias.exit_code == 1

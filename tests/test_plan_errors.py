@@ -9,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from plan import PlanError, load_plan
+from tests.chinese_text import flat
 from tests.conftest import table_snapshot
 from tests.fixtures_plan import at, edit, error, line_of, shipped, warning, write_plan
 
@@ -322,8 +324,14 @@ def test_check_command_exits_1_and_prints_each_problem(name: str, in_tmp: Path, 
     write_plan(in_tmp, content)
     result = cli("check", "plan.yaml")
     assert result.exit_code == 1
+    # Printed folded at 80 columns (CliRunner's width): each message whole, ignoring where it
+    # breaks, with its file:line:col head starting a line.
+    lines = result.stderr.splitlines()
     for line in [*errors, *warnings]:
-        assert line in result.stderr
+        assert flat(line) in flat(result.stderr)
+        head = line.split(": ", 2)[0] + ": "
+        assert any(printed.startswith(head) for printed in lines), head
+    assert max(cell_len(printed) for printed in lines) <= 80
     assert "Traceback" not in result.output
     assert result.stderr.rstrip().endswith(
         f"错误：plan.yaml 有 {len(errors)} 处错误，未做任何改动\n"
@@ -338,7 +346,7 @@ def test_sync_of_a_broken_plan_changes_nothing(name: str, synced, db_url: str, w
     write_plan(workdir, content)
     result = cli("sync", "plan.yaml")
     assert result.exit_code == 1
-    assert errors[0] in result.stderr
+    assert flat(errors[0]) in flat(result.stderr)  # folded at 80 columns
     assert table_snapshot(db_url) == before
 
 

@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from flows.commands.console import err
+from flows.commands.terminal import fold
 from flows.commands.zh import install as install_chinese
 from models.db import var_dir
 from plan.errors import DubanError, PlanError
@@ -54,9 +55,18 @@ def quiet_broken_pipe() -> None:
         pass
 
 
+def print_problems(lines: list[str]) -> None:
+    """plan.yaml's errors and warnings, folded to the terminal (80 columns when piped): a
+    message runs to ~300 cells.  Each problem's ``file:line:col: 警告: key:`` head stays on its
+    first line and its 提示 on its own indented line; ids, keys and paths are never split.
+    Only the printing folds: ``str(problem)`` and ``--json`` stay whole for scripts."""
+    for line in lines:
+        err.print(fold(line, err.width), markup=False)
+
+
 def show_error(exc: DubanError) -> None:
     if isinstance(exc, PlanError):
-        err.print(exc.report(), markup=False)
+        print_problems([exc.report()])
     err.print(f"错误：{exc.message}", markup=False)
     if exc.hint:
         err.print(f"提示：{exc.hint}", markup=False)

@@ -172,8 +172,10 @@ def preview(
         return
     for notice, message in rendered:
         out.print(Rule(message.subject))
-        out.print(f"收件人：{', '.join(notice.to)}", markup=False)
+        out.print(fold(f"收件人：{', '.join(notice.to)}", out.width), markup=False)
         if notice.cc:
-            out.print(f"抄送：{', '.join(notice.cc)}", markup=False)
-        out.print(message.html if html else message.text, markup=False)
+            out.print(fold(f"抄送：{', '.join(notice.cc)}", out.width), markup=False)
+        # Folded for the screen only (lines run to ~240 cells); the mail itself is not changed.
+        # HTML is shown as it is sent: it is for copying, not reading.
+        out.print(message.html if html else fold(message.text, out.width), markup=False)
     out.print(f"共 {len(rendered)} 封邮件（预览，未发送、未记录）。")

@@ -360,10 +360,12 @@ def inbox(ctx: typer.Context,
     if as_json:
         print_json(report.as_json())
     else:
+        from flows.intake_record import milestone_title
+
         names = unit_names(loaded)
         for item in report.items:
             who = names.get(item.unit or "", "")
-            what = f"{who} · {item.milestone}" if item.milestone else who
+            what = f"{who} · {milestone_title(loaded, item.milestone)}" if item.milestone else who
             mark = {"unmatched": "未处理", "duplicate": "重复", "container": "已打开"}.get(item.outcome, "已登记")
             out.print(fold(f"{mark}：{item.path}" + (f"（{what}）" if what else "") + f" — {item.detail}",
                            out.width), markup=False)
@@ -388,7 +390,7 @@ def inbox_assign(
 ) -> None:
     """把一个未能自动登记的来件登记到指定单位和节点，并移出 unmatched/（同 duban record 的查重）。"""
     from flows.intake_assign import assign_unmatched
-    from flows.intake_record import resolve_milestone, resolve_unit
+    from flows.intake_record import milestone_title, resolve_milestone, resolve_unit
 
     loaded = load_plan(plan)
     unit = resolve_unit(loaded, unit)
@@ -399,5 +401,6 @@ def inbox_assign(
     if as_json:
         print_json(done)
         return
-    out.print(fold(f"已登记：{done['unit_name']} · {milestone}，文件 {done['file']}（sha256 {done['sha256'][:12]}），"
+    title = milestone_title(loaded, milestone)
+    out.print(fold(f"已登记：{done['unit_name']} · {title}，文件 {done['file']}（sha256 {done['sha256'][:12]}），"
                    f"已移到 {done['moved_to']}。", out.width), markup=False)

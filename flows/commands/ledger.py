@@ -219,7 +219,7 @@ def record(
     missing = [str(f) for f in files or [] if not Path(f).is_file()]
     if missing:
         raise DubanError(f"找不到文件 {'、'.join(missing)}", "检查 --file 的路径")
-    from flows.intake_record import refuse_foreign, resolve_milestone, resolve_unit
+    from flows.intake_record import milestone_title, refuse_foreign, resolve_milestone, resolve_unit
 
     loaded = load_plan(plan)
     unit = resolve_unit(loaded, unit)
@@ -246,7 +246,8 @@ def record(
     timing = "按时"
     if done.late:  # a Saturday after a Friday due date is late by no working day: say which
         timing = f"逾期 {days_late} 个工作日" if days_late > 0 else "截止日后的休息日报送，逾期不足 1 个工作日"
-    out.print(fold(f"已登记：{unit_name} · {milestone}，报送日期 {submitted_on}（{timing}，截止 {done.entry.due}）"
+    title = milestone_title(loaded, milestone)
+    out.print(fold(f"已登记：{unit_name} · {title}，报送日期 {submitted_on}（{timing}，截止 {done.entry.due}）"
                    + (f"，文件 {len(stored)} 个" if stored else "") + "。", out.width), markup=False)
 
 
@@ -258,7 +259,7 @@ def waive(
     plan: PlanOption = "plan.yaml",
 ) -> None:
     """豁免一条台账义务（例如该单位不承担此项工作），不再提醒和催办。"""
-    from flows.intake_record import resolve_milestone, resolve_unit
+    from flows.intake_record import milestone_title, resolve_milestone, resolve_unit
     from models import ledger
     from models.db import session_scope
 
@@ -270,4 +271,5 @@ def waive(
     with session_scope() as session:
         entry = ledger.waive_entry(session, unit_id=unit, milestone_id=milestone, reason=reason,
                                    actor=actor())
-    out.print(f"已豁免：{loaded.units[unit].name} · {milestone}（截止 {entry.due}）。", markup=False)
+    title = milestone_title(loaded, milestone)
+    out.print(f"已豁免：{loaded.units[unit].name} · {title}（截止 {entry.due}）。", markup=False)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.commands.app import app
+from flows.commands.app import app, print_problems
 from flows.commands.console import JsonOption, PlanArgument, TodayOption, actor, err, out, print_json
 from flows.commands.terminal import fold
 from models.db import database_url, get_engine, migrate, var_dir
@@ -69,7 +69,7 @@ def check(plan: PlanArgument = "plan.yaml", as_json: JsonOption = False,
                         "unconfirmed_owners": 0, "warnings": _problems_json(exc.warnings),
                         "errors": _problems_json(exc.problems)})
             raise typer.Exit(1) from None
-        err.print(exc.report(verbose), markup=False)
+        print_problems([exc.report(verbose)])
         err.print(f"错误：{exc.message}", markup=False)
         err.print(f"提示：{exc.hint}", markup=False)
         raise typer.Exit(1) from None
@@ -77,15 +77,14 @@ def check(plan: PlanArgument = "plan.yaml", as_json: JsonOption = False,
     if as_json:
         print_json({"ok": True, **summary, "warnings": _problems_json(loaded.warnings), "errors": []})
         return
-    for line in warning_lines(loaded.warnings, verbose):
-        err.print(line, markup=False)
-    out.print(
+    print_problems(warning_lines(loaded.warnings, verbose))
+    out.print(fold(
         f"{plan} 有效：{summary['tasks']} 项任务，{summary['units']} 个单位，"
-        f"{summary['milestones']} 个节点，{summary['entries']} 条台账义务。", markup=False)
+        f"{summary['milestones']} 个节点，{summary['entries']} 条台账义务。", out.width), markup=False)
     if summary["unconfirmed_owners"]:
         tasks = "、".join(str(n) for n in loaded.unconfirmed_owners())
-        out.print(f"待确认：任务 {tasks} 的责任单位是推定的（owners_confirmed: false），请与相关单位确认。",
-                  markup=False)
+        out.print(fold(f"待确认：任务 {tasks} 的责任单位是推定的（owners_confirmed: false），请与相关单位确认。",
+                       out.width), markup=False)
     if loaded.warnings:
         out.print(f"{len(loaded.warnings)} 条警告（见上）。", markup=False)
 

@@ -348,8 +348,8 @@ def request_add(
     if as_json:
         print_json(data)
         return
-    out.print(f"已登记第 {data['id']} 号请示（{loaded.units[unit].name}）：{data['title']}；"
-              f"{loaded.units[data['division']].name} 应于 {due} 前答复。", markup=False)
+    out.print(fold(f"已登记第 {data['id']} 号请示（{loaded.units[unit].name}）：{data['title']}；"
+                   f"{loaded.units[data['division']].name} 应于 {due} 前答复。", out.width), markup=False)
 
 
 @request_app.command("reply")
@@ -410,11 +410,15 @@ def request_list(
         return
     from rich.table import Table
 
-    table = Table(title="请示办理", title_justify="left")
+    # At 80 columns four full dates leave the 事项 no room and get cut to "2024-07-…": within
+    # one year the year goes in the title and the dates are shown as MM-DD, as status does.
+    dated = ("received", "reply_due", "replied_on", "follow_up_due")
+    years = {i[k][:4] for i in items for k in dated if i[k]}
+    day = (lambda d: d[5:] if d else "") if len(years) == 1 else (lambda d: d or "")
+    table = Table(title="请示办理" + (f"（{years.pop()} 年）" if len(years) == 1 else ""), title_justify="left")
     for name in ("编号", "单位", "事项", "收到", "答复期限", "批复", "落实期限", "状态"):
-        table.add_column(name)
+        table.add_column(name, no_wrap=name not in ("事项", "单位"))
     for i in items:
         shown = units[i["unit"]].short if i["unit"] in units else i["unit"]
-        table.add_row(str(i["id"]), shown, i["title"], i["received"], i["reply_due"],
-                      i["replied_on"] or "", i["follow_up_due"] or "", i["status_label"])
+        table.add_row(str(i["id"]), shown, i["title"], *(day(i[k]) for k in dated), i["status_label"])
     out.print(table)

@@ -292,8 +292,11 @@ def _print_replay(result: Any, details: bool, rung_labels: dict[str, str]) -> No
         out.print(f"{day.day} 周{WEEKDAY[day.day.weekday()]}：未完成 {day.entries_checked} 条，"
                   f"新触发 {fired}；回放邮件 {len(day.messages)} 封{sent}", markup=False)
         if details:
+            from flows.commands.outbox import KIND_LABELS as MAIL_KINDS
+
             for message in day.messages:
-                out.print(f"    [{message['kind']}] {', '.join(message['to'])}：{message['subject']}",
+                kind = MAIL_KINDS.get(message["kind"], message["kind"])
+                out.print(f"    [{kind}] {', '.join(message['to'])}：{message['subject']}",
                           markup=False)
     out.print(f"{result.start} 至 {result.end}：{len(result.days)} 个工作日，回放邮件 {result.messages} 封；"
               f"带入报送/免报记录 {result.submissions_copied} 条；用时 {result.seconds:.1f} 秒。"
