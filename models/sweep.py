@@ -109,8 +109,14 @@ def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[i
                col(OutboxMessage.state).in_(SENT_STATES))).scalars())
     fired: dict[int, dict[str, FiredRung]] = {}
     dates = IsoDates()
+    # 130,000 rows the day after a catch-up, but only a few thousand distinct (kind, run date,
+    # message): each FiredRung is built once and shared (it is immutable).
+    shared: dict[tuple[str, str, str | None], FiredRung] = {}
     for entry_id, rung_id, kind, fired_on, message_key in session.connection().execute(open_rows):
-        fired.setdefault(entry_id, {})[rung_id] = FiredRung(kind, dates[fired_on], message_key in sent_keys)
+        found = shared.get((kind, fired_on, message_key))
+        if found is None:
+            found = shared[kind, fired_on, message_key] = FiredRung(kind, dates[fired_on], message_key in sent_keys)
+        fired.setdefault(entry_id, {})[rung_id] = found
     return fired
 
 
