@@ -149,19 +149,24 @@ def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_
 
     out.print(f"台账条目（截至 {as_of}）", markup=False)
     out.print(table(True))
+    # Entries with nothing under them share one table: it draws the same lines as a table per
+    # entry, and drawing 600 one-row tables was most of the command's time (issue #13).
+    run = table(False)
     for (r, _s), row in zip(shown, cells, strict=True):
-        t = table(False)
-        t.add_row(*row)
-        out.print(t)
+        run.add_row(*row)
         extra = [f"{r.unit_id}  {r.milestone_id}"] if ids else []
         extra += progress[r.id].lines() if r.id in progress else []
         if extra:
+            out.print(run)
+            run = table(False)
             lines = Table.grid()
             lines.add_column(width=4)
             lines.add_column(overflow="fold")
             for line in extra:
                 lines.add_row("", Text(line))
             out.print(lines)
+    if run.row_count:
+        out.print(run)
 
 
 def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any], per_unit: dict[str, Any],
