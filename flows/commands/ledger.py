@@ -173,8 +173,12 @@ def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_
     for (r, _s), row in zip(shown, cells, strict=True):
         if not drawn:
             run.add_row(*row)
-        for k, node_line in enumerate(row[node].wrap(out, widths[node], justify="left", overflow="fold")
-                                      if drawn else []):
+        title = row[node]
+        # A title that fits needs no wrapping (tabs and newlines would change it: rich expands
+        # and splits them).
+        fits = title.cell_len <= widths[node] and "\t" not in title.plain and "\n" not in title.plain
+        wrapped = [title] if fits else title.wrap(out, widths[node], justify="left", overflow="fold")
+        for k, node_line in enumerate(wrapped if drawn else []):
             if entries:
                 entries.append("\n")
             entries.append(" ")
