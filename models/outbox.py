@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from models.locks import upsert
 from models.tables import OutboxMessage
 from plan.errors import DubanError
 
@@ -28,10 +28,8 @@ _TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 def _insert(session: Session) -> Any:
     name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(_TABLE)
-    if name == "sqlite":
-        return sqlite.insert(_TABLE)
+    if name in ("postgresql", "sqlite"):
+        return upsert(session, _TABLE)
     raise DubanError(f"不支持的数据库类型 {name}", "使用 SQLite 或 PostgreSQL")
 
 

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from models.locks import upsert
 from models.schedule_tables import JobRun, ServeLease
 from models.tables import utcnow
 
@@ -21,9 +20,7 @@ SERVE_LEASE = "serve"
 def _insert_ignore(session: Session, table: Any, values: dict[str, object]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row went in.  (RETURNING, not
     rowcount: SQLAlchemy may add its own RETURNING, and then rowcount is -1.)"""
-    dialect = session.get_bind().dialect.name
-    maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (maker(table).values(**values).on_conflict_do_nothing()
+    statement = (upsert(session, table).values(**values).on_conflict_do_nothing()
                  .returning(*table.primary_key.columns))
     return session.execute(statement).first() is not None
 

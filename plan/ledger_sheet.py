@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-from openpyxl.worksheet.datavalidation import DataValidation
+from typing import TYPE_CHECKING, Any
 
 from plan.intake_errors import CellProblem, FileRefused, refuse
 from plan.xlsx_text import keep_text
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 SHEET = "台账"
 META_SHEET = "duban"
@@ -32,11 +31,6 @@ INPUT_FIRST = 7  # column G
 PROGRESS = {"not-started": "未启动", "in-progress": "推进中", "done": "已完成"}
 PROGRESS_CODES = {label: code for code, label in PROGRESS.items()}
 
-_THIN = Side(style="thin", color="FF999999")
-_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_GREY = PatternFill("solid", fgColor="FFEDEDED")
-_YELLOW = PatternFill("solid", fgColor="FFFFF2CC")
-_WRAP = Alignment(vertical="top", wrap_text=True)
 
 
 @dataclass(frozen=True)
@@ -66,6 +60,17 @@ class LedgerLine:
 
 def build_ledger(*, unit_id: str, unit_name: str, plan_title: str, exported_on: dt.date,
                  lines: Sequence[LedgerLine], mailbox: str | None = None) -> Workbook:
+    # openpyxl is imported here, not at the top: reading progress (duban status) needs this
+    # module's dataclasses but not openpyxl, which costs a fifth of a second to import (#13).
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    thin = Side(style="thin", color="FF999999")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    grey = PatternFill("solid", fgColor="FFEDEDED")
+    yellow = PatternFill("solid", fgColor="FFFFF2CC")
+    wrap = Alignment(vertical="top", wrap_text=True)
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -78,8 +83,8 @@ def build_ledger(*, unit_id: str, unit_name: str, plan_title: str, exported_on: 
     for col, (title, width) in enumerate(zip(COLUMNS, WIDTHS, strict=True), start=1):
         cell = ws.cell(HEADER_ROW, col, title)
         cell.font = Font(bold=True)
-        cell.fill = _GREY if col < INPUT_FIRST else _YELLOW
-        cell.border = _BOX
+        cell.fill = grey if col < INPUT_FIRST else yellow
+        cell.border = box
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[cell.column_letter].width = width
     for i, line in enumerate(lines):
@@ -90,12 +95,12 @@ def build_ledger(*, unit_id: str, unit_name: str, plan_title: str, exported_on: 
                              None if p.percent is None else p.percent / 100, p.note]
         for col, value in enumerate(values, start=1):
             cell = keep_text(ws.cell(row, col, value))
-            cell.border = _BOX
-            cell.alignment = _WRAP
+            cell.border = box
+            cell.alignment = wrap
             if col < INPUT_FIRST:
-                cell.fill = _GREY
+                cell.fill = grey
             else:
-                cell.fill = _YELLOW
+                cell.fill = yellow
                 cell.protection = Protection(locked=False)
         ws.cell(row, 5).number_format = "yyyy-mm-dd"
         ws.cell(row, 10).number_format = "0%"

@@ -20,17 +20,17 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
+from functools import cache
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from plan import stats_table as st
 from plan.intake_errors import CellProblem, FileRefused, refuse
 from plan.intake_rules import resolve_unit_text
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 SHEET = "统计表"
 META_SHEET = "duban"
@@ -40,12 +40,27 @@ TITLE_ROW, UNIT_ROW, PERIOD_ROW, HEADER_ROW, FIRST_ROW = 1, 2, 3, 4, 5
 NOTE_ROW = FIRST_ROW + len(st.ROWS)
 VALUE_COLUMN = "C"
 
-_THIN = Side(style="thin")
-_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-_LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
-_INPUT_FILL = PatternFill("solid", fgColor="FFFFF2CC")
-_UNLOCKED = Protection(locked=False)
+
+def get_column_letter(index: int) -> str:
+    # openpyxl is imported when a sheet is written or read, not with this module: duban status
+    # imports it on the way to the ledger and should not pay a fifth of a second for it (#13).
+    from openpyxl.utils import get_column_letter as letter
+
+    return letter(index)
+
+
+@cache
+def _styles() -> SimpleNamespace:
+    from openpyxl.styles import Alignment, Border, PatternFill, Protection, Side
+
+    thin = Side(style="thin")
+    return SimpleNamespace(
+        BOX=Border(left=thin, right=thin, top=thin, bottom=thin),
+        CENTER=Alignment(horizontal="center", vertical="center", wrap_text=True),
+        LEFT=Alignment(horizontal="left", vertical="center", wrap_text=True),
+        INPUT_FILL=PatternFill("solid", fgColor="FFFFF2CC"),
+        UNLOCKED=Protection(locked=False),
+    )
 
 
 def row_of(key: str) -> int:
@@ -65,30 +80,33 @@ def where(key: str) -> str:
 def write_table(ws: Worksheet, *, unit_text: str, period_text: str,
                 figures: Mapping[str, Decimal] | None = None, editable: bool = False) -> None:
     """Lay the table out on ``ws``; ``editable`` adds input validation and unlocks inputs."""
+    from openpyxl.styles import Alignment, Font
+
+    style = _styles()
     ws.column_dimensions["A"].width = 24
     ws.column_dimensions["B"].width = 18
     ws.column_dimensions["C"].width = 20
     ws.merge_cells(f"A{TITLE_ROW}:C{TITLE_ROW}")
     title = ws.cell(TITLE_ROW, 1, st.TITLE)
     title.font = Font(name="宋体", size=16, bold=True)
-    title.alignment = _CENTER
+    title.alignment = style.CENTER
     ws.row_dimensions[TITLE_ROW].height = 36
     for row, label, text in ((UNIT_ROW, "填报单位", unit_text), (PERIOD_ROW, "统计期间", period_text)):
-        ws.cell(row, 1, label).alignment = _LEFT
+        ws.cell(row, 1, label).alignment = style.LEFT
         ws.merge_cells(f"B{row}:C{row}")
         cell = ws.cell(row, 2, text or None)
-        cell.alignment = _LEFT
+        cell.alignment = style.LEFT
         if editable and not text:
-            cell.protection = _UNLOCKED
-            cell.fill = _INPUT_FILL
+            cell.protection = style.UNLOCKED
+            cell.fill = style.INPUT_FILL
     ws.merge_cells(f"A{HEADER_ROW}:B{HEADER_ROW}")
     ws.cell(HEADER_ROW, 1, st.CATEGORY_HEADER)
     ws.cell(HEADER_ROW, 3, st.VALUE_HEADER)
     for col in (1, 2, 3):
         cell = ws.cell(HEADER_ROW, col)
         cell.font = Font(name="宋体", bold=True)
-        cell.alignment = _CENTER
-        cell.border = _BOX
+        cell.alignment = style.CENTER
+        cell.border = style.BOX
     row = FIRST_ROW
     for category, items in st.CATEGORIES:
         ws.cell(row, 1, category.name)
@@ -96,19 +114,19 @@ def write_table(ws: Worksheet, *, unit_text: str, period_text: str,
             ws.merge_cells(start_row=row, start_column=1, end_row=row + len(items) - 1, end_column=1)
         for item in items:
             key = f"{category.id}.{item.id}"
-            ws.cell(row, 1).alignment = _CENTER
-            ws.cell(row, 2, item.label).alignment = _CENTER
+            ws.cell(row, 1).alignment = style.CENTER
+            ws.cell(row, 2, item.label).alignment = style.CENTER
             value = ws.cell(row, 3, _cell_number(figures.get(key)) if figures else None)
             value.number_format = "0" if item.kind == "count" else "0.00##"
             value.alignment = Alignment(horizontal="right", vertical="center")
             if editable:
-                value.protection = _UNLOCKED
-                value.fill = _INPUT_FILL
+                value.protection = style.UNLOCKED
+                value.fill = style.INPUT_FILL
             for col in (1, 2, 3):
-                ws.cell(row, col).border = _BOX
+                ws.cell(row, col).border = style.BOX
             row += 1
     ws.merge_cells(f"A{NOTE_ROW}:C{NOTE_ROW}")
-    ws.cell(NOTE_ROW, 1, st.NOTE).alignment = _LEFT
+    ws.cell(NOTE_ROW, 1, st.NOTE).alignment = style.LEFT
     ws.row_dimensions[NOTE_ROW].height = 30
     _print_setup(ws)
 
@@ -132,6 +150,8 @@ def _print_setup(ws: Worksheet) -> None:
 
 def _validations(ws: Worksheet, *, period_choices: Sequence[str], unit_count: int,
                  unit_open: bool, period_open: bool) -> None:
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     counts = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
                             showErrorMessage=True, errorTitle="请填写整数",
                             error="案件数、结案数须为不小于 0 的整数；没有的填 0。",
@@ -162,6 +182,8 @@ def _validations(ws: Worksheet, *, period_choices: Sequence[str], unit_count: in
 def build_template(*, year: int, unit: tuple[str, str] | None, period: str | None,
                    unit_choices: Sequence[tuple[str, str]]) -> Workbook:
     """The blank table for one unit and period (either may be left for the unit to choose)."""
+    from openpyxl import Workbook
+
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -191,6 +213,9 @@ def build_citywide(*, year: int, period: str, totals: Mapping[str, Decimal], rep
                    units: Sequence[tuple[str, str, Mapping[str, Decimal]]],
                    missing: Sequence[tuple[str, str]]) -> Workbook:
     """全市汇总 (sums), one sheet per reporting unit, and 未报送单位."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     wb = Workbook()
     ws = wb.active
     assert ws is not None

@@ -149,19 +149,54 @@ def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_
 
     out.print(f"台账条目（截至 {as_of}）", markup=False)
     out.print(table(True))
+    # One table per entry drew the same lines as one table for them all, and rich's per-cell
+    # layout of ~600 rows was most of the command's time (issue #13).  When the columns fit the
+    # terminal, each row is written as the lines that table draws: a space of padding each side
+    # of a cell, a space between columns, cells padded to their width, and 节点 wrapped by rich's
+    # own Text.wrap (as the table does) with the other cells blank on its continuation lines.
+    # Wider than the terminal (--wide), rich squeezes the columns: the rows stay in a table.
+    drawn = sum(widths) + 3 * len(widths) - 1 <= out.width
+    node = names.index("节点")
+    blank = Text()
+    entries = Text()
+    run = table(False)
+
+    def flush() -> None:
+        nonlocal entries, run
+        if entries:
+            out.print(entries, no_wrap=True, crop=False)
+            entries = Text()
+        if run.row_count:
+            out.print(run)
+            run = table(False)
+
     for (r, _s), row in zip(shown, cells, strict=True):
-        t = table(False)
-        t.add_row(*row)
-        out.print(t)
+        if not drawn:
+            run.add_row(*row)
+        title = row[node]
+        # A title that fits needs no wrapping (tabs and newlines would change it: rich expands
+        # and splits them).
+        fits = title.cell_len <= widths[node] and "\t" not in title.plain and "\n" not in title.plain
+        wrapped = [title] if fits else title.wrap(out, widths[node], justify="left", overflow="fold")
+        for k, node_line in enumerate(wrapped if drawn else []):
+            if entries:
+                entries.append("\n")
+            entries.append(" ")
+            for i, width in enumerate(widths):
+                cell = node_line if i == node else row[i] if k == 0 else blank
+                entries.append_text(cell)
+                entries.append(" " * (width - cell.cell_len) + (" " if i == len(widths) - 1 else "   "))
         extra = [f"{r.unit_id}  {r.milestone_id}"] if ids else []
         extra += progress[r.id].lines() if r.id in progress else []
         if extra:
+            flush()
             lines = Table.grid()
             lines.add_column(width=4)
             lines.add_column(overflow="fold")
             for line in extra:
                 lines.add_row("", Text(line))
             out.print(lines)
+    flush()
 
 
 def _print_status(rows: list[Any], states: list[State], per_task: dict[int, Any], per_unit: dict[str, Any],

@@ -9,8 +9,13 @@ Everything else of typer stays as it is.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import re
+import sys
 from collections.abc import Callable, Iterator
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import Any
 
 # typer.core's gettext messages (it imports ``gettext as _``).
@@ -140,16 +145,18 @@ def install() -> None:
     if _installed:
         return
     _installed = True
-    from typer import core, rich_utils
+    from typer import core
     from typer._click import core as click_core
     from typer._click import formatting
 
     _install_cjk_wrapping()
     core._ = translate
-    for name, text in RICH_CONSTANTS.items():
-        setattr(rich_utils, name, text)
-    rich_utils.OptionHighlighter.highlights = [
-        h for h in rich_utils.OptionHighlighter.highlights if "usage" not in h]
+    # typer imports rich_utils (and rich.markdown, markdown_it) only to draw help or an error;
+    # patching it when that happens spares every ordinary run the import (#13).
+    if "typer.rich_utils" in sys.modules:
+        _patch_rich_utils(sys.modules["typer.rich_utils"])
+    else:
+        sys.meta_path.insert(0, _PatchOnImport())
 
     original_help_option: Callable[..., Any] = click_core.Command.get_help_option
 
@@ -183,6 +190,12 @@ def install() -> None:
     for cls in (core.TyperOption, core.TyperArgument):
         _wrap_display(cls)
 
+
+def _patch_rich_utils(rich_utils: Any) -> None:
+    for name, text in RICH_CONSTANTS.items():
+        setattr(rich_utils, name, text)
+    rich_utils.OptionHighlighter.highlights = [
+        h for h in rich_utils.OptionHighlighter.highlights if "usage" not in h]
     original_error: Callable[[Any], None] = rich_utils.rich_format_error
 
     def rich_format_error(error: Any) -> None:
@@ -190,7 +203,29 @@ def install() -> None:
         error.format_message = lambda: translate_error(original_format())
         original_error(error)
 
-    rich_utils.rich_format_error = rich_format_error  # type: ignore[assignment]
+    rich_utils.rich_format_error = rich_format_error
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds typer.rich_utils through the other finders, then patches it once it has run."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> ModuleSpec | None:
+        if name != "typer.rich_utils":
+            return None
+        sys.meta_path.remove(self)  # one module, once; and find_spec below must not find us
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        self._loader = spec.loader
+        spec.loader = self
+        return spec
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        _patch_rich_utils(module)
 
 
 def _wrap_display(cls: Any) -> None:
