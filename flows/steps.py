@@ -15,6 +15,7 @@ from models.locks import take_lock
 from models.sweep import supervision_list
 from models.sync import SyncDiff, sync_ledger
 from plan import load_plan
+from plan.ladder import rung_labels
 from plan.model import Plan
 from plan.supervision import SupervisionSheet
 from plan.workdays import WorkCalendar
@@ -107,6 +108,7 @@ def sweep_step(plan: Plan, *, today: dt.date, inbox: str | None = None) -> dict[
         "entries_checked": result.entries_checked,
         "escalations": by_rung,
         "rung_kinds": {rung.id: rung.kind for rung in plan.escalation.rungs},
+        "rung_labels": rung_labels(plan.escalation.rungs),
         "messages_queued": len(result.queued),
         "queued_keys": result.queued,
         "supervision_units": [{"unit": u, "name": plan.units[u].name} for u in units],

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from plan.model import Plan
 from plan.notice import Notice, NoticeItem, PlanInfo
@@ -31,6 +31,25 @@ KIND_ORDER_LADDER = {"remind": 0, "chase": 1, "supervise": 2, "interview": 3}
 UNENFORCED_KINDS = frozenset({"remind", "chase"})
 # The rungs a notice may cite as history, in ladder order.
 HISTORY_KINDS = ("remind", "chase", "supervise")
+
+
+RUNG_KIND_NAMES = {"remind": "提醒", "chase": "催办", "supervise": "督办", "interview": "约谈建议"}
+
+
+def rung_labels(rungs: Iterable[Any]) -> dict[str, str]:
+    """Rung id → what a coordinator reads: 催办, or 提醒（截止前 5 个工作日） when two rungs
+    share a kind.  Rung ids are plan.yaml keys, not words for a summary."""
+    rungs = list(rungs)
+    shared = {r.kind for r in rungs if sum(1 for o in rungs if o.kind == r.kind) > 1}
+    labels = {}
+    for rung in rungs:
+        label = RUNG_KIND_NAMES.get(rung.kind, rung.kind)
+        if rung.kind in shared:
+            when = (f"截止前 {-rung.offset} 个工作日" if rung.offset < 0 else "截止当日" if rung.offset == 0
+                    else f"逾期 {rung.offset} 个工作日")
+            label += f"（{when}）"
+        labels[rung.id] = label
+    return labels
 
 
 class FiredRung(NamedTuple):

@@ -255,3 +255,12 @@ def test_back_dated_sweep_never_reminds_escalated_items(synced, plan):
                                               Escalation.fired_on == D(2024, 7, 8)))}
     assert escalated
     assert not [f for f in result.fired if f.rung.kind == "remind" and f.candidate.entry_id in escalated]
+
+
+def test_rungs_are_named_for_the_coordinator_not_by_their_ids(plan) -> None:
+    """Run and replay summaries say 催办/督办; two reminders are told apart by when they fire."""
+    from plan.ladder import rung_labels
+
+    assert rung_labels(plan.escalation.rungs) == {
+        "remind-5": "提醒（截止前 5 个工作日）", "remind-1": "提醒（截止前 1 个工作日）",
+        "overdue": "催办", "supervise": "督办", "interview": "约谈建议"}

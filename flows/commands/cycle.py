@@ -24,8 +24,6 @@ from flows.commands.terminal import fold
 from plan import load_plan
 from plan.errors import DubanError
 
-KIND_LABELS = {"remind": "提醒", "chase": "催办", "supervise": "督办", "interview": "约谈建议"}
-
 
 @app.command()
 def run(
@@ -85,9 +83,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     if not sweep["working_day"]:
         out.print(f"{day} 不是工作日：不提醒、不催办、不发送（plan.yaml calendar.send_on_non_working_days）。")
         return
-    kinds = sweep.get("rung_kinds", {})
-    fired = "，".join(f"{KIND_LABELS.get(kinds.get(k, ''), k)}（{k}）{v} 条"
-                     for k, v in sweep["escalations"].items() if v) or "无"
+    labels = sweep.get("rung_labels", {})
+    fired = "，".join(f"{labels.get(k, k)} {v} 条" for k, v in sweep["escalations"].items() if v) or "无"
     out.print(fold(f"{day}：检查未完成台账条目 {sweep['entries_checked']} 条；新触发：{fired}。", out.width),
               markup=False)
     for line in delivery_lines(deliver, sweep["messages_queued"]):

@@ -268,9 +268,9 @@ def replay(
     if as_json:
         print_json(result.as_json())
         return
-    from flows.commands.cycle import KIND_LABELS
+    from plan.ladder import rung_labels as labels_for
 
-    rung_labels = {r.id: f"{KIND_LABELS.get(r.kind, r.kind)}（{r.id}）" for r in loaded.escalation.rungs}
+    rung_labels = labels_for(loaded.escalation.rungs)
     _print_replay(result, details, rung_labels)
 
 
