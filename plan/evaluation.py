@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from plan.schema import RUNG_KIND_NAMES
 from plan.schema_evaluation import Evaluation
 from plan.workdays import WorkCalendar
 
@@ -19,7 +20,9 @@ ListName = Literal["commend", "criticise", "none"]
 LIST_LABELS = {"commend": "通报表扬", "criticise": "通报批评", "none": "—"}
 PERIOD_LABELS = {"half-year": "半年", "annual": "全年"}
 RUNG_ORDER = ("remind", "chase", "supervise", "interview")
-RUNG_LABELS = {"remind": "提醒", "chase": "催办", "supervise": "督导检查", "interview": "约谈建议"}
+# In scores and the digest, reaching the supervise rung is named by its public consequence: the
+# unit is on the 督导检查 list.
+RUNG_LABELS = {**RUNG_KIND_NAMES, "supervise": "督导检查"}
 StatsState = Literal["complete", "incomplete", "missing"]
 
 

@@ -14,14 +14,15 @@ task-only, climbs to 催办 at most (``Candidate.enforceable``).
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from plan.model import Plan
 from plan.notice import Notice, NoticeItem, PlanInfo
-from plan.schema import Rung
+from plan.schema import RUNG_KIND_NAMES, Rung
 from plan.supervision import EarlierRung, SupervisionSheet, build_sheet
 from plan.workdays import WorkCalendar
 
@@ -33,18 +34,15 @@ UNENFORCED_KINDS = frozenset({"remind", "chase"})
 HISTORY_KINDS = ("remind", "chase", "supervise")
 
 
-RUNG_KIND_NAMES = {"remind": "提醒", "chase": "催办", "supervise": "督办", "interview": "约谈建议"}
-
-
-def rung_labels(rungs: Iterable[Any]) -> dict[str, str]:
+def rung_labels(rungs: Iterable[Rung]) -> dict[str, str]:
     """Rung id → what a coordinator reads: 催办, or 提醒（截止前 5 个工作日） when two rungs
     share a kind.  Rung ids are plan.yaml keys, not words for a summary."""
     rungs = list(rungs)
-    shared = {r.kind for r in rungs if sum(1 for o in rungs if o.kind == r.kind) > 1}
+    per_kind = Counter(rung.kind for rung in rungs)
     labels = {}
     for rung in rungs:
-        label = RUNG_KIND_NAMES.get(rung.kind, rung.kind)
-        if rung.kind in shared:
+        label = RUNG_KIND_NAMES[rung.kind]
+        if per_kind[rung.kind] > 1:
             when = (f"截止前 {-rung.offset} 个工作日" if rung.offset < 0 else "截止当日" if rung.offset == 0
                     else f"逾期 {rung.offset} 个工作日")
             label += f"（{when}）"

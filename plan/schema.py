@@ -72,6 +72,8 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 UnitKind = Literal["district", "special-area", "division", "centre"]
 ContactRole = Literal["责任人", "联系人"]
 RungKind = Literal["remind", "chase", "supervise", "interview"]
+# What each kind is called in what people read (run summaries, replay, scores, the digest).
+RUNG_KIND_NAMES: dict[str, str] = {"remind": "提醒", "chase": "催办", "supervise": "督办", "interview": "约谈建议"}
 Audience = Literal["unit", "lead", "coordinator", "leadership"]
 MilestoneKind = Literal["progress", "event", "campaign", "deadline"]
 Period = Literal["half-year", "annual"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import hashlib
-import json
 from email import policy
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from sqlalchemy import select, text
 from models.db import get_engine, session_scope
 from plan.digest_rules import Progress
 from plan.status import Light, State
+from tests.test_digest import digest_json
 
 pytest_plugins = ["tests.report_fixtures"]
 
@@ -35,14 +35,8 @@ WHERE e.archived_at IS NULL AND e.submitted_on IS NULL AND e.status != 'waived'
 """
 
 
-def digest(cli, *args: str) -> dict:
-    result = cli("digest", "--today", "2024-07-15", *args, "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
 def test_headline_counts_missing_documents_as_the_ledger_does(season, cli):
-    data = digest(cli)
+    data = digest_json(cli)
     with session_scope() as session:
         missing = session.execute(text(MISSING_SQL)).scalar_one()
     assert data["documents"]["missing"] == missing == 2
@@ -62,7 +56,7 @@ def test_headline_counts_missing_documents_as_the_ledger_does(season, cli):
 
 
 def test_task_lights_in_july_compare_with_what_was_due_by_now(season, cli):
-    tasks = {t["task"]: t for t in digest(cli)["tasks"]}
+    tasks = {t["task"]: t for t in digest_json(cli)["tasks"]}
     # One unit (jingan) of 18 missed the half-year summary that carries every task's progress.
     assert (tasks[1]["due_now"], tasks[1]["done_now"], tasks[1]["light"]) == (18, 17, "green")
     assert tasks[1]["share"] < 0.5  # the whole year is not what July is judged against
@@ -84,7 +78,7 @@ def test_task_light_thresholds():
 
 
 def test_the_pdf_brief_is_one_a4_page(season, cli):
-    files = digest(cli, "--no-email")["files"]
+    files = digest_json(cli, "--no-email")["files"]
     reader = PdfReader(files["brief"])
     assert len(reader.pages) == 1
     box = reader.pages[0].mediabox
@@ -111,7 +105,7 @@ def _attachments(session) -> list[dict]:
 
 
 def test_the_digest_email_carries_the_pdf_and_the_workbook(season, cli, workdir):
-    digest(cli)  # a second run the same day rewrites the reports; the queued email keeps its copies
+    digest_json(cli)  # a second run the same day rewrites the reports; the queued email keeps its copies
     _deliver(workdir)
     [eml] = (workdir / "var" / "outbox").glob("digest_2024-07-15-*.eml")
     message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
