@@ -70,3 +70,41 @@ def test_postgresql_takes_the_ordinary_path(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("DUBAN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/nowhere")
     with sqlite_reader() as conn:
         assert conn is None
+
+
+def test_outbox_listing_matches_the_sqlalchemy_query(ledger: Path) -> None:
+    from models import outbox
+    from models.outbox_read import list_messages_sqlite
+
+    moment = dt.datetime(2024, 7, 8, 1, 30, 5, 123456, tzinfo=dt.UTC)
+    common = {"sender": "督办 <duban@example.org>", "cc": [], "run_date": dt.date(2024, 7, 8),
+              "recipient_states": None}
+    with session_scope() as session:
+        outbox.queue(session, [
+            {**common, "key": "a", "message_id": "<a@x>", "kind": "unit-notice", "unit_id": "xuhui",
+             "to": ["徐汇 <xuhui@example.org>", "lead@example.org"], "subject": "关于报送的提醒",
+             "state": "queued", "attempts": 1, "last_error": "451 稍后再试",
+             "next_attempt_at": moment + dt.timedelta(minutes=5),
+             "recipient_states": {"lead@example.org": {"state": "sent", "reply": "250 OK"}}},
+            {**common, "key": "b", "message_id": "<b@x>", "kind": "digest", "to": ["boss@example.org"],
+             "cc": ["office@example.org"], "subject": "进度简报", "state": "sent", "attempts": 1,
+             "sent_at": moment},
+            {**common, "key": "c", "message_id": "<c@x>", "kind": "coordinator-list",
+             "to": ["office@example.org"], "subject": "督导检查名单", "state": "failed", "attempts": 5,
+             "last_error": "550 拒收"},
+        ])
+    with session_scope() as session:
+        expected = {state: outbox.list_messages(session, state=state)
+                    for state in (None, "queued", "sent", "failed", "sending")}
+    fields = ("id", "key", "message_id", "kind", "run_date", "unit_id", "sender", "to", "cc",
+              "subject", "state", "attempts", "last_error", "created_at", "next_attempt_at",
+              "sent_at", "recipient_states")
+    with sqlite_reader() as conn:
+        assert conn is not None
+        for state, orm_rows in expected.items():
+            rows = list_messages_sqlite(conn, state=state)
+            assert [[getattr(r, f) for f in fields] for r in rows] == \
+                [[getattr(r, f) for f in fields] for r in orm_rows]
+    assert [r.key for r in expected[None]] == ["a", "b", "c"]
+    assert expected["queued"][0].recipient_states == {"lead@example.org": {"state": "sent", "reply": "250 OK"}}
+    assert expected["sent"][0].sent_at == moment
