@@ -3,8 +3,11 @@ match what the modules register, or a command would be missing from its own run.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+
+import pytest
 
 from flows.cli import ALL_MODULES, COMMAND_MODULES, app
 
@@ -53,3 +56,31 @@ def test_help_and_a_mistyped_command_see_every_command() -> None:
     typo = run_main("stauts")
     assert typo.returncode == 2
     assert "status" in typo.stderr  # click suggests the command that was meant
+
+
+HEAVY = ("prefect", "sqlalchemy", "sqlmodel", "yaml", "jinja2", "openpyxl")
+PROBE = ("import json, sys\nfrom flows.cli import main\n"
+         "try:\n    main()\nfinally:\n"
+         "    print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & set(HEAVY))), file=sys.stderr)\n")
+
+
+def heavy_imports(*args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    code = f"HEAVY = {HEAVY!r}\n" + PROBE
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                            timeout=120)
+    return result, json.loads(result.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_read_only_commands_import_neither_prefect_nor_the_orm(synced: object) -> None:
+    """On a synced SQLite ledger with the plan cached by a first command."""
+    first, _ = heavy_imports("check")  # parses plan.yaml and caches it
+    assert first.returncode == 0, first.stderr
+    for args in (("check",), ("units",), ("milestones", "--unit", "徐汇"), ("jobs",), ("outbox",)):
+        result, heavy = heavy_imports(*args)
+        assert result.returncode == 0, result.stderr
+        assert heavy == [], f"duban {' '.join(args)} imported {heavy}"
+    for args in (("status",), ("sync",)):  # these still read through SQLAlchemy, never Prefect
+        result, heavy = heavy_imports(*args)
+        assert result.returncode == 0, result.stderr
+        assert "prefect" not in heavy and "sqlalchemy" in heavy
