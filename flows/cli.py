@@ -1,31 +1,38 @@
 """The ``duban`` command: the entry point that assembles the app from flows/commands/.
 
 The app object and its error handler live in :mod:`flows.commands.app`; each command group
-is a module of :mod:`flows.commands` that registers on it when imported.  Importing them
-here, and grouping the commands for ``duban --help``, is all this module does besides
-``main``; the command modules never import it.
+is a module of :mod:`flows.commands` that registers on it when imported.  ``main`` imports
+only the module that holds the command on the command line (every module together is ~0.1 s
+of a read-only command's start); ``duban --help``, an unknown command and ``flows.cli.app``
+(the tests' in-process runner) get all of them.  The command modules never import this one.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-# Command modules register themselves on ``app``.
-from flows.commands import (  # noqa: F401
-    cycle,
-    intake,
-    ledger,
-    mail,
-    outbox,
-    plan,
-    report,
-    schedule,
-    units,
-)
-from flows.commands.app import BROKEN_PIPE_EXIT, app, quiet_broken_pipe
+from flows.commands.app import BROKEN_PIPE_EXIT, quiet_broken_pipe
 
-# duban --help lists the commands by the coordinator's day, not alphabetically.
+if TYPE_CHECKING:
+    import typer
+
+# Which flows.commands module registers each command and command group (tests/test_cli_lazy.py
+# checks this against what the modules register).
+COMMAND_MODULES = {
+    "run": "cycle", "preview": "cycle",
+    "status": "ledger", "record": "ledger", "waive": "ledger",
+    "init": "plan", "check": "plan", "sync": "plan",
+    "digest": "report", "evaluate": "report", "request": "report",
+    "serve": "schedule", "api": "schedule", "jobs": "schedule", "deploy": "schedule",
+    "replay": "schedule",
+    "units": "units", "milestones": "units",
+    "stats": "intake", "ledger": "intake", "inbox": "intake",
+    "mail": "mail", "outbox": "outbox",
+}
+ALL_MODULES = tuple(sorted(set(COMMAND_MODULES.values())))
+
 PANELS = {
     "每天": ("run", "status", "preview", "outbox"),
     "登记": ("inbox", "record", "waive", "mail", "request", "units", "milestones"),
@@ -35,7 +42,7 @@ PANELS = {
 }
 
 
-def _group_commands() -> None:
+def _group_commands(app: typer.Typer) -> None:
     panel_of = {name: panel for panel, names in PANELS.items() for name in names}
     for command in app.registered_commands:
         name = command.name or (command.callback.__name__.replace("_", "-") if command.callback else "")
@@ -44,14 +51,39 @@ def _group_commands() -> None:
         group.rich_help_panel = panel_of.get(group.name or "", "运维")
 
 
-_group_commands()
+def load_commands(command: str | None = None) -> typer.Typer:
+    """The app with ``command``'s module registered (every module when None or unknown)."""
+    from flows.commands.app import app
+
+    module = COMMAND_MODULES.get(command or "")
+    for name in (module,) if module else ALL_MODULES:
+        import_module(f"flows.commands.{name}")
+    # typer runs an app holding a single command as that command (no name to type): never so.
+    if len(app.registered_commands) + len(app.registered_groups) < 2:
+        for name in ALL_MODULES:
+            import_module(f"flows.commands.{name}")
+    _group_commands(app)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # ``from flows.cli import app``: the whole app, as before.
+    if name == "app":
+        return load_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     from flows.prefect_env import setup_cli_logging
+    from models.db import var_dir
+    from plan.plan_file import set_cache_dir
 
     setup_cli_logging()
+    # Commands run one after another on an unchanged plan: parse it once (see plan.plan_file).
+    set_cache_dir(var_dir() / "cache")
     code: Any = 0
+    first = sys.argv[1] if len(sys.argv) > 1 else None
+    app = load_commands(first)
     try:
         app()
     except SystemExit as exit_:

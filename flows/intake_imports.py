@@ -16,20 +16,11 @@ from models.db import session_scope
 from models.files import StoredFile, store_file
 from plan import ledger_sheet, stats_sheet
 from plan.intake_files import load_cached, load_workbook
-from plan.model import Plan
+from plan.model import Plan, unit_aliases, unit_names
 
 
 def plan_year(plan: Plan) -> int:
     return plan.meta.period.start.year
-
-
-def unit_names(plan: Plan) -> dict[str, str]:
-    return {unit_id: unit.name for unit_id, unit in plan.units.items()}
-
-
-def unit_aliases(plan: Plan) -> dict[str, list[str]]:
-    """unit id → the ``aliases:`` plan.yaml declares for it."""
-    return {unit_id: list(unit.aliases) for unit_id, unit in plan.units.items() if unit.aliases}
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,11 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from flows.intake_imports import unit_aliases, unit_names
-from models import intake
 from models.files import sha256_of
 from plan.errors import DubanError
 from plan.intake_files import check_file
 from plan.intake_rules import all_names, normalise, resolve_unit_text
-from plan.model import ConcreteMilestone, Plan
+from plan.model import ConcreteMilestone, Plan, unit_aliases, unit_names
 
 
 def resolve_unit(plan: Plan, text: str, *, option: str = "--unit") -> str:
@@ -89,6 +87,8 @@ def check_files(files: list[Path]) -> None:
 
 def refuse_foreign(session: object, *, plan: Plan, unit_id: str, files: list[Path]) -> None:
     """Refuse when any file's exact content is already recorded for another unit."""
+    from models import intake  # SQLAlchemy: not for the commands that only resolve names
+
     hashes = {f: sha256_of(f) for f in files}
     owners = intake.hash_owners(session, sha256s=hashes.values())  # type: ignore[arg-type]
     for f, digest in hashes.items():

@@ -17,10 +17,10 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlmodel import Session, col
 
 from models.locks import upsert
+from models.outbox_read import STATES  # noqa: F401  (defined beside the sqlite3 reads)
 from models.tables import OutboxMessage
 from plan.errors import DubanError
 
-STATES = ("queued", "sending", "sent", "failed")
 CRASHED_TOO_OFTEN = ("发送过程多次中断（进程退出），可能已经送达；"
                      "请与收件人核实后再用 duban outbox retry 重发")
 _TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]

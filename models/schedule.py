@@ -4,17 +4,15 @@ single-instance lease of ``duban serve``.  Small keyword-only functions taking a
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
 from sqlmodel import Session
 
 from models.locks import upsert
+from models.schedule_read import SERVE_LEASE, LeaseHolder, RunRecord
 from models.schedule_tables import JobRun, ServeLease
 from models.tables import utcnow
-
-SERVE_LEASE = "serve"
 
 
 def _insert_ignore(session: Session, table: Any, values: dict[str, object]) -> bool:
@@ -44,19 +42,6 @@ def finish_run(session: Session, *, job_id: str, run_date: dt.date,
     """Mark the claimed run ok, or failed with the error text."""
     session.execute(update(RUNS).where(RUNS.c.job_id == job_id, RUNS.c.run_date == run_date)
                     .values(state="failed" if error else "ok", error=error, finished_at=utcnow()))
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    job_id: str
-    flow: str
-    run_date: dt.date
-    state: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    error: str | None
-    host: str
-    pid: int
 
 
 def _records(query: Select[Any]) -> Select[Any]:
@@ -94,15 +79,6 @@ def recent_job_failures(session: Session, since: dt.datetime | dt.date) -> list[
 
 
 # -- single instance -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class LeaseHolder:
-    host: str
-    pid: int
-    since: dt.datetime
-    heartbeat_at: dt.datetime
-    expires_at: dt.datetime
-
-
 def acquire_lease(session: Session, *, token: str, host: str, pid: int, ttl: dt.timedelta,
                   now: dt.datetime | None = None, name: str = SERVE_LEASE) -> LeaseHolder | None:
     """Take the lease, or take over an expired one.  Returns None on success, else who holds it.

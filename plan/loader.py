@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel
 
-from plan import schema
-from plan.checks import CrossChecker, unknown_keys, unknown_top_level
+from plan import plan_file, schema
 from plan.errors import KeyPath, PlanError, Problem
-from plan.messages import translate
 from plan.model import Plan
-from plan.source import Source, read_yaml
+
+if TYPE_CHECKING:
+    from plan.source import Source
+
+# The YAML parser, the cross-checks and pydantic's error translation are imported where a
+# plan is actually parsed: a command whose plan comes from the cache never needs them.
 
 
 def _validate(source: Source, model: type[BaseModel], data: Any, path: KeyPath,
               problems: list[Problem]) -> Any:
+    from pydantic import TypeAdapter, ValidationError
+
+    from plan.messages import translate
+
     try:
         return TypeAdapter(model).validate_python(data)
     except ValidationError as err:
@@ -28,6 +35,8 @@ def _validate(source: Source, model: type[BaseModel], data: Any, path: KeyPath,
 
 def validate_source(source: Source) -> tuple[dict[str, Any], list[Problem], list[Problem]]:
     """Validate every section; returns (parts, errors, warnings)."""
+    from plan.checks import CrossChecker, unknown_keys, unknown_top_level
+
     problems: list[Problem] = []
     warnings: list[Problem] = unknown_top_level(source)
     parts: dict[str, Any] = {}
@@ -109,16 +118,27 @@ def resolve_conventions(source: Source, parts: dict[str, Any]) -> None:
 
 
 def load_plan(path: str | Path = "plan.yaml") -> Plan:
-    """Parse and validate plan.yaml. Raises :class:`PlanError` listing every problem."""
+    """Parse and validate plan.yaml. Raises :class:`PlanError` listing every problem.
+
+    With the cache on (the CLI's), an unchanged file parsed by the same code is not parsed again.
+    """
     path = Path(path)
-    source = read_yaml(path, display=str(path))
+    raw = plan_file.read_plan_bytes(path, display=str(path))
+    resolved = path.resolve()
+    key = plan_file.cache_key(raw, str(path))
+    cached = plan_file.cached_plan(resolved, key)
+    if isinstance(cached, Plan):
+        return cached
+    from plan.source import read_yaml
+
+    source = read_yaml(path, display=str(path), raw=raw)
     parts, problems, warnings = validate_source(source)
     if problems:
         problems.sort(key=lambda p: (p.line, p.column))
         raise PlanError(problems, warnings)
     warnings.sort(key=lambda p: (p.line, p.column))
-    return Plan(
-        path=path.resolve(),
+    plan = Plan(
+        path=resolved,
         meta=parts["plan"],
         calendar=parts["calendar"],
         escalation=parts["escalation"],
@@ -132,3 +152,5 @@ def load_plan(path: str | Path = "plan.yaml") -> Plan:
         requests=parts["requests"],
         warnings=warnings,
     )
+    plan_file.store_plan(resolved, key, plan)
+    return plan

@@ -169,3 +169,13 @@ def occurrences(every: schema.Recurrence) -> Iterator[tuple[str, str, dt.date]]:
         month += step
         if month > 12:
             year, month = year + 1, month - 12
+
+
+def unit_names(plan: Plan) -> dict[str, str]:
+    """unit id → its full Chinese name."""
+    return {unit_id: unit.name for unit_id, unit in plan.units.items()}
+
+
+def unit_aliases(plan: Plan) -> dict[str, list[str]]:
+    """unit id → the ``aliases:`` plan.yaml declares for it."""
+    return {unit_id: list(unit.aliases) for unit_id, unit in plan.units.items() if unit.aliases}

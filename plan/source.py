@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from plan.errors import KeyPath, PlanError, Problem, format_path
+from plan.plan_file import read_plan_bytes
 
 _STD = "tag:yaml.org,2002:"
 _SAFE_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
@@ -394,17 +395,12 @@ def _events(text: str) -> Any:
         parser.dispose()
 
 
-def read_yaml(path: Path, display: str | None = None) -> Source:
-    """Parse ``path`` into a :class:`Source`; raises :class:`PlanError` on unreadable YAML."""
+def read_yaml(path: Path, display: str | None = None, raw: bytes | None = None) -> Source:
+    """Parse ``path`` (or its ``raw`` bytes, already read) into a :class:`Source`; raises
+    :class:`PlanError` on unreadable YAML."""
     file = display or str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PlanError([Problem(file, 1, 1, "(文件)", "找不到这个文件",
-                                 "检查路径，或在项目根目录运行（默认读取 ./plan.yaml）")]) from None
-    except OSError as err:
-        raise PlanError([Problem(file, 1, 1, "(文件)", f"无法读取文件：{err.strerror}",
-                                 "检查文件权限")]) from None
+    if raw is None:
+        raw = read_plan_bytes(path, display)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:

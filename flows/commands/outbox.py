@@ -19,7 +19,13 @@ from flows.commands.console import JsonOption, PlanOption, actor, out, parse_dat
 from models.db import session_scope
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from models.outbox_read import OutboxRow
     from models.tables import OutboxMessage
+
+    # The listing shows ORM rows and the plain rows read with sqlite3 alike.
+    Listed = OutboxRow | OutboxMessage
 
 
 STATE_LABELS = {"queued": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}
@@ -49,14 +55,14 @@ def _addresses(values: list[str]) -> str:
     return "，".join(addr for _, addr in getaddresses(values))
 
 
-def _recipients_by_state(row: OutboxMessage) -> dict[str, list[str]]:
+def _recipients_by_state(row: Listed) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for address, detail in (row.recipient_states or {}).items():
         grouped.setdefault(detail.get("state", ""), []).append(address)
     return grouped
 
 
-def state_label(row: OutboxMessage) -> str:
+def state_label(row: Listed) -> str:
     """The state, saying so when only some recipients have the message."""
     grouped = _recipients_by_state(row)
     label = STATE_LABELS.get(row.state, row.state)
@@ -67,7 +73,7 @@ def state_label(row: OutboxMessage) -> str:
     return label
 
 
-def _as_json(row: OutboxMessage) -> dict[str, Any]:
+def _as_json(row: Listed) -> dict[str, Any]:
     return {
         "id": row.id, "key": row.key, "message_id": row.message_id, "kind": row.kind,
         "run_date": row.run_date.isoformat(), "unit": row.unit_id, "sender": row.sender,
@@ -85,15 +91,23 @@ def outbox_list(ctx: typer.Context, state: StateOption = None, as_json: JsonOpti
                     "--wide", help="每封邮件列出收件人、主题和最近错误（终端较宽时用）。")] = False,
                 plan: PlanOption = "plan.yaml") -> None:
     """发件箱：每封邮件一行（编号、类型、收件单位、状态、时间，北京时间）；--wide 加上收件人、主题和错误。"""
-    from models import outbox
+    from models.lite import sqlite_reader
+    from models.outbox_read import STATES, list_messages_sqlite
 
     if ctx.invoked_subcommand is not None:
         return
-    if state is not None and state not in outbox.STATES:
-        raise typer.BadParameter(f"「{state}」不是有效的状态，可选：{' | '.join(outbox.STATES)}",
+    if state is not None and state not in STATES:
+        raise typer.BadParameter(f"「{state}」不是有效的状态，可选：{' | '.join(STATES)}",
                                  param_hint="--state")
-    with session_scope() as session:
-        rows = outbox.list_messages(session, state=state)
+    rows: Sequence[Listed]
+    with sqlite_reader() as conn:
+        if conn is not None:  # a SQLite ledger at the current schema: no SQLAlchemy to import
+            rows = list_messages_sqlite(conn, state=state)
+    if conn is None:
+        from models import outbox
+
+        with session_scope() as session:
+            rows = outbox.list_messages(session, state=state)
     if as_json:
         print_json([_as_json(r) for r in rows])
         return
@@ -105,12 +119,12 @@ def outbox_list(ctx: typer.Context, state: StateOption = None, as_json: JsonOpti
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.state] = counts.get(row.state, 0) + 1
-    out.print("合计：" + "，".join(f"{STATE_LABELS[s]} {counts[s]}" for s in outbox.STATES
+    out.print("合计：" + "，".join(f"{STATE_LABELS[s]} {counts[s]}" for s in STATES
                                 if s in counts))
     out.print("重发：duban outbox retry 编号（或 duban outbox retry --state failed 全部重发）。")
 
 
-def _when(row: OutboxMessage, fmt: str) -> str:
+def _when(row: Listed, fmt: str) -> str:
     return (f"发送于 {_local(row.sent_at, fmt)}" if row.sent_at
             else f"下次 {_local(row.next_attempt_at, fmt)}" if row.next_attempt_at
             else f"入队 {_local(row.created_at, fmt)}")
@@ -131,7 +145,7 @@ def _short_names(plan: str) -> dict[str, str]:
 ROLE_LABELS = {"coordinator-list": "协调处室", "interview-proposal": "局领导", "digest": "局领导"}
 
 
-def _narrow_table(rows: list[OutboxMessage], names: dict[str, str]) -> Table:
+def _narrow_table(rows: Sequence[Listed], names: dict[str, str]) -> Table:
     """One line per message at 80 columns: nothing that folds (no subject, no addresses)."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("编号", "类型", "收件", "状态", "尝试", "时间（北京时间）"):
@@ -150,7 +164,7 @@ def _narrow_table(rows: list[OutboxMessage], names: dict[str, str]) -> Table:
     return table
 
 
-def _wide_table(rows: list[OutboxMessage]) -> Table:
+def _wide_table(rows: Sequence[Listed]) -> Table:
     table = Table(show_lines=False)
     for column in ("编号", "类型", "收件人", "主题", "状态", "尝试", "最近错误", "时间（北京时间）"):
         table.add_column(column, overflow="fold")

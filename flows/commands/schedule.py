@@ -117,16 +117,25 @@ def api() -> None:
 def jobs(plan: PlanOption = "plan.yaml", today: TodayOption = None, as_json: JsonOption = False) -> None:
     """列出 plan.yaml 中的定时作业：下次运行时间、上次运行结果，以及 serve 是否在运行。"""
     from flows.scheduling import triggers
-    from models.schedule import last_runs, lease_holder
+    from models.lite import sqlite_reader
 
     loaded = load_plan(plan)
     if today is None:
         now = dt.datetime.now(SHANGHAI)
     else:
         now = dt.datetime.combine(resolve_today(today), dt.time(), tzinfo=SHANGHAI)
-    with session_scope() as session:
-        last = last_runs(session)
-        holder = lease_holder(session)
+    with sqlite_reader() as conn:
+        if conn is not None:  # a SQLite ledger at the current schema: no SQLAlchemy to import
+            from models.schedule_read import last_runs_sqlite, lease_holder_sqlite
+
+            last = last_runs_sqlite(conn)
+            holder = lease_holder_sqlite(conn, now=dt.datetime.now(dt.UTC))
+    if conn is None:
+        from models.schedule import last_runs, lease_holder
+
+        with session_scope() as session:
+            last = last_runs(session)
+            holder = lease_holder(session)
     rows: list[dict[str, Any]] = []
     for job in loaded.schedules.jobs:
         run = last.get(job.id)
