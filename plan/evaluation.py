@@ -97,8 +97,11 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
+_RUNG_INDEX = {kind: n for n, kind in enumerate(RUNG_ORDER)}
+
+
 def _rung_index(kind: str | None) -> int:
-    return RUNG_ORDER.index(kind) if kind in RUNG_ORDER else -1
+    return _RUNG_INDEX.get(kind, -1) if kind is not None else -1
 
 
 def score_unit(facts: UnitFacts, config: Evaluation, calendar: WorkCalendar,
