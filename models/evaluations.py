@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from models.generated_entries import ensure_entries, ensure_milestones, waive
@@ -18,8 +18,7 @@ from models.report_tables import (
     Interview,
     Rectification,
 )
-from models.reports import fired_rungs
-from models.tables import LedgerEntry, Milestone, Unit, utcnow
+from models.tables import Escalation, LedgerEntry, Milestone, Unit, utcnow
 from plan.errors import DubanError
 from plan.evaluation import (
     PERIOD_LABELS,
@@ -32,6 +31,8 @@ from plan.evaluation import (
     UnitScore,
 )
 
+RUNG_RANK = {kind: n for n, kind in enumerate(RUNG_ORDER)}
+
 
 def obligations(session: Session, *, units: Sequence[str], today: dt.date, cutoff: dt.date,
                 ) -> dict[str, list[Obligation]]:
@@ -42,7 +43,10 @@ def obligations(session: Session, *, units: Sequence[str], today: dt.date, cutof
     assumed``) and task-only units (局机关处室), who are not scored or named in a 通报.
     """
     e = LedgerEntry
-    rows = session.execute(
+    # Core execution (session.connection()), not the ORM's: the rows are plain tuples either
+    # way, and the ORM's per-row result handling was most of the time of these two reads.
+    connection = session.connection()
+    rows = connection.execute(
         select(col(e.id), col(e.unit_id), col(e.milestone_id), col(Milestone.title), col(e.due),
                col(e.submitted_on), col(e.status))
         .join(Milestone, col(Milestone.id) == col(e.milestone_id))
@@ -52,16 +56,26 @@ def obligations(session: Session, *, units: Sequence[str], today: dt.date, cutof
                col(Milestone.source) != "assumed", col(Unit.role) == "reporting",
                col(e.unit_id).in_(list(units)))
         .order_by(col(e.due), col(e.milestone_id))
-    )
-    rungs = fired_rungs(session, today=today)
+    ).all()
+    # Each entry's worst rung fired by today and the first day it fired (as fired_rungs, with
+    # the worst picked while reading instead of a dict per entry).
+    worst: dict[int | None, tuple[int, dt.date]] = {}
+    for rung_entry, kind, first in connection.execute(
+            select(col(Escalation.entry_id), col(Escalation.kind), func.min(col(Escalation.fired_on)))
+            .where(col(Escalation.fired_on) <= today)
+            .group_by(col(Escalation.entry_id), col(Escalation.kind))):
+        rank = RUNG_RANK[kind]
+        held = worst.get(rung_entry)
+        if held is None or rank > held[0]:
+            worst[rung_entry] = (rank, first)
     out: dict[str, list[Obligation]] = {u: [] for u in units}
     for entry_id, unit_id, milestone_id, title, due, submitted_on, status in rows:
-        fired = rungs.get(entry_id, {})
-        worst = max(fired, key=RUNG_ORDER.index) if fired else None
+        fired = worst.get(entry_id)
         out[unit_id].append(Obligation(
             milestone_id=milestone_id, title=title, due=due,
             submitted_on=submitted_on if submitted_on and submitted_on <= today else None,
-            waived=status == "waived", rung=worst, rung_on=fired[worst] if worst else None))
+            waived=status == "waived", rung=RUNG_ORDER[fired[0]] if fired else None,
+            rung_on=fired[1] if fired else None))
     return out
 
 

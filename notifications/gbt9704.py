@@ -233,6 +233,9 @@ class OfficialDocument:
                 para = header.paragraphs[0]
                 para.style = self.document.styles["GB Draft"]
                 para.add_run(DRAFT_HEADER)
+        # Style ids looked up once: python-docx's style setter searches styles.xml by name on
+        # every paragraph, which was most of a 1,000-unit notice's time.
+        self.style_ids = {name: self.document.styles[name].style_id for name in STYLES}
         self.body = self.document.element.body
         self.sect = self.body.find(qn("w:sectPr"))
         self.body.remove(self.sect)
@@ -241,9 +244,9 @@ class OfficialDocument:
 
     def add(self, style: str, text: str = "") -> Paragraph:
         element = OxmlElement("w:p")
+        element.get_or_add_pPr().style = self.style_ids[style]  # the same w:pStyle the setter writes
         self.body.append(element)
         para = Paragraph(element, self.document._body)
-        para.style = self.document.styles[style]
         if text:
             para.add_run(text)
         return para
