@@ -104,7 +104,14 @@ def _progress(session: Session) -> dict[int, ReportedProgress]:
 
 def _follow_ups(session: Session, digest: Digest, plan: Plan, classifier: Classifier) -> list[FollowUp]:
     """Open 整改, 约谈 and 请示 lines, their state read from their ledger entries."""
-    states = {(row.milestone_id, row.unit_id): (row, state) for row, state, _ in digest.entries}
+    rects, meetings = ev.open_follow_ups(session)
+    requests = list_requests(session, open_only=True)
+    # Only the entries of these milestones are looked up: keying all 200,000 entries of a
+    # national ledger took a second for a handful of lines.
+    wanted = {r.milestone_id for r in rects} | {m.milestone_id for m in meetings} | {
+        f"request-{r.id}" + ("" if r.status == "open" else "-followup") for r in requests}
+    states = {(row.milestone_id, row.unit_id): (row, state) for row, state, _ in digest.entries
+              if row.milestone_id in wanted}
     names = {u.id: u.name for u in plan.units.values()}
     out: list[FollowUp] = []
 
@@ -120,7 +127,6 @@ def _follow_ups(session: Session, digest: Digest, plan: Plan, classifier: Classi
                  State.DUE_SOON: "即将到期", State.NOT_DUE: "办理中"}[state]
         out.append(FollowUp(kind, unit, title, row.due, label + extra, days))
 
-    rects, meetings = ev.open_follow_ups(session)
     for r in rects:
         review = {"pass": "，复查合格", "fail": "，复查不合格"}.get(r.review_result or "", "")
         line("整改", names.get(r.unit_id, r.unit_id), f"{PERIOD_LABELS.get(r.period, r.period)}评估整改报告",
@@ -134,7 +140,7 @@ def _follow_ups(session: Session, digest: Digest, plan: Plan, classifier: Classi
         if run.run_date <= classifier.today:
             out.append(FollowUp("定时作业", "—", f"{run.job_id}（{run.flow}）运行失败：{(run.error or '')[:120]}",
                                 run.run_date, "失败，需人工处理"))
-    for req in list_requests(session, open_only=True):
+    for req in requests:
         milestone = f"request-{req.id}" if req.status == "open" else f"request-{req.id}-followup"
         stage = "待批复" if req.status == "open" else "批复落实跟踪"
         line("请示", names.get(req.unit_id, req.unit_id), f"第{req.id}号 {req.title}（{stage}，"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
@@ -15,9 +15,12 @@ from models.tables import AuditLog, LedgerEntry, Milestone, Submission, Task, Un
 from plan.errors import DubanError
 
 
-@dataclass(frozen=True)
-class EntryRow:
-    """A ledger entry joined with its unit, milestone and task, ready for the rules."""
+class EntryRow(NamedTuple):
+    """A ledger entry joined with its unit, milestone and task, ready for the rules.
+
+    A named tuple rather than a frozen dataclass: the digest reads 200,000 of them at national
+    scale, and a tuple is built in one step (a frozen dataclass sets each field through
+    object.__setattr__) and is about half the size."""
 
     id: int
     unit_id: str
@@ -58,7 +61,16 @@ def entry_rows(session: Session, *, unit: str | None = None, task: int | None = 
         query = query.where(col(Milestone.task_number) == task)
     if milestone:
         query = query.where(col(e.milestone_id) == milestone)
-    return [EntryRow(*row) for row in session.execute(query)]
+    # Names, titles, ids and dates repeat across entries (1,000 units × 200 milestones): the
+    # driver returns a new object for each cell, so keep one per distinct value (~100 MB fewer
+    # string objects at national scale).
+    shared: dict[Any, Any] = {}
+    one = shared.setdefault
+    # Core execution: the ORM's per-row result processing was a third of this read.
+    result: Any = session.connection().execute(query)
+    return [EntryRow(id_, one(u, u), one(un, un), one(m, m), one(mt, mt), one(k, k), tn, one(tt, tt),
+                     one(due, due), sub, waived, rep)
+            for id_, u, un, m, mt, k, tn, tt, due, sub, waived, rep in result]
 
 
 def _suggest(word: str, choices: list[str], fallback: str) -> str:

@@ -107,8 +107,8 @@ class Tally:
 
     counts: dict[State, int] = field(default_factory=lambda: dict.fromkeys(State, 0))
 
-    def add(self, state: State) -> None:
-        self.counts[state] += 1
+    def add(self, state: State, n: int = 1) -> None:
+        self.counts[state] += n
 
     @property
     def total(self) -> int:

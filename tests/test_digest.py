@@ -196,3 +196,16 @@ def test_a_failed_scheduled_job_is_shown_in_the_next_digest(season, cli):
                        "due": "2024-07-12", "state": "失败，需人工处理", "days_overdue": 0}]
     text = (Path("var") / "reports" / "2024-07-15" / "digest.md").read_text(encoding="utf-8")
     assert "cycle（cycle）运行失败：SMTP 服务器拒绝连接" in text
+
+
+def test_markdown_supervision_lists_show_the_longest_overdue_and_count_the_rest(season, cli, workdir,
+                                                                               monkeypatch):
+    monkeypatch.setattr("notifications.digest_render.MARKDOWN_LIST_CAP", 1)
+    cli("digest", "--today", "2024-07-15", "--no-email", ok=True)
+    markdown = (workdir / "var" / "reports" / "2024-07-15" / "digest.md").read_text(encoding="utf-8")
+    supervision = markdown.split("**督导检查名单（2 项）**", 1)[1].split("**约谈建议", 1)[0]
+    listed = [line for line in supervision.splitlines() if line.startswith("- ")]
+    assert len(listed) == 2 and listed[0].startswith("- 静安区知识产权局：") and "逾期 27 个工作日" in listed[0]
+    assert listed[1] == "- 另有 1 项未列出（以上为逾期最久的 1 项），全部见同一目录的 Excel 台账（ledger.xlsx）。"
+    interview = markdown.split("**约谈建议（1 项）**", 1)[1].split("##", 1)[0]
+    assert "另有" not in interview and "逾期 27 个工作日" in interview  # within the cap: whole

@@ -63,6 +63,7 @@ def test_above_the_unit_count_only_units_with_something_to_act_on_get_a_page(
     from plan import load_plan
 
     monkeypatch.setattr("notifications.dashboard.ALL_UNIT_PAGES_UP_TO", 3)
+    monkeypatch.setattr("notifications.dashboard.TASK_ROWS_CAP", 2)
     plan_path = write_plan(workdir / "national", units=6, milestones=5)
     plan = load_plan(plan_path)
     sync_step(plan, actor="测试员")
@@ -79,6 +80,14 @@ def test_above_the_unit_count_only_units_with_something_to_act_on_get_a_page(
             "其余 1 个单位没有单独页面") in index
     assert "第1号单位" in (folder / "units.html").read_text(encoding="utf-8")  # still a row in the tables
     assert int(result.files["pages"]) == len(list(folder.rglob("*.html")))
+    # Task pages list the entries to act on, at most TASK_ROWS_CAP, and say what they leave out.
+    notes = []
+    for page in sorted((folder / "tasks").glob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        assert html.count("<tr><td>") <= 2  # a task with at most 2 entries lists them all
+        if "本任务共 6 条台账条目。单位超过 3 个，本页只列逾期未报和即将到期的条目" in html:
+            notes.append(re.search(r"（逾期最久的在前）([^。]*)。", html).group(1))  # type: ignore[union-attr]
+    assert "，共 5 条，列出前 2 条，另有 3 条未列出" in notes and "：目前没有" in notes
     for page in folder.rglob("*.html"):
         for link in re.findall(r'href="([^"#]+)"', page.read_text(encoding="utf-8")):
             assert (page.parent / link).resolve().is_file(), (page, link)

@@ -1,4 +1,4 @@
-"""The 评分明细 workbook, now written by notifications/xlsx_stream: every reason line is in it,
+"""The 评分明细 workbook, written by notifications/xlsx_stream: every reason line is in it,
 in the layout the XlsxWriter version had, and real spreadsheet software opens it."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 
 from notifications.score_sheet import HEADERS, write_score_sheet
+from notifications.xlsx_stream import excel_width
 from plan.evaluation import Reason, UnitScore
 
 MISSING = "「节点{n}」（截止 2024-05-21）截至 2024-07-22 仍未报送，已逾期 43 个工作日，扣 30 分"
@@ -47,7 +48,9 @@ def test_every_scored_line_is_a_row_with_the_unit_columns_on_its_first(tmp_path:
     assert rows[254][5] == "测试员 于 2024-07-22 10:00 将其移出通报表扬名单，理由：控制字符"
     assert rows[255] == (3, "无依据单位", 100, "—", "—", None, None)
     assert sheet["F3"].alignment.wrap_text and sheet["F3"].alignment.vertical == "top"
-    assert sheet.column_dimensions["F"].width == 90 and sheet.column_dimensions["B"].width == 28
+    # widths as XlsxWriter stored them; the header stays in view and filters the lines
+    assert [sheet.column_dimensions[c].width for c in "BF"] == [excel_width(28), excel_width(90)]
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:G256"
     assert sheet["B3"].data_type == "s" and sheet["C3"].data_type == "n"
 
 
