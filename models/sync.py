@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel import Session, SQLModel
 
-from models.tables import AuditLog, LedgerEntry, Milestone, Task, Unit, utcnow
+from models.sync_read import PLAN_ROW, plan_fingerprint
+from models.tables import AuditLog, LedgerEntry, Milestone, SyncState, Task, Unit, utcnow
 from plan.model import Plan
 
 KINDS = {"unit": "单位", "task": "任务", "milestone": "节点", "entry": "台账条目"}
@@ -146,10 +147,29 @@ def _sync_entries(session: Session, plan: Plan, diff: SyncDiff, now: dt.datetime
             audit.append(_audit(actor, action, "entry", milestone, detail))
 
 
+def stored_fingerprint(session: Session) -> str | None:
+    """The fingerprint of the plan the last sync applied (None: none recorded)."""
+    return session.execute(select(SyncState.fingerprint)  # type: ignore[call-overload]
+                           .where(SyncState.name == PLAN_ROW)).scalar_one_or_none()
+
+
+def _record_fingerprint(session: Session, fingerprint: str | None, now: dt.datetime) -> None:
+    """Remember what was applied; a plan built in code has no fingerprint, and clears it."""
+    session.execute(delete(SyncState).where(SyncState.name == PLAN_ROW))  # type: ignore[arg-type]
+    if fingerprint is not None:
+        session.execute(insert(SyncState), [{"name": PLAN_ROW, "fingerprint": fingerprint, "synced_at": now}])
+
+
 def sync_ledger(session: Session, plan: Plan, *, actor: str = "duban sync") -> SyncDiff:
-    """Apply ``plan`` to the ledger in the session's transaction and return the diff."""
+    """Apply ``plan`` to the ledger in the session's transaction and return the diff.
+
+    A plan whose fingerprint the last sync recorded is already in the ledger: nothing to diff.
+    """
     now = utcnow()
     diff = SyncDiff()
+    fingerprint = plan_fingerprint(plan.source_sha256) if plan.source_sha256 else None
+    if fingerprint is not None and stored_fingerprint(session) == fingerprint:
+        return diff
     audit: list[dict[str, Any]] = []
     steps: list[tuple[type[SQLModel], str, Callable[[], dict[Any, dict[str, Any]]], str]] = [
         (Unit, "id", lambda: {u.id: {"name": u.name, "kind": u.kind, "role": u.resolved_role,
@@ -174,4 +194,5 @@ def sync_ledger(session: Session, plan: Plan, *, actor: str = "duban sync") -> S
     _sync_entries(session, plan, diff, now, audit, actor)
     if audit:
         session.execute(insert(AuditLog.__table__), [{**a, "at": now} for a in audit])  # type: ignore[attr-defined]
+    _record_fingerprint(session, fingerprint, now)
     return diff

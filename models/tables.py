@@ -53,6 +53,20 @@ class Milestone(SQLModel, table=True):
     archived_at: dt.datetime | None = None
 
 
+class SyncState(SQLModel, table=True):
+    """What the last sync applied: the plan's fingerprint (models.sync_read.plan_fingerprint).
+
+    While it matches, the ledger already holds everything the plan says, so sync has nothing
+    to diff; any other plan file or duban version gives another fingerprint and a full sync.
+    """
+
+    __tablename__ = "sync_state"
+
+    name: str = Field(primary_key=True, max_length=32)  # "plan"
+    fingerprint: str = Field(max_length=64)
+    synced_at: dt.datetime = Field(default_factory=utcnow)
+
+
 class RunLock(SQLModel, table=True):
     """A row written first in a transaction that must not run twice at once (the sweep).
 

@@ -151,6 +151,7 @@ def load_plan(path: str | Path = "plan.yaml") -> Plan:
         evaluation=parts["evaluation"],
         requests=parts["requests"],
         warnings=warnings,
+        source_sha256=plan_file.source_sha256(raw),
     )
     plan_file.store_plan(resolved, key, plan)
     return plan

@@ -66,6 +66,9 @@ class Plan:
     evaluation: schema.Evaluation = field(default_factory=lambda: schema.Evaluation())
     requests: schema.Requests = field(default_factory=lambda: schema.Requests())
     warnings: list = field(default_factory=list)
+    # SHA-256 of the plan.yaml bytes this plan was parsed from ("" when built in code): sync
+    # records it so an unchanged plan is not diffed again (models.sync_read).
+    source_sha256: str = ""
 
     # -- units and groups ------------------------------------------------------------------
     def expand(self, refs: Iterable[str]) -> tuple[str, ...]:

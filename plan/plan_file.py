@@ -57,6 +57,11 @@ def _code_version() -> str:
     return "\n".join(parts)
 
 
+def source_sha256(raw: bytes) -> str:
+    """The plan file's own fingerprint (its bytes, nothing else)."""
+    return hashlib.sha256(raw).hexdigest()
+
+
 def cache_key(raw: bytes, display: str) -> str:
     digest = hashlib.sha256(raw)
     digest.update(b"\0" + display.encode() + b"\0" + _code_version().encode())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -76,11 +77,27 @@ def test_read_only_commands_import_neither_prefect_nor_the_orm(synced: object) -
     """On a synced SQLite ledger with the plan cached by a first command."""
     first, _ = heavy_imports("check")  # parses plan.yaml and caches it
     assert first.returncode == 0, first.stderr
-    for args in (("check",), ("units",), ("milestones", "--unit", "徐汇"), ("jobs",), ("outbox",)):
+    for args in (("check",), ("units",), ("milestones", "--unit", "徐汇"), ("jobs",), ("outbox",),
+                 ("sync",)):
         result, heavy = heavy_imports(*args)
         assert result.returncode == 0, result.stderr
         assert heavy == [], f"duban {' '.join(args)} imported {heavy}"
-    for args in (("status",), ("sync",)):  # these still read through SQLAlchemy, never Prefect
-        result, heavy = heavy_imports(*args)
-        assert result.returncode == 0, result.stderr
-        assert "prefect" not in heavy and "sqlalchemy" in heavy
+    result, heavy = heavy_imports("status")  # still reads through SQLAlchemy, never Prefect
+    assert result.returncode == 0, result.stderr
+    assert "prefect" not in heavy and "sqlalchemy" in heavy
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sync_answers_an_unchanged_plan_from_its_fingerprint_and_diffs_an_edited_one(
+        synced: object, workdir: Path) -> None:
+    unchanged, heavy = heavy_imports("sync")
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert heavy == [] and "台账已与方案一致，没有改动" in unchanged.stdout
+    plan = workdir / "plan.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("due: 2024-06-05", "due: 2024-06-07", 1),
+                    encoding="utf-8")
+    edited, heavy = heavy_imports("sync", "--json")
+    assert edited.returncode == 0, edited.stderr
+    assert "sqlalchemy" in heavy and json.loads(edited.stdout)["changed"]["milestone"] == ["work-plan"]
+    again, heavy = heavy_imports("sync", "--json")
+    assert heavy == [] and json.loads(again.stdout) == {"added": {}, "changed": {}, "archived": {}, "restored": {}}

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import event, func, select
 
-from models import ledger
-from models.db import session_scope
-from models.sync import SyncDiff, sync_ledger
+from models import ledger, sync_read
+from models.db import get_engine, session_scope
+from models.sync import SyncDiff, stored_fingerprint, sync_ledger
+from models.sync_read import plan_fingerprint
 from models.tables import AuditLog, LedgerEntry, Milestone, Submission
 from plan import load_plan
 from tests.conftest import table_snapshot
@@ -50,10 +54,63 @@ def test_first_sync_adds_every_obligation(synced, db_url: str) -> None:
 def test_second_sync_changes_nothing(synced, db_url: str, workdir: Path) -> None:
     before = table_snapshot(db_url)
     audit_rows = _count(AuditLog)
-    diff = _sync(workdir, shipped())
+    # A comment changes the file's bytes, so the whole diff runs (not the unchanged-plan skip)
+    diff = _sync(workdir, shipped() + "\n# 注释\n")
     assert diff.empty, diff.counts()
     assert _count(AuditLog) == audit_rows
-    assert table_snapshot(db_url) == before
+    assert {k: v for k, v in table_snapshot(db_url).items() if k != "sync_state"} == \
+        {k: v for k, v in before.items() if k != "sync_state"}
+
+
+def _statements_during(fn: Callable[[], object]) -> list[str]:
+    seen: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_sync_records_the_plan_it_applied_and_skips_the_diff_only_for_that_plan(
+        synced, workdir: Path) -> None:
+    shipped_plan = load_plan("plan.yaml")
+    with session_scope() as session:
+        assert stored_fingerprint(session) == plan_fingerprint(shipped_plan.source_sha256)
+    # The same bytes again: one read of the fingerprint, no diff.
+    statements = _statements_during(lambda: _sync(workdir, shipped()))
+    assert not any("ledger_entry" in s or "milestone" in s for s in statements), statements
+    # An edited plan: the diff runs, and the new plan's fingerprint replaces the old one.
+    diff = _sync(workdir, edit(("due: 2024-06-05", "due: 2024-06-07")))
+    assert diff.changed["milestone"] == ["work-plan"]
+    with session_scope() as session:
+        assert stored_fingerprint(session) == plan_fingerprint(load_plan("plan.yaml").source_sha256)
+        assert stored_fingerprint(session) != plan_fingerprint(shipped_plan.source_sha256)
+    # A plan built in code has no file behind it: it is diffed, and clears the fingerprint,
+    # so the shipped file is diffed (and its due date restored) next time.
+    with session_scope() as session:
+        sync_ledger(session, replace(shipped_plan, source_sha256=""), actor="测试员")
+        assert stored_fingerprint(session) is None
+    assert {e.due for e in _entries("work-plan").values()} == {dt.date(2024, 6, 5)}
+
+
+def test_the_fingerprint_changes_with_the_code_that_builds_the_ledger(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code = tmp_path / "sync.py"
+    code.write_text("A = 1\n")
+    monkeypatch.setattr(sync_read, "_CODE", (code,))
+    sync_read._code_digest.cache_clear()
+    before = plan_fingerprint("0" * 64)
+    code.write_text("A = 2\n")
+    sync_read._code_digest.cache_clear()
+    assert plan_fingerprint("0" * 64) != before
+    assert plan_fingerprint("1" * 64) != plan_fingerprint("0" * 64)
+    sync_read._code_digest.cache_clear()
 
 
 def test_removed_milestone_is_archived_not_deleted_and_comes_back(synced, db_url: str,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,9 +14,10 @@ from flows.commands.app import app, print_problems
 from flows.commands.console import JsonOption, PlanArgument, TodayOption, actor, err, out, print_json
 from flows.commands.terminal import fold
 from models.db import database_url, get_engine, migrate, var_dir
-from plan import load_plan
 from plan.errors import DubanError, PlanError, Problem, warning_lines
-from plan.model import Plan
+
+if TYPE_CHECKING:
+    from plan.model import Plan
 
 
 @app.command()
@@ -61,6 +63,8 @@ VerboseOption = Annotated[bool, typer.Option(
 def check(plan: PlanArgument = "plan.yaml", as_json: JsonOption = False,
           verbose: VerboseOption = False) -> None:
     """检查 plan.yaml：列出全部错误和警告（文件:行:列、键路径、原因、改法）。有效时退出码 0。"""
+    from plan.loader import load_plan
+
     try:
         loaded = load_plan(plan)
     except PlanError as exc:
@@ -96,8 +100,14 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """按 plan.yaml 更新台账：新增、修改、归档（报送记录永不删除）。重复运行不会再改动。"""
-    loaded = load_plan(plan)  # validated before the ledger is touched: a bad plan changes nothing
     del today
+    if _already_synced(plan):  # the common case, answered without parsing or SQLAlchemy
+        unchanged: dict[str, dict[str, list[str]]] = {"added": {}, "changed": {}, "archived": {}, "restored": {}}
+        print_json(unchanged) if as_json else print_diff(unchanged)
+        return
+    from plan.loader import load_plan
+
+    loaded = load_plan(plan)  # validated before the ledger is touched: a bad plan changes nothing
     migrate(get_engine())
     # A single step: the plain function, no Prefect (its server start cost seconds for
     # milliseconds of SQL).
@@ -108,6 +118,21 @@ def sync(
         print_json(diff)
         return
     print_diff(diff)
+
+
+def _already_synced(plan: str) -> bool:
+    """True when the SQLite ledger records that its last sync applied exactly this file's
+    bytes with this code (models.sync_read); False whenever that cannot be read cheaply."""
+    from models.lite import sqlite_reader
+    from models.sync_read import plan_fingerprint, stored_fingerprint_sqlite
+    from plan.plan_file import source_sha256
+
+    try:
+        raw = Path(plan).read_bytes()
+    except OSError:
+        return False  # load_plan reports it, with the place and the fix
+    with sqlite_reader() as conn:
+        return conn is not None and stored_fingerprint_sqlite(conn) == plan_fingerprint(source_sha256(raw))
 
 
 def print_diff(diff: dict[str, dict[str, list[str]]]) -> None:
@@ -129,5 +154,8 @@ def print_diff(diff: dict[str, dict[str, list[str]]]) -> None:
 
 
 def database_url_display() -> str:
-    return get_engine().url.render_as_string(hide_password=True) if database_url() else ""
+    url = database_url()
+    if url.startswith("sqlite:"):  # no password to hide, and no SQLAlchemy needed to say so
+        return url
+    return get_engine().url.render_as_string(hide_password=True) if url else ""
 
