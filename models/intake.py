@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from models.intake_tables import InboxFile, ProgressUpdate, StatsFigure, StatsReport
 from models.ledger import audit, get_unit
+from models.ledger_read import flag_texts
 from models.tables import LedgerEntry, Milestone, Submission, Unit, utcnow
 from plan import stats_table as st
 from plan.errors import DubanError
@@ -25,8 +26,6 @@ from plan.ledger_sheet import Progress
 from plan.status import ReportedProgress
 
 SCALE = Decimal(10_000)
-DONE_WITHOUT_EVIDENCE = "已报完成，缺少佐证"
-STATS_ONLY = "已收到统计表，总结未报送"
 
 
 def _id(value: int | None) -> int:
@@ -270,12 +269,7 @@ def progress_flags(session: Session) -> dict[int, str]:
         select(col(e.id)).join(StatsReport, col(StatsReport.entry_id) == col(e.id))
         .where(col(StatsReport.is_current).is_(True), col(e.submitted_on).is_(None), col(e.status) != "waived", live)
     ).scalars().all()
-    flags: dict[int, list[str]] = {}
-    for entry_id in done:
-        flags.setdefault(entry_id, []).append(DONE_WITHOUT_EVIDENCE)
-    for entry_id in stats_only:
-        flags.setdefault(entry_id, []).append(STATS_ONLY)
-    return {k: "；".join(v) for k, v in flags.items()}
+    return flag_texts(list(done), list(stats_only))
 
 
 # -- inbox ---------------------------------------------------------------------------------

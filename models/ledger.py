@@ -5,35 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from models.ledger_read import EntryRow
 from models.tables import AuditLog, LedgerEntry, Milestone, Submission, Task, Unit, utcnow
 from plan.errors import DubanError
-
-
-class EntryRow(NamedTuple):
-    """A ledger entry joined with its unit, milestone and task, ready for the rules.
-
-    A named tuple rather than a frozen dataclass: the digest reads 200,000 of them at national
-    scale, and a tuple is built in one step (a frozen dataclass sets each field through
-    object.__setattr__) and is about half the size."""
-
-    id: int
-    unit_id: str
-    unit_name: str
-    milestone_id: str
-    milestone_title: str
-    kind: str
-    task_number: int | None
-    task_title: str | None
-    due: dt.date
-    submitted_on: dt.date | None
-    waived: bool
-    report_id: str | None
 
 
 def entry_rows(session: Session, *, unit: str | None = None, task: int | None = None,

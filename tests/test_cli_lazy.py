@@ -78,12 +78,13 @@ def test_read_only_commands_import_neither_prefect_nor_the_orm(synced: object) -
     first, _ = heavy_imports("check")  # parses plan.yaml and caches it
     assert first.returncode == 0, first.stderr
     for args in (("check",), ("units",), ("milestones", "--unit", "徐汇"), ("jobs",), ("outbox",),
-                 ("sync",)):
+                 ("sync",), ("status",), ("status", "--unit", "徐汇", "--task", "2")):
         result, heavy = heavy_imports(*args)
         assert result.returncode == 0, result.stderr
         assert heavy == [], f"duban {' '.join(args)} imported {heavy}"
-    result, heavy = heavy_imports("status")  # still reads through SQLAlchemy, never Prefect
-    assert result.returncode == 0, result.stderr
+    # an unknown unit is explained by the ordinary path (with its suggestion), never Prefect
+    result, heavy = heavy_imports("status", "--task", "99")
+    assert result.returncode != 0 and "没有序号为 99 的任务" in result.stderr
     assert "prefect" not in heavy and "sqlalchemy" in heavy
 
 

@@ -108,3 +108,72 @@ def test_outbox_listing_matches_the_sqlalchemy_query(ledger: Path) -> None:
     assert [r.key for r in expected[None]] == ["a", "b", "c"]
     assert expected["queued"][0].recipient_states == {"lead@example.org": {"state": "sent", "reply": "250 OK"}}
     assert expected["sent"][0].sent_at == moment
+
+
+def test_status_reads_match_the_sqlalchemy_queries(ledger: Path, plan: object) -> None:
+    """Submitted, waived (itself or through its report), reported done without evidence, a
+    stats table without its summary, an empty progress report, an archived unit."""
+    from decimal import Decimal
+
+    from sqlalchemy import update
+
+    from models import intake
+    from models import ledger as ledger_model
+    from models.ledger_read import (
+        entry_rows_sqlite,
+        is_synced_sqlite,
+        live_task_sqlite,
+        live_unit_sqlite,
+        progress_flags_sqlite,
+        reported_progress_sqlite,
+    )
+    from models.sync import sync_ledger
+    from models.tables import Unit
+    from plan.ledger_sheet import Progress
+
+    with session_scope() as session:
+        assert not ledger_model.is_synced(session)
+    with sqlite_reader() as conn:
+        assert conn is not None and not is_synced_sqlite(conn)
+    with session_scope() as session:
+        sync_ledger(session, plan)  # type: ignore[arg-type]
+        ledger_model.record_submission(session, unit_id="pudong", milestone_id="work-plan",
+                                       submitted_on=dt.date(2024, 6, 4), source="cli", actor="测试员")
+        ledger_model.waive_entry(session, unit_id="xuhui", milestone_id="half-year-summary",
+                                 reason="合并报送", actor="测试员")
+        owned = {m: e for e, m in intake.owned_entries(session, unit_id="huangpu").items()}
+        intake.record_progress(session, unit_id="huangpu", reported_on=dt.date(2024, 7, 1), source="ledger",
+                               actor="测试员", rows={
+                                   owned["half-year-summary"]: Progress("执法科", "张三", "done", 100, None),
+                                   owned["work-plan"]: Progress(None, None, "in-progress", 40, "起草中"),
+                                   owned["t02-half-year"]: Progress()})
+        # done on an entry whose report is waived: nothing left to evidence, no flag
+        tied = next(m.id for m in plan.milestones() if m.report == "half-year-summary")  # type: ignore[attr-defined]
+        xuhui = {m: e for e, m in intake.owned_entries(session, unit_id="xuhui").items()}
+        intake.record_progress(session, unit_id="xuhui", reported_on=dt.date(2024, 7, 1), source="ledger",
+                               actor="测试员", rows={xuhui[tied]: Progress("科室", "李四", "done", 100, None)})
+        intake.record_stats(session, unit_id="jingan", period="half-year", figures={"a": Decimal(1)},
+                            received_on=dt.date(2024, 7, 3), source="stats", actor="测试员")
+        session.execute(update(Unit).where(Unit.id == "lingang").values(archived_at=dt.datetime.now(dt.UTC)))
+    filters: list[dict[str, object]] = [{}, {"unit": "huangpu"}, {"task": 2}, {"milestone": "half-year-summary"},
+                                        {"unit": "xuhui", "task": 1}]
+    with session_scope() as session:
+        expected_rows = [ledger_model.entry_rows(session, **f) for f in filters]  # type: ignore[arg-type]
+        expected_flags = intake.progress_flags(session)
+        expected_progress = [intake.reported_progress(session, unit_id=u) for u in (None, "huangpu", "xuhui")]
+    with sqlite_reader() as conn:
+        assert conn is not None and is_synced_sqlite(conn)
+        assert [entry_rows_sqlite(conn, **f) for f in filters] == expected_rows  # type: ignore[arg-type]
+        assert progress_flags_sqlite(conn) == expected_flags
+        assert [reported_progress_sqlite(conn, unit_id=u) for u in (None, "huangpu", "xuhui")] == expected_progress
+        assert live_unit_sqlite(conn, "huangpu") and not live_unit_sqlite(conn, "lingang")
+        assert not live_unit_sqlite(conn, "nowhere")
+        assert live_task_sqlite(conn, 2) and not live_task_sqlite(conn, 99)
+    # the cases above are really there, so the comparison compared something
+    everything = {(r.unit_id, r.milestone_id): r for r in expected_rows[0]}
+    assert everything["pudong", "work-plan"].submitted_on == dt.date(2024, 6, 4)
+    assert everything["xuhui", "half-year-summary"].waived
+    assert any(r.waived for (u, _), r in everything.items() if u == "xuhui" and r.report_id == "half-year-summary")
+    assert sorted(set(expected_flags.values())) == ["已报完成，缺少佐证", "已收到统计表，总结未报送"]
+    assert everything["xuhui", tied].id not in expected_flags
+    assert len(expected_progress[1]) == 2  # the empty report is left out

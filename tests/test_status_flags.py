@@ -6,7 +6,7 @@ import json
 
 import openpyxl
 
-from models.intake import DONE_WITHOUT_EVIDENCE
+from models.ledger_read import DONE_WITHOUT_EVIDENCE
 from plan.ledger_sheet import COLUMNS, FIRST_ROW, SHEET
 
 

@@ -276,6 +276,7 @@ def ledger_import(file: FileArgument, unit: UnitOption = None, today: TodayOptio
     """导入单位填好的工作台账，登记进展（不改变报送状态：标「已完成」的仍需登记报送材料）。"""
     from flows.intake_imports import import_ledger_file
     from models import intake
+    from models.ledger_read import DONE_WITHOUT_EVIDENCE
 
     loaded = load_plan(plan)
     unit = _check_unit(loaded, unit)
@@ -285,7 +286,7 @@ def ledger_import(file: FileArgument, unit: UnitOption = None, today: TodayOptio
                               actor=actor(), unit=unit, unit_from="--unit 指定的单位")
     with session_scope() as session:
         flags = intake.progress_flags(session)
-    missing = [e for e in done.changed if flags.get(e, "").startswith(intake.DONE_WITHOUT_EVIDENCE)]
+    missing = [e for e in done.changed if flags.get(e, "").startswith(DONE_WITHOUT_EVIDENCE)]
     if as_json:
         print_json({"unit": done.unit_id, "changed": done.changed, "unchanged": done.unchanged,
                     "done_without_evidence": missing})
@@ -296,7 +297,7 @@ def ledger_import(file: FileArgument, unit: UnitOption = None, today: TodayOptio
     out.print(f"已导入 {done.unit_name} 的工作台账：{len(done.changed)} 条进展更新，"
               f"{done.unchanged} 条无变化。", markup=False)
     if missing:
-        out.print(f"其中 {len(missing)} 条标为已完成但尚未登记报送材料（{intake.DONE_WITHOUT_EVIDENCE}），"
+        out.print(f"其中 {len(missing)} 条标为已完成但尚未登记报送材料（{DONE_WITHOUT_EVIDENCE}），"
                   "仍按未完成督办。", markup=False)
 
 

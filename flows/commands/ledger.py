@@ -63,24 +63,12 @@ def status(
     """台账状态：每条义务的截止日期、状态和红黄绿灯，以及按任务、按单位的合计；
     --unit 时在条目下显示该单位在工作台账里报的最新进展。"""
     from flows.intake_record import resolve_unit
-    from models import intake, ledger
-    from models.db import session_scope
 
     as_of = resolve_today(today)
     loaded = load_plan(plan)
     unit = resolve_unit(loaded, unit) if unit else None
     classifier = Classifier(WorkCalendar(loaded.calendar), as_of, loaded.escalation.due_soon)
-    with session_scope() as session:
-        ledger.require_synced(session)
-        if unit:
-            ledger.get_unit(session, unit)
-        if task is not None:
-            ledger.get_task(session, task)
-        rows = ledger.entry_rows(session, unit=unit, task=task)
-        # "reported done, evidence missing" and similar, from the units' workbooks (issue #4)
-        flags = intake.progress_flags(session)
-        # what the units said in their workbooks: shown under each entry with --unit
-        progress = intake.reported_progress(session, unit_id=unit)
+    rows, flags, progress = _read_status(unit, task)
     states = [classifier.state(due=r.due, submitted_on=r.submitted_on, waived=r.waived) for r in rows]
     per_task, per_unit, overall = tally(rows, states)
     unit_names = {r.unit_id: r.unit_name for r in rows}
@@ -108,6 +96,41 @@ def status(
         unit_names = {u: loaded.units[u].short if u in loaded.units else name for u, name in unit_names.items()}
     _print_status(rows, states, per_task, per_unit, overall, classifier, show_all or bool(unit or task),
                   unit_names, task_titles, flags, progress if unit else {}, ids=ids)
+
+
+def _read_status(unit: str | None, task: int | None) -> tuple[list[Any], dict[int, str], dict[int, ReportedProgress]]:
+    """The entries, their flags ("reported done, evidence missing", issue #4) and what the
+    units said in their workbooks (shown under each entry with --unit).
+
+    A current SQLite ledger is read with sqlite3 (models.ledger_read), which spares the
+    command SQLAlchemy's import; anything that needs explaining (an empty ledger, an unknown
+    unit or task) and PostgreSQL go through the ORM, which words the refusal."""
+    from models.ledger_read import (
+        entry_rows_sqlite,
+        is_synced_sqlite,
+        live_task_sqlite,
+        live_unit_sqlite,
+        progress_flags_sqlite,
+        reported_progress_sqlite,
+    )
+    from models.lite import sqlite_reader
+
+    with sqlite_reader() as conn:
+        if (conn is not None and is_synced_sqlite(conn) and (not unit or live_unit_sqlite(conn, unit))
+                and (task is None or live_task_sqlite(conn, task))):
+            return (entry_rows_sqlite(conn, unit=unit, task=task), progress_flags_sqlite(conn),
+                    reported_progress_sqlite(conn, unit_id=unit))
+    from models import intake, ledger
+    from models.db import session_scope
+
+    with session_scope() as session:
+        ledger.require_synced(session)
+        if unit:
+            ledger.get_unit(session, unit)
+        if task is not None:
+            ledger.get_task(session, task)
+        return (ledger.entry_rows(session, unit=unit, task=task), intake.progress_flags(session),
+                intake.reported_progress(session, unit_id=unit))
 
 
 def _day(day: Any, as_of: Any) -> str:
