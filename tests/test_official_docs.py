@@ -179,3 +179,30 @@ def test_rendered_page_one_is_a4_with_masthead_number_and_title(pdfs, kind, expe
         assert "".join(part.split()) in text, part
     info = subprocess.run(["pdfinfo", str(pdfs[kind])], check=True, capture_output=True, text=True).stdout
     assert "(A4)" in info
+
+
+@pytest.mark.parametrize("draft", [False, True])
+def test_the_empty_document_kept_per_process_is_the_document_built_afresh(draft: bool, tmp_path: Path) -> None:
+    """Documents start from .docx bytes built once per process; reopening them must give
+    back every part as built (styles, font table, page setup, footers, draft header)."""
+    import io
+    import zipfile
+
+    from notifications.gbt9704 import OfficialDocument, empty_document_bytes, styled_document
+
+    built = io.BytesIO()
+    styled_document(draft=draft).save(built)
+    document = OfficialDocument(draft=draft)
+    if draft:  # the body's first paragraph, which the fresh document gets the same way
+        styled = styled_document(draft=draft)
+        styled.add_paragraph("草稿", style="GB Draft Mark")
+        built = io.BytesIO()
+        styled.save(built)
+    fresh, kept = zipfile.ZipFile(built), zipfile.ZipFile(document.save(tmp_path / "kept.docx"))
+    assert fresh.namelist() == kept.namelist()
+    for name in fresh.namelist():
+        assert fresh.read(name) == kept.read(name), name
+    assert b"GB Page Number" in fresh.read("word/styles.xml")
+    headers = [fresh.read(n).decode() for n in fresh.namelist() if n.startswith("word/header")]
+    assert any("草稿" in h for h in headers) is draft
+    assert empty_document_bytes(draft=draft) is empty_document_bytes(draft=draft)  # built once
