@@ -206,3 +206,19 @@ def test_the_empty_document_kept_per_process_is_the_document_built_afresh(draft:
     headers = [fresh.read(n).decode() for n in fresh.namelist() if n.startswith("word/header")]
     assert any("草稿" in h for h in headers) is draft
     assert empty_document_bytes(draft=draft) is empty_document_bytes(draft=draft)  # built once
+
+
+def test_documents_are_packaged_as_python_docx_packages_them(tmp_path: Path) -> None:
+    """Only word/document.xml is built per document; python-docx reading and saving the file
+    again must give back every part unchanged."""
+    import io
+    import zipfile
+
+    for path in (write_supervision_sheet(sheet(), tmp_path / "sheet.docx"), write_docx(notice(), tmp_path / "n.docx")):
+        resaved = io.BytesIO()
+        docx.Document(str(path)).save(resaved)
+        ours, theirs = zipfile.ZipFile(path), zipfile.ZipFile(resaved)
+        assert ours.namelist() == theirs.namelist()
+        for name in ours.namelist():
+            assert ours.read(name) == theirs.read(name), (path.name, name)
+        assert "督办单" in ours.read("word/document.xml").decode() or path.name == "n.docx"
