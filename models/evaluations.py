@@ -25,6 +25,7 @@ from plan.evaluation import (
     RUNG_ORDER,
     Obligation,
     Override,
+    Reason,
     Review,
     StatsState,
     UnitFacts,
@@ -163,9 +164,19 @@ def save_run(session: Session, *, period: str, today: dt.date, scores: Iterable[
     run = EvaluationRun(period=period, as_of=today, rules=rules, actor=actor)
     session.add(run)
     session.flush()
+    # Units share their Reason objects (evaluate() keeps one per distinct obligation), so each
+    # is turned into a dict once; the dicts are only read, by the JSON column's serialiser.
+    as_json: dict[int, dict[str, object]] = {}
+
+    def plain(r: Reason) -> dict[str, object]:
+        found = as_json.get(id(r))
+        if found is None:
+            found = as_json[id(r)] = r.as_json()
+        return found
+
     session.add_all([EvaluationScore(run_id=run.id, unit_id=s.unit_id, score=s.score, rank=s.rank,  # type: ignore[arg-type]
                                      proposed=s.proposed, final=s.final,
-                                     reasons=[r.as_json() for r in s.reasons]) for s in scores])
+                                     reasons=[plain(r) for r in s.reasons]) for s in scores])
     audit(session, actor=actor, action="evaluation.run", object_type="evaluation", object_id=str(run.id),
           detail={"period": period, "as_of": today.isoformat(),
                   "commend": [s.unit_id for s in scores if s.final == "commend"],
