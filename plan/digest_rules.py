@@ -319,13 +319,16 @@ def build(rows: Sequence[Row], *, classifier: Classifier, sections_of: dict[int,
         if state is State.OVERDUE:
             if not line.task_only:  # never on a blame list
                 if "supervise" in fired:
-                    supervise.append(_item(row, days, today, fired["supervise"]))
+                    # One frozen Item on both lists: the first digest lists every supervised entry
+                    # as new too (39,000 at national scale).
+                    listed = _item(row, days, today, fired["supervise"])
+                    supervise.append(listed)
                     line.supervised = True
+                    if since is None or fired["supervise"] > since:
+                        new_sup.append(listed)
                 if "interview" in fired:
                     interview.append(_item(row, days, today, fired["interview"]))
                     line.interview = True
-                if "supervise" in fired and (since is None or fired["supervise"] > since):
-                    new_sup.append(_item(row, days, today, fired["supervise"]))
             if since is None or row.due >= since:
                 new_over.append(_item(row, days, today))
         if state in DONE and row.submitted_on is not None and (since is None or row.submitted_on > since):
