@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from models.driver_rows import Days, driver_rows
 from models.tables import AuditLog, LedgerEntry, Milestone, Submission, Task, Unit, utcnow
 from plan.errors import DubanError
 
@@ -66,11 +67,13 @@ def entry_rows(session: Session, *, unit: str | None = None, task: int | None = 
     # string objects at national scale).
     shared: dict[Any, Any] = {}
     one = shared.setdefault
-    # Core execution: the ORM's per-row result processing was a third of this read.
-    result: Any = session.connection().execute(query)
+    days = Days()
+    # The driver's tuples (models/driver_rows): SQLAlchemy's per-row result processing and
+    # per-cell date parsing were a third of this read.  Dates and booleans are converted as
+    # the ORM does: one date object per distinct day, 0/1 (SQLite) as a bool.
     return [EntryRow(id_, one(u, u), one(un, un), one(m, m), one(mt, mt), one(k, k), tn, one(tt, tt),
-                     one(due, due), sub, waived, rep)
-            for id_, u, un, m, mt, k, tn, tt, due, sub, waived, rep in result]
+                     days[due], days[sub], bool(waived), rep)
+            for id_, u, un, m, mt, k, tn, tt, due, sub, waived, rep in driver_rows(session, query)]
 
 
 def _suggest(word: str, choices: list[str], fallback: str) -> str:
