@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlmodel import col
@@ -68,3 +69,54 @@ def test_entry_rows_and_fired_rungs_keep_their_types(workdir: Path) -> None:
     assert any(r.waived for r in rows if r.unit_id == "jingan" and r.milestone_id == "work-plan")
     assert all(r.milestone_title == names[r.milestone_id] for r in rows)
     assert fired and all(type(d) is dt.date for kinds in fired.values() for d in kinds.values())
+
+
+def _old_entry_rows(session: Any, **where: Any) -> list[tuple[Any, ...]]:
+    """entry_rows as one joined query through SQLAlchemy (before it read the entries alone),
+    kept here as the reference."""
+    from sqlalchemy import and_
+    from sqlalchemy.orm import aliased
+
+    from models.tables import Task
+
+    e, rep = LedgerEntry, aliased(LedgerEntry)
+    query = (
+        select(col(e.id), col(e.unit_id), col(Unit.name), col(e.milestone_id), col(Milestone.title),
+               col(Milestone.kind), col(Milestone.task_number), col(Task.title), col(e.due),
+               func.coalesce(col(e.submitted_on), col(rep.submitted_on)),
+               case((col(e.status) == "waived", True), (col(rep.status) == "waived", True), else_=False),
+               col(Milestone.report_id))
+        .join(Unit, col(Unit.id) == col(e.unit_id))
+        .join(Milestone, col(Milestone.id) == col(e.milestone_id))
+        .outerjoin(Task, col(Task.number) == col(Milestone.task_number))
+        .outerjoin(rep, and_(col(rep.milestone_id) == col(Milestone.report_id), col(rep.unit_id) == col(e.unit_id)))
+        .where(col(e.archived_at).is_(None))
+        .order_by(col(e.due), col(Milestone.task_number), col(e.milestone_id), col(e.unit_id)))
+    if where.get("unit"):
+        query = query.where(col(e.unit_id) == where["unit"])
+    if where.get("task") is not None:
+        query = query.where(col(Milestone.task_number) == where["task"])
+    if where.get("milestone"):
+        query = query.where(col(e.milestone_id) == where["milestone"])
+    return [tuple(r) for r in session.connection().execute(query)]
+
+
+def test_entry_rows_are_the_joined_query_row_for_row(workdir: Path) -> None:
+    from models.ledger import record_submission, waive_entry
+
+    _ledger(workdir)
+    with session_scope() as session:
+        linked = list(session.execute(select(col(Milestone.id), col(Milestone.report_id))
+                                      .where(col(Milestone.report_id).is_not(None))).tuples())
+        assert linked  # the shipped plan ties milestones to its reports
+        # one unit's report submitted, another's waived: their linked milestones follow
+        report = linked[0][1]
+        record_submission(session, unit_id="huangpu", milestone_id=report, submitted_on=dt.date(2024, 7, 3),
+                          source="manual", actor="测试员")
+        waive_entry(session, unit_id="jingan", milestone_id=report, reason="测试", actor="测试员")
+    with session_scope() as session:
+        for where in ({}, {"unit": "huangpu"}, {"task": 7}, {"milestone": linked[0][0]}, {"unit": "nobody"}):
+            assert [tuple(r) for r in entry_rows(session, **where)] == _old_entry_rows(session, **where), where
+        rows = {(r.unit_id, r.milestone_id): r for r in entry_rows(session)}
+    assert rows[("huangpu", linked[0][0])].submitted_on == dt.date(2024, 7, 3)
+    assert rows[("jingan", linked[0][0])].waived is True
