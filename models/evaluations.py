@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from models.driver_rows import Days, driver_rows
 from models.generated_entries import ensure_entries, ensure_milestones, waive
 from models.ledger import audit, get_entry, get_unit, record_submission
 from models.report_tables import (
@@ -25,6 +26,7 @@ from plan.evaluation import (
     RUNG_ORDER,
     Obligation,
     Override,
+    Reason,
     Review,
     StatsState,
     UnitFacts,
@@ -43,10 +45,10 @@ def obligations(session: Session, *, units: Sequence[str], today: dt.date, cutof
     assumed``) and task-only units (局机关处室), who are not scored or named in a 通报.
     """
     e = LedgerEntry
-    # Core execution (session.connection()), not the ORM's: the rows are plain tuples either
-    # way, and the ORM's per-row result handling was most of the time of these two reads.
-    connection = session.connection()
-    rows = connection.execute(
+    # The driver's tuples (models/driver_rows): SQLAlchemy's per-row processing and per-cell
+    # date parsing were most of the time of these two reads; dates converted once per day.
+    days = Days()
+    rows = driver_rows(session,
         select(col(e.id), col(e.unit_id), col(e.milestone_id), col(Milestone.title), col(e.due),
                col(e.submitted_on), col(e.status))
         .join(Milestone, col(Milestone.id) == col(e.milestone_id))
@@ -55,22 +57,22 @@ def obligations(session: Session, *, units: Sequence[str], today: dt.date, cutof
                col(Milestone.report_id).is_(None), col(e.due) <= cutoff,
                col(Milestone.source) != "assumed", col(Unit.role) == "reporting",
                col(e.unit_id).in_(list(units)))
-        .order_by(col(e.due), col(e.milestone_id))
-    ).all()
+        .order_by(col(e.due), col(e.milestone_id)))
     # Each entry's worst rung fired by today and the first day it fired (as fired_rungs, with
     # the worst picked while reading instead of a dict per entry).
     worst: dict[int | None, tuple[int, dt.date]] = {}
-    for rung_entry, kind, first in connection.execute(
+    for rung_entry, kind, first in driver_rows(session,
             select(col(Escalation.entry_id), col(Escalation.kind), func.min(col(Escalation.fired_on)))
             .where(col(Escalation.fired_on) <= today)
             .group_by(col(Escalation.entry_id), col(Escalation.kind))):
         rank = RUNG_RANK[kind]
         held = worst.get(rung_entry)
         if held is None or rank > held[0]:
-            worst[rung_entry] = (rank, first)
+            worst[rung_entry] = (rank, days[first])
     out: dict[str, list[Obligation]] = {u: [] for u in units}
     for entry_id, unit_id, milestone_id, title, due, submitted_on, status in rows:
         fired = worst.get(entry_id)
+        due, submitted_on = days[due], days[submitted_on]
         out[unit_id].append(Obligation(
             milestone_id=milestone_id, title=title, due=due,
             submitted_on=submitted_on if submitted_on and submitted_on <= today else None,
@@ -163,9 +165,19 @@ def save_run(session: Session, *, period: str, today: dt.date, scores: Iterable[
     run = EvaluationRun(period=period, as_of=today, rules=rules, actor=actor)
     session.add(run)
     session.flush()
+    # Units share their Reason objects (evaluate() keeps one per distinct obligation), so each
+    # is turned into a dict once; the dicts are only read, by the JSON column's serialiser.
+    as_json: dict[int, dict[str, object]] = {}
+
+    def plain(r: Reason) -> dict[str, object]:
+        found = as_json.get(id(r))
+        if found is None:
+            found = as_json[id(r)] = r.as_json()
+        return found
+
     session.add_all([EvaluationScore(run_id=run.id, unit_id=s.unit_id, score=s.score, rank=s.rank,  # type: ignore[arg-type]
                                      proposed=s.proposed, final=s.final,
-                                     reasons=[r.as_json() for r in s.reasons]) for s in scores])
+                                     reasons=[plain(r) for r in s.reasons]) for s in scores])
     audit(session, actor=actor, action="evaluation.run", object_type="evaluation", object_id=str(run.id),
           detail={"period": period, "as_of": today.isoformat(),
                   "commend": [s.unit_id for s in scores if s.final == "commend"],

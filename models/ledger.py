@@ -7,10 +7,10 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from models.driver_rows import Days, driver_rows
 from models.ledger_read import EntryRow
 from models.tables import AuditLog, LedgerEntry, Milestone, Submission, Task, Unit, utcnow
 from plan.errors import DubanError
@@ -18,20 +18,20 @@ from plan.errors import DubanError
 
 def entry_rows(session: Session, *, unit: str | None = None, task: int | None = None,
                milestone: str | None = None) -> list[EntryRow]:
-    """Live entries in one query.  A milestone tied to a report counts as submitted/waived
-    when the same unit's entry for that report is."""
-    e, rep = LedgerEntry, aliased(LedgerEntry)
-    submitted = func.coalesce(col(e.submitted_on), col(rep.submitted_on))
-    waived = case((col(e.status) == "waived", True), (col(rep.status) == "waived", True), else_=False)
+    """Live entries, in order of due date, task, milestone and unit.  A milestone tied to a
+    report counts as submitted/waived when the same unit's entry for that report is.
+
+    The entries are read alone (joined only to filter and order) and completed from the
+    units, milestones and tasks read once: selecting every entry's unit name, milestone
+    title and task title made SQLite carry those strings through its sort, and the report
+    self-join probed the index for each of 200,000 entries at national scale, most of the
+    read's time.  The report entries are read once, for the milestones tied to a report.
+    """
+    e = LedgerEntry
     query = (
-        select(col(e.id), col(e.unit_id), col(Unit.name), col(e.milestone_id), col(Milestone.title),
-               col(Milestone.kind), col(Milestone.task_number), col(Task.title), col(e.due), submitted,
-               waived, col(Milestone.report_id))
+        select(col(e.id), col(e.unit_id), col(e.milestone_id), col(e.due), col(e.submitted_on), col(e.status))
         .join(Unit, col(Unit.id) == col(e.unit_id))
         .join(Milestone, col(Milestone.id) == col(e.milestone_id))
-        .outerjoin(Task, col(Task.number) == col(Milestone.task_number))
-        .outerjoin(rep, and_(col(rep.milestone_id) == col(Milestone.report_id),
-                             col(rep.unit_id) == col(e.unit_id)))
         .where(col(e.archived_at).is_(None))
         .order_by(col(e.due), col(Milestone.task_number), col(e.milestone_id), col(e.unit_id))
     )
@@ -41,16 +41,37 @@ def entry_rows(session: Session, *, unit: str | None = None, task: int | None = 
         query = query.where(col(Milestone.task_number) == task)
     if milestone:
         query = query.where(col(e.milestone_id) == milestone)
-    # Names, titles, ids and dates repeat across entries (1,000 units × 200 milestones): the
-    # driver returns a new object for each cell, so keep one per distinct value (~100 MB fewer
-    # string objects at national scale).
-    shared: dict[Any, Any] = {}
-    one = shared.setdefault
-    # Core execution: the ORM's per-row result processing was a third of this read.
-    result: Any = session.connection().execute(query)
-    return [EntryRow(id_, one(u, u), one(un, un), one(m, m), one(mt, mt), one(k, k), tn, one(tt, tt),
-                     one(due, due), sub, waived, rep)
-            for id_, u, un, m, mt, k, tn, tt, due, sub, waived, rep in result]
+    names: dict[str, str] = dict(session.execute(select(col(Unit.id), col(Unit.name))).tuples().all())
+    tasks: dict[int, str] = dict(session.execute(select(col(Task.number), col(Task.title))).tuples().all())
+    milestones: dict[str, tuple[str, str, str, int | None, str | None, str | None]] = {
+        mid: (mid, title, kind, number, tasks.get(number) if number is not None else None, report)
+        for mid, title, kind, number, report in session.execute(
+            select(col(Milestone.id), col(Milestone.title), col(Milestone.kind), col(Milestone.task_number),
+                   col(Milestone.report_id))).tuples()}
+    days = Days()
+    reports = {m[5] for m in milestones.values() if m[5] is not None}
+    # (report milestone, unit) → (submitted_on, waived) of the unit's report entry
+    delivered: dict[tuple[str, str], tuple[dt.date | None, bool]] = {}
+    if reports:
+        for mid, uid, sub, status in driver_rows(session, select(
+                col(e.milestone_id), col(e.unit_id), col(e.submitted_on), col(e.status))
+                .where(col(e.milestone_id).in_(sorted(reports)))):
+            delivered[(mid, uid)] = (days[sub], status == "waived")
+    unit_ids: dict[str, str] = {u: u for u in names}  # one string object per id
+    out: list[EntryRow] = []
+    add = out.append
+    for id_, u, m, due, sub, status in driver_rows(session, query):
+        mid, title, kind, number, task_title, report = milestones[m]
+        waived = status == "waived"
+        submitted = days[sub]
+        if report is not None:
+            rep = delivered.get((report, u))
+            if rep is not None:
+                submitted = submitted if submitted is not None else rep[0]
+                waived = waived or rep[1]
+        u = unit_ids[u]
+        add(EntryRow(id_, u, names[u], mid, title, kind, number, task_title, days[due], submitted, waived, report))
+    return out
 
 
 def _suggest(word: str, choices: list[str], fallback: str) -> str:

@@ -10,15 +10,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from models.driver_rows import Days, driver_rows
 from models.report_tables import DigestSnapshot
 from models.tables import Escalation, LedgerEntry, Milestone, Unit, utcnow
 
 
 def fired_rungs(session: Session, *, today: dt.date) -> dict[int, dict[str, dt.date]]:
     """entry id → {rung kind: first date it fired}, for rungs fired on or before ``today``."""
-    # Core execution (the ORM's per-row processing doubled this read at 123,000 rungs); the
-    # few distinct kinds and dates are kept once each.
-    rows: Any = session.connection().execute(
+    # The driver's tuples (models/driver_rows: SQLAlchemy's per-row processing doubled this
+    # read at 123,000 rungs); the few distinct kinds and dates are kept once each.
+    rows = driver_rows(session,
         select(col(Escalation.entry_id), col(Escalation.kind), func.min(col(Escalation.fired_on)))
         .join(LedgerEntry, col(LedgerEntry.id) == col(Escalation.entry_id))
         .where(col(Escalation.fired_on) <= today, col(LedgerEntry.archived_at).is_(None))
@@ -26,8 +27,9 @@ def fired_rungs(session: Session, *, today: dt.date) -> dict[int, dict[str, dt.d
     )
     out: dict[int, dict[str, dt.date]] = {}
     one: Any = {}.setdefault
+    days = Days()
     for entry_id, kind, fired_on in rows:
-        out.setdefault(entry_id, {})[one(kind, kind)] = one(fired_on, fired_on)
+        out.setdefault(entry_id, {})[one(kind, kind)] = days[fired_on]
     return out
 
 

@@ -7,14 +7,14 @@ and fetches nothing.  "Sortable" unit tables are one static page per sort order.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
 
 from notifications.charts import Series, line_chart
-from notifications.digest_render import COLORS, DigestView, environment
+from notifications.digest_render import COLORS, DigestView, environment, longest_overdue
 from plan.digest_rules import Digest, history_series
 from plan.evaluation import RUNG_LABELS, RUNG_ORDER
 from plan.model import Plan
@@ -127,11 +127,9 @@ def _unit_row(u: dict[str, Any], linked: bool) -> Markup:
                   f'{u["missing"]}</td><td>{escape(u["worst_rung_label"])}</td></tr>')
 
 
-def _ranked(items: list[Any], cap: int) -> list[Any]:
+def _ranked(items: Sequence[dict[str, Any]], cap: int) -> list[dict[str, Any]]:
     """A list as the index shows it: whole within ``cap``, else the ``cap`` longest overdue."""
-    if len(items) <= cap:
-        return items
-    return sorted(items, key=lambda i: -i["days_overdue"])[:cap]
+    return longest_overdue(items, cap)
 
 
 def write_dashboard(folder: Path, *, view: DigestView, digest: Digest, plan: Plan,

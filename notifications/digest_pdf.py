@@ -4,10 +4,16 @@ fallbacks, so the machine's installed CJK font is used."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from notifications.digest_render import DigestView, environment, headline
+from notifications.digest_render import DigestView, Items, environment, headline
+
+
+def _units(items: Sequence[dict[str, Any]]) -> set[str]:
+    # the view's lists are Items (read lazily); counting their units needs no dicts
+    return items.units() if isinstance(items, Items) else {i["unit"] for i in items}
 
 
 def brief_html(v: DigestView, number: int) -> str:
@@ -17,7 +23,7 @@ def brief_html(v: DigestView, number: int) -> str:
                      if u["missing"] and not u["task_only"]]
     context: dict[str, Any] = {**v.as_dict(), "number": number, "headline": headline(v),
                                "missing_units": missing_units,
-                               "supervised_units": len({i["unit"] for i in v.supervise})}
+                               "supervised_units": len(_units(v.supervise))}
     return environment().get_template("digest_brief.html").render(context)
 
 

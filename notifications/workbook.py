@@ -78,6 +78,7 @@ def write_workbook(path: Path, *, digest: Digest, plan: Plan,
     state_cells = {state: cell(LIGHT_LABELS[LIGHTS[state]], fill[LIGHTS[state]]) + cell(STATE_LABELS[state])
                    for state in State}
     rung_cells: dict[str | None, str] = {}
+    tails: dict[tuple[dt.date, State, dt.date | None, str | None], str] = {}
 
     def day(value: dt.date | None) -> str:
         found = date_cells.get(value)
@@ -96,12 +97,18 @@ def write_workbook(path: Path, *, digest: Digest, plan: Plan,
             unit = unit_cells.get(row.unit_id)
             if unit is None:
                 unit = unit_cells[row.unit_id] = cell(row.unit_name)
-            rung = rung_cells.get(worst)
-            if rung is None:
-                rung = rung_cells[worst] = cell(RUNG_LABELS.get(worst or "", ""))
-            submitted = day(row.submitted_on if state in (State.ON_TIME, State.LATE) else None)
-            days = number(days_overdue(row.due)) if state is State.OVERDUE else "<c/>"
-            yield f"{head}{unit}{day(row.due)}{state_cells[state]}{submitted}{days}{rung}"
+            # The cells after the unit (due, light, state, submitted, days, rung) repeat across
+            # the units owing a milestone: formatted once per distinct combination.
+            submitted_on = row.submitted_on if state in (State.ON_TIME, State.LATE) else None
+            key = (row.due, state, submitted_on, worst)
+            tail = tails.get(key)
+            if tail is None:
+                rung = rung_cells.get(worst)
+                if rung is None:
+                    rung = rung_cells[worst] = cell(RUNG_LABELS.get(worst or "", ""))
+                days = number(days_overdue(row.due)) if state is State.OVERDUE else "<c/>"
+                tail = tails[key] = f"{day(row.due)}{state_cells[state]}{day(submitted_on)}{days}{rung}"
+            yield head + unit + tail
 
     for number_, section in plan.sections.items():
         entries = buckets[number_]

@@ -233,6 +233,12 @@ class Digest:
                 "supervised": len(self.supervise), "interview_proposals": len(self.interview)}
 
 
+# Rung kind → its place on the ladder (a dict lookup per entry, not a tuple search), and the
+# shared "no rung fired" of the entries without any (read only, never filled in).
+RUNG_RANK = {kind: n for n, kind in enumerate(RUNG_ORDER)}
+NO_RUNGS: dict[str, dt.date] = {}
+
+
 def _item(row: Row, days: int, today: dt.date, fired_on: dt.date | None = None) -> Item:
     return Item(row.id, row.unit_id, row.unit_name, row.milestone_id, row.milestone_title,
                 row.task_number, row.due, days, fired_on,
@@ -267,8 +273,8 @@ def build(rows: Sequence[Row], *, classifier: Classifier, sections_of: dict[int,
     for row in rows:
         state = classifier.state(due=row.due, submitted_on=row.submitted_on, waived=row.waived)
         enforceable = row.milestone_id not in assumed
-        fired = rungs.get(row.id, {})
-        worst = max(fired, key=RUNG_ORDER.index) if fired else None
+        fired = rungs.get(row.id, NO_RUNGS)
+        worst = max(fired, key=RUNG_RANK.__getitem__) if fired else None
         entries.append((row, state, worst))
         due_now = row.due <= today
         # Counted per kind of entry and added to the progress figures after the loop: three
@@ -282,7 +288,7 @@ def build(rows: Sequence[Row], *, classifier: Classifier, sections_of: dict[int,
         line.lights.append(LIGHTS[state] if enforceable or state is not State.OVERDUE else Light.AMBER)
         # An assumed date is never escalated past 催办 in a notice: its rungs do not colour the unit.
         if enforceable and worst is not None and (line.worst_rung is None
-                                  or RUNG_ORDER.index(worst) > RUNG_ORDER.index(line.worst_rung)):
+                                                  or RUNG_RANK[worst] > RUNG_RANK[line.worst_rung]):
             line.worst_rung = worst
         if state is State.WAIVED:
             continue
@@ -319,13 +325,16 @@ def build(rows: Sequence[Row], *, classifier: Classifier, sections_of: dict[int,
         if state is State.OVERDUE:
             if not line.task_only:  # never on a blame list
                 if "supervise" in fired:
-                    supervise.append(_item(row, days, today, fired["supervise"]))
+                    # One frozen Item on both lists: the first digest lists every supervised entry
+                    # as new too (39,000 at national scale).
+                    listed = _item(row, days, today, fired["supervise"])
+                    supervise.append(listed)
                     line.supervised = True
+                    if since is None or fired["supervise"] > since:
+                        new_sup.append(listed)
                 if "interview" in fired:
                     interview.append(_item(row, days, today, fired["interview"]))
                     line.interview = True
-                if "supervise" in fired and (since is None or fired["supervise"] > since):
-                    new_sup.append(_item(row, days, today, fired["supervise"]))
             if since is None or row.due >= since:
                 new_over.append(_item(row, days, today))
         if state in DONE and row.submitted_on is not None and (since is None or row.submitted_on > since):

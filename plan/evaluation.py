@@ -11,10 +11,10 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from plan.schema import RUNG_KIND_NAMES
-from plan.schema_evaluation import Evaluation
+from plan.schema_evaluation import Evaluation, Rules
 from plan.workdays import WorkCalendar
 
 ListName = Literal["commend", "criticise", "none"]
@@ -104,45 +104,76 @@ def _rung_index(kind: str | None) -> int:
     return _RUNG_INDEX.get(kind, -1) if kind is not None else -1
 
 
+# What one obligation contributes: its state ("missing", "late", "on-time"), its reason line
+# and the working days it was early.  The same for every unit owing the same milestone with
+# the same dates, so evaluate() keeps one per distinct obligation (Reason is frozen).
+Contribution = tuple[str, Reason, int]
+
+
+def _contribution(ob: Obligation, rules: Rules, today: dt.date,
+                  between: Callable[[dt.date, dt.date], int]) -> Contribution:
+    name = f"「{ob.title}」（截止 {ob.due}）"
+    if ob.submitted_on is None:
+        days = max(1, between(ob.due, today))
+        lost = min(rules.missing.max, rules.missing.points + rules.missing.per_day * days)
+        return ("missing", Reason("missing", -lost,
+                                  f"{name}截至 {today} 仍未报送，已逾期 {days} 个工作日，扣 {_points(lost)} 分",
+                                  ob.milestone_id, ob.title, ob.due.isoformat(), today.isoformat(), days), 0)
+    if ob.submitted_on > ob.due:
+        days = max(1, between(ob.due, ob.submitted_on))
+        lost = min(rules.late.max, rules.late.per_day * days)
+        return ("late", Reason("late", -lost,
+                               f"{name}于 {ob.submitted_on} 报送，逾期 {days} 个工作日，扣 {_points(lost)} 分",
+                               ob.milestone_id, ob.title, ob.due.isoformat(), ob.submitted_on.isoformat(), days), 0)
+    return ("on-time", Reason("on-time-item", 0, f"{name}于 {ob.submitted_on} 按时报送", ob.milestone_id,
+                              ob.title, ob.due.isoformat(), ob.submitted_on.isoformat(), 0),
+            between(ob.submitted_on, ob.due))
+
+
+def _rung_reason(ob: Obligation, lost: float) -> Reason:
+    assert ob.rung is not None
+    return Reason("rung", -lost, f"「{ob.title}」（截止 {ob.due}）于 {ob.rung_on} 升级至「{RUNG_LABELS[ob.rung]}」，"
+                                 f"扣 {_points(lost)} 分", ob.milestone_id)
+
+
 def score_unit(facts: UnitFacts, config: Evaluation, calendar: WorkCalendar,
-               today: dt.date, between: Callable[[dt.date, dt.date], int] | None = None) -> UnitScore:
+               today: dt.date, between: Callable[[dt.date, dt.date], int] | None = None,
+               memo: dict[tuple[Any, ...], Any] | None = None) -> UnitScore:
     """``between`` is ``calendar.between`` or a cached copy of it: 1,000 units owe the same
-    200 milestones, so a national evaluation asks the same few hundred date pairs 200,000 times."""
+    200 milestones, so a national evaluation asks the same few hundred date pairs 200,000 times.
+    ``memo`` keeps each distinct obligation's reason lines across the units of one evaluation
+    (same ``config`` and ``today``): formatting 100,000 identical lines was its largest cost."""
     between = between or calendar.between
+    memo = {} if memo is None else memo
     rules = config.rules
     result = UnitScore(facts.unit_id, facts.name, score=config.base)
     reasons = result.reasons
     for ob in sorted(facts.obligations, key=lambda o: (o.due, o.milestone_id)):
         if ob.waived:
             continue
-        name = f"「{ob.title}」（截止 {ob.due}）"
-        if ob.submitted_on is None:
-            days = max(1, between(ob.due, today))
-            lost = min(rules.missing.max, rules.missing.points + rules.missing.per_day * days)
+        key = (ob.milestone_id, ob.title, ob.due, ob.submitted_on)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _contribution(ob, rules, today, between)
+        state, reason, early = found
+        if state == "missing":
             result.missing += 1
-            reasons.append(Reason("missing", -lost,
-                                  f"{name}截至 {today} 仍未报送，已逾期 {days} 个工作日，扣 {_points(lost)} 分",
-                                  ob.milestone_id, ob.title, ob.due.isoformat(), today.isoformat(), days))
-        elif ob.submitted_on > ob.due:
-            days = max(1, between(ob.due, ob.submitted_on))
-            lost = min(rules.late.max, rules.late.per_day * days)
+        elif state == "late":
             result.late += 1
-            reasons.append(Reason("late", -lost,
-                                  f"{name}于 {ob.submitted_on} 报送，逾期 {days} 个工作日，扣 {_points(lost)} 分",
-                                  ob.milestone_id, ob.title, ob.due.isoformat(), ob.submitted_on.isoformat(), days))
         else:
             result.on_time += 1
-            result.days_early += between(ob.submitted_on, ob.due)
-            reasons.append(Reason("on-time-item", 0, f"{name}于 {ob.submitted_on} 按时报送", ob.milestone_id,
-                                  ob.title, ob.due.isoformat(), ob.submitted_on.isoformat(), 0))
+            result.days_early += early
+        reasons.append(reason)
         if ob.rung is not None and ob.rung_on is not None:
             lost = float(getattr(rules.rungs, ob.rung, 0) or 0)
             if _rung_index(ob.rung) > _rung_index(result.worst_rung):
                 result.worst_rung = ob.rung
             if lost:
-                reasons.append(Reason("rung", -lost,
-                                      f"{name}于 {ob.rung_on} 升级至「{RUNG_LABELS[ob.rung]}」，扣 {_points(lost)} 分",
-                                      ob.milestone_id))
+                rung_key = ("rung", ob.milestone_id, ob.title, ob.due, ob.rung, ob.rung_on)
+                rung = memo.get(rung_key)
+                if rung is None:
+                    rung = memo[rung_key] = _rung_reason(ob, lost)
+                reasons.append(rung)
     if facts.stats == "missing" and rules.stats_table.missing:
         lost = rules.stats_table.missing
         reasons.append(Reason("stats", -lost, f"行政保护案件统计表未报送{facts.stats_detail}，扣 {_points(lost)} 分"))
@@ -232,7 +263,8 @@ def apply_overrides(scores: list[UnitScore], overrides: Iterable[Override]) -> N
 def evaluate(facts: Iterable[UnitFacts], config: Evaluation, calendar: WorkCalendar,
              today: dt.date, overrides: Iterable[Override] = ()) -> list[UnitScore]:
     between = functools.lru_cache(maxsize=None)(calendar.between)
-    scores = [score_unit(f, config, calendar, today, between) for f in facts]
+    memo: dict[tuple[Any, ...], Any] = {}
+    scores = [score_unit(f, config, calendar, today, between, memo) for f in facts]
     rank(scores)
     propose(scores, config)
     apply_overrides(scores, overrides)

@@ -210,3 +210,31 @@ def test_evaluation_summary_caps_reasons_per_unit_and_says_where_the_rest_are() 
     assert "  - 另有 4 条扣分依据未列出，全部评分依据见评分明细工作簿（scores-draft.xlsx）" in text
     assert text.count("另有") == 1  # 乙单位 lists both of its reasons
     assert "| 3 | 甲单位 | 72 |" in text  # every unit stays in the score table
+
+
+def test_units_owing_the_same_obligations_score_as_each_alone() -> None:
+    """evaluate() keeps one reason line per distinct obligation across units (a national
+    evaluation formatted the same 100,000 lines): each unit's score, counts and lines are
+    what scoring it on its own gives."""
+    from plan.evaluation import score_unit
+
+    def owed(unit: str, submitted: dt.date | None, rung_on: dt.date | None) -> UnitFacts:
+        return UnitFacts(unit, f"{unit}局", (
+            Obligation("plan", PLAN_DOC, D(2024, 6, 5), D(2024, 6, 3)),
+            Obligation("summary", SUMMARY, D(2024, 7, 5), submitted,
+                       rung="supervise" if rung_on else None, rung_on=rung_on),
+            Obligation("waived", "免报材料", D(2024, 6, 7), None, waived=True)))
+
+    facts = [owed("a", None, D(2024, 7, 15)), owed("b", None, D(2024, 7, 15)), owed("c", D(2024, 7, 10), None),
+             owed("d", None, D(2024, 7, 16)), owed("e", D(2024, 7, 10), None)]
+    config, calendar, today = Evaluation(), WorkCalendar(), D(2024, 7, 19)
+    together = {s.unit_id: s for s in evaluate(facts, config, calendar, today)}
+    for f in facts:
+        alone = score_unit(f, config, calendar, today)
+        got = together[f.unit_id]
+        assert (got.score, got.missing, got.late, got.on_time, got.days_early, got.worst_rung) == (
+            alone.score, alone.missing, alone.late, alone.on_time, alone.days_early, alone.worst_rung)
+        # the list line propose() adds comes last; everything before it is the unit's own
+        assert [r.as_json() for r in got.reasons if r.rule != "list"] == [r.as_json() for r in alone.reasons]
+    assert together["a"].reasons[1] is together["b"].reasons[1]  # shared, not copied
+    assert together["a"].reasons[2].text != together["d"].reasons[2].text  # fired on another day
