@@ -27,7 +27,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from notifications.compose import outgoing
+from notifications.compose import address_problem, outgoing
 from notifications.failures import PermanentFailure
 from notifications.mime import Outgoing, build_message
 
@@ -55,15 +55,21 @@ class Built:
 
 
 def build(row: Any) -> Built:
-    """Render (a stored notice) and build one claimed row (any object with its columns)."""
+    """Render (a stored notice), check the addresses of and build one claimed row (any
+    object with its columns)."""
     try:
         message = outgoing(row)
     except Exception as exc:  # a stored notice that cannot be rendered never will be
         return Built(row.id or 0, None, None, f"邮件内容无法生成：{type(exc).__name__}: {exc}")
+    problem = address_problem(message)
+    if problem is not None:  # fails alone; the rest of the run goes on
+        return Built(message.id, None, None, problem)
     try:
         data = build_message(message)
     except PermanentFailure as failure:  # e.g. an attachment's frozen copy is missing
         return Built(message.id, message, None, failure.message)
+    # Parsed here, so the copy the sender unpickles carries them (cached properties).
+    message.from_address, message.recipients  # noqa: B018
     return Built(message.id, message, data)
 
 

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from models import outbox
 from notifications.build_ahead import Builder, Built
-from notifications.compose import address_problem
+from notifications.compose import address_problem  # noqa: F401  (its old home)
 from notifications.failures import (
     DeliveryFailure,
     PermanentFailure,
@@ -123,23 +123,18 @@ class _Run:
 
     def claim(self, batch: int) -> list[SimpleNamespace] | None:
         """The next batch to send, as detached copies of the rows (the helper process that
-        builds ahead gets them pickled): None when the queue is empty.  A message whose
-        address is invalid fails here, alone; the rest of the run goes on."""
+        builds ahead gets them pickled): None when the queue is empty.  A message that
+        cannot be rendered or whose address is invalid fails when its turn comes
+        (:func:`notifications.build_ahead.build`), alone; the rest of the run goes on."""
         with self.tx() as session:
             rows = outbox.claim(session, now=self.clock(), lease=self.lease, limit=batch,
                                 max_attempts=self.max_attempts)
         if not rows:
             return None
-        claimed: list[SimpleNamespace] = []
         for row in rows:
-            problem = address_problem(row)
-            if problem is not None:
-                self.fail([row.id or 0], PermanentFailure(problem))
-                continue
             if row.recipient_states:
                 self.tracked[row.id or 0] = dict(row.recipient_states)
-            claimed.append(SimpleNamespace(**{name: getattr(row, name) for name in _COLUMNS}))
-        return claimed
+        return [SimpleNamespace(**{name: getattr(row, name) for name in _COLUMNS}) for row in rows]
 
     def ready(self, built: Built) -> Outgoing:
         """The message to send for one built row: to the recipients still waiting if an
