@@ -133,3 +133,25 @@ def test_delivery_with_a_helper_sends_each_message_once_in_order(
     assert smtp_server.received[40].data.rstrip(b"\r\n") == build(rows[keys[40]]).data.rstrip(b"\r\n")
     warned = [r for r in caplog.records if "辅助进程出错" in r.getMessage()]
     assert len(warned) == (1 if remote == "helper dies" else 0)
+
+
+def test_postgres_sent_records_do_not_leave_synchronous_commit_off(workdir, smtp_server: SmtpServer) -> None:
+    """The sent record's commit skips the WAL flush only inside its own transaction (SET
+    LOCAL): no connection goes back to the pool with synchronous_commit off.  (That the
+    record survives the sender's death is tests/test_delivery_processes.py's kill test.)"""
+    from sqlalchemy import text
+
+    from models import outbox
+
+    engine = get_engine()
+    queue_stored_notices(3)
+    report = deliver_pending(engine_or_session_factory=engine, transport=transport_from_env(), now=NOW)
+    assert report == DeliveryReport(sent=3)
+    with session_scope() as session:
+        recorder = outbox.SentRecorder(session)
+        expected = "SET LOCAL synchronous_commit TO OFF" if engine.dialect.name == "postgresql" else None
+        assert recorder._before == expected
+    if engine.dialect.name == "postgresql":
+        for _ in range(engine.pool.size()):
+            with engine.connect() as conn:
+                assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
