@@ -10,6 +10,7 @@ committed before anything is sent: PostgreSQL skips rows another claimer holds
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -323,12 +324,28 @@ class SentRecorder:
         # setting ends with the transaction and never reaches another user of the pool.
         self._before = ("SET LOCAL synchronous_commit TO OFF"
                         if dialect.name == "postgresql" else None)
+        # psycopg 3 (the driver duban installs, already imported by the engine) binds
+        # client-side with ClientCursor; another driver runs the two statements apart.
+        psycopg = sys.modules.get("psycopg") if self._before else None
+        driver = conn.connection.driver_connection
+        self._client_cursor: Any = (psycopg.ClientCursor if psycopg is not None
+                                    and isinstance(driver, psycopg.Connection) else None)
 
     def __call__(self, id: int, now: dt.datetime) -> None:
         params = {**self._params, "b_id": id, "b_now": self._to_db(now)}
         values: Any = [params[name] for name in self._positions] if self._positions else params
         # The session's connection of the moment (a session on an engine may change it).
         raw: Any = self._session.connection().connection.driver_connection
+        if self._client_cursor is not None:
+            # Bound client-side, both statements go in one round trip (a PostgreSQL
+            # server under load answers each one late).
+            cursor = self._client_cursor(raw)
+            try:
+                cursor.execute(f"{self._before}; {self._sql}", values)
+            finally:
+                cursor.close()
+            raw.commit()
+            return
         cursor = raw.cursor()
         try:
             if self._before:

@@ -151,6 +151,8 @@ def test_postgres_sent_records_do_not_leave_synchronous_commit_off(workdir, smtp
         recorder = outbox.SentRecorder(session)
         expected = "SET LOCAL synchronous_commit TO OFF" if engine.dialect.name == "postgresql" else None
         assert recorder._before == expected
+        # psycopg 3 sends SET LOCAL and the UPDATE in one round trip
+        assert (recorder._client_cursor is not None) == (engine.dialect.name == "postgresql")
     if engine.dialect.name == "postgresql":
         for _ in range(engine.pool.size()):
             with engine.connect() as conn:
