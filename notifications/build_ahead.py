@@ -19,9 +19,11 @@ helper imports it to find :func:`build_all`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -85,6 +87,27 @@ def _adopt_environment(environ: dict[str, str]) -> None:
     os.environ.update(environ)
 
 
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start the helper without re-running the caller's main script in it.
+
+    multiprocessing imports the parent's ``__main__`` (by module name or file path) in every
+    new process; a script without an ``if __name__ == "__main__"`` guard that delivers at top
+    level would then deliver again from inside the helper, a second sender.  The helper needs
+    nothing from ``__main__``, so while it starts, ``__main__`` names neither.
+    """
+    main = sys.modules["__main__"]
+    saved: dict[str, Any] = {name: main.__dict__[name] for name in ("__spec__", "__file__")
+                             if name in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
 class Builder:
     """Yields a :class:`Built` for each row, in order; ahead in a helper process for large
     batches.  One helper for the whole run; :meth:`close` stops it.
@@ -108,7 +131,8 @@ class Builder:
         try:
             executor = self._start()
             chunks = [rows[i:i + CHUNK] for i in range(head, len(rows), CHUNK)]
-            results = executor.map(build_all, chunks, [self._remote] * len(chunks))
+            with _main_module_hidden():  # the helper process starts on the first map
+                results = executor.map(build_all, chunks, [self._remote] * len(chunks))
         except Exception as exc:  # e.g. no forkserver on this platform
             self._fall_back(exc, len(rows))
             yield from map(build, rows)

@@ -157,3 +157,34 @@ def test_postgres_sent_records_do_not_leave_synchronous_commit_off(workdir, smtp
         for _ in range(engine.pool.size()):
             with engine.connect() as conn:
                 assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+
+
+UNGUARDED = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+with open({marker!r}, "a") as f:  # top level, no __main__ guard: must run once
+    f.write("ran\\n")
+from notifications.build_ahead import Builder
+from tests.test_delivery_build_ahead import claimed_rows
+builder = Builder(threshold=10)
+built = list(builder.built(claimed_rows(80)))
+builder.close()
+print(len(built), len({{b.row_id for b in built}}), builder._broken)
+"""
+
+
+def test_the_helper_does_not_rerun_an_unguarded_main_script(tmp_path) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED.format(root=root, marker=str(marker)))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["80", "80", "False"]  # built by the helper, no fallback
+    assert marker.read_text() == "ran\n"
