@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 from dataclasses import replace
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from notifications.mime import Outgoing
@@ -129,3 +129,24 @@ def outgoing(row: Any) -> Outgoing:
     rendered = materialise(row)
     return replace(Outgoing.from_row(row), subject=rendered.subject, body_text=rendered.text,
                    body_html=rendered.html)
+
+
+def address_problem(message: Any) -> str | None:
+    """Why this message cannot go to its To/Cc as written, or None (``message``: anything
+    with ``to`` and ``cc``, an outbox row or an :class:`Outgoing`).
+
+    Each To/Cc entry must be exactly one mailbox with an address that passes the plan's
+    address rule (:func:`check_address`): an entry such as ``a@b.org>,evil.x.org`` would
+    otherwise add a recipient.  (Here rather than in notifications.delivery so that the
+    helper process that builds messages ahead need not import the database layer.)
+    """
+    for entry in (*message.to, *message.cc):
+        found = [a for _, a in getaddresses([one_line(entry)]) if a]
+        try:
+            if len(found) != 1:
+                raise DubanError(f"收件人「{one_line(entry)}」不是一个有效的邮箱地址",
+                                 "在 plan.yaml 中改正这个单位的联系邮箱")
+            check_address(found[0], where="收件人")
+        except DubanError as exc:
+            return f"{exc.message}（{exc.hint}）" if exc.hint else exc.message
+    return None
