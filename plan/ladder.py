@@ -158,7 +158,9 @@ class _Draft:
     recipient_name: str
     unit_id: str | None
     cc: dict[str, None]
-    items: dict[int, NoticeItem]  # by entry: an entry appears once, at its highest rung today
+    # By entry: an entry appears once, at its highest rung today.  Firings, not items: only
+    # the winner of each entry becomes a NoticeItem (123,000 firings on a catch-up day).
+    items: dict[int, Firing]
 
 
 class Router:
@@ -243,27 +245,39 @@ class Router:
 
     def notices(self, firings: Iterable[Firing]) -> list[Notice]:
         drafts: dict[tuple[str, str], _Draft] = {}
+        rank = self.rank
         for firing in firings:
-            item = self._item(firing)
-            for who in firing.rung.to:
-                kind, to, name, unit_id = self._audience(who, firing.candidate)
+            rung = firing.rung
+            candidate = firing.candidate
+            entry_id = candidate.entry_id
+            for who in rung.to:
+                kind, to, name, unit_id = self._audience(who, candidate)
                 if not to:
                     self.undeliverable.add(name)
                     continue
                 # One message per recipient: unit notices per unit, the others per address.
                 group = unit_id or to[0]
-                draft = drafts.setdefault((kind, group), _Draft(kind, to, name, unit_id, {}, {}))
-                earlier = draft.items.get(item.entry_id)
-                if earlier is None or self.rank[item.rung_id] > self.rank[earlier.rung_id]:
-                    draft.items[item.entry_id] = item
-                for cc_who in firing.rung.cc:
-                    for address in self._audience(cc_who, firing.candidate)[1]:
+                draft = drafts.get((kind, group))
+                if draft is None:
+                    draft = drafts[kind, group] = _Draft(kind, to, name, unit_id, {}, {})
+                earlier = draft.items.get(entry_id)
+                if earlier is None or rank[rung.id] > rank[earlier.rung.id]:
+                    draft.items[entry_id] = firing
+                for cc_who in rung.cc:
+                    for address in self._audience(cc_who, candidate)[1]:
                         draft.cc.setdefault(address, None)
+        # One NoticeItem per winning firing, shared by every draft it won in (items are frozen).
+        made: dict[int, NoticeItem] = {}
         notices = []
         for draft in drafts.values():
             cc = tuple(a for a in draft.cc if a not in draft.to)
-            items = sorted(draft.items.values(), key=lambda i: (KIND_ORDER[i.rung_kind], i.unit_id, i.due,
-                                                       i.milestone_id))
+            picked = []
+            for firing in draft.items.values():
+                item = made.get(id(firing))
+                if item is None:
+                    item = made[id(firing)] = self._item(firing)
+                picked.append(item)
+            items = sorted(picked, key=lambda i: (KIND_ORDER[i.rung_kind], i.unit_id, i.due, i.milestone_id))
             sheet = None
             supervised = [i for i in items if i.rung_kind == "supervise"]
             if draft.kind == "unit-notice" and draft.unit_id and supervised:
