@@ -21,5 +21,6 @@ def test_sweep_output_matches_main_day_by_day(db_url):
     got = replay()
     assert sum(v[0] for v in expected.values()) > 400  # the scenario does fire things
     differing = [day for day in expected if got.get(day) != expected[day]]
-    assert not differing, f"first differing run date {differing[0]}: {got.get(differing[0])} vs {expected[differing[0]]}"
+    first = differing[0] if differing else None
+    assert not differing, f"first differing run date {first}: {got.get(first or '')} vs {expected.get(first or '')}"
     assert got.keys() == expected.keys()
