@@ -9,6 +9,7 @@ the write is one bulk insert of escalations, whatever the number of entries.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session, col
 
 from models.locks import take_lock
-from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, Unit, utcnow
+from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, SweepMark, Unit, utcnow
 from plan.errors import DubanError
 from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router, earlier_rungs
 from plan.model import Plan
@@ -69,13 +70,40 @@ def _fetch(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
     """
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
-    values = {k: v.isoformat() if sqlite and isinstance(v, dt.date) else v for k, v in params.items()}
+    values = {k: _sqlite_value(v) if sqlite else v for k, v in params.items()}
     cursor = connection.connection.cursor()
     try:
         cursor.execute(sql.format(**{k: f":{k}" if sqlite else f"%({k})s" for k in params}), values)
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+def _sqlite_value(value: Any) -> Any:
+    # SQLAlchemy's SQLite storage formats: dates as ISO text, datetimes as naive text with
+    # microseconds (the tzinfo is dropped, the fields kept).
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The entries a sweep after a mark must look at: due on one of ``dues`` (a rung reached
+    since the mark) or changed since ``changed_since``.  None: every open entry."""
+
+    dues: tuple[dt.date, ...]
+    changed_since: dt.datetime
+
+    def sql(self, params: dict[str, Any]) -> str:
+        """The WHERE clause on ``e`` (ledger_entry); its parameters are added to ``params``."""
+        params["changed_since"] = self.changed_since
+        names = [f"due{n}" for n in range(len(self.dues))]
+        params.update(zip(names, self.dues, strict=True))
+        within = f"e.due IN ({', '.join('{' + n + '}' for n in names)}) OR " if names else ""
+        return f" AND ({within}e.updated_at > {{changed_since}})"
 
 
 # Entries not submitted (as of today), not waived, due by the horizon; milestones tied to a
@@ -90,16 +118,26 @@ WHERE e.archived_at IS NULL AND m.archived_at IS NULL AND m.report_id IS NULL AN
 """
 
 
-def open_candidates(session: Session, *, today: dt.date, horizon: dt.date) -> list[Candidate]:
-    """Entries not submitted (as of today), not waived, due by ``horizon``.
+def open_candidates(session: Session, *, today: dt.date, horizon: dt.date,
+                    scope: Scope | None = None) -> list[Candidate]:
+    """Entries not submitted (as of today), not waived, due by ``horizon`` (and in ``scope``).
 
     Milestones tied to a report are left out: they follow their report's entry.  Each row
     says whether the entry is enforceable (a seed/confirmed date of a reporting unit).
     """
+    params: dict[str, Any] = {"today": today, "horizon": horizon}
+    sql = CANDIDATES_SQL + (scope.sql(params) if scope else "")
     dates = IsoDates()
     return [Candidate(entry_id, unit_id, milestone_id, title, task, dates[due], bool(enforceable), bool(assumed))
             for entry_id, unit_id, milestone_id, title, task, due, enforceable, assumed
-            in _fetch(session, CANDIDATES_SQL, {"today": today, "horizon": horizon})]
+            in _fetch(session, sql, params)]
+
+
+def count_open(session: Session, *, today: dt.date, horizon: dt.date) -> int:
+    """How many entries :func:`open_candidates` returns without a scope (what a run reports
+    as checked, whichever of them it had to read)."""
+    sql = "SELECT COUNT(*) FROM (" + CANDIDATES_SQL + ") AS open_entries"
+    return int(_fetch(session, sql, {"today": today, "horizon": horizon})[0][0])
 
 
 # The recorded rungs of open entries within the horizon (the entries open_candidates may return).
@@ -112,10 +150,11 @@ FIRED_SQL = "SELECT x.entry_id, x.rung_id, x.kind, CAST(x.fired_on AS VARCHAR), 
 # row stores its content before ``state``, so joining it to every escalation made SQLite
 # walk each message's overflow pages ~120 times (49 s of a 50 s next-day sweep at 200k).
 SENT_SQL = ("SELECT o.key FROM outbox o WHERE o.state IN ('queued', 'sending', 'sent') AND o.key IN "
-            "(SELECT DISTINCT x.message_key" + _OPEN_ESCALATIONS + ")")
+            "(SELECT DISTINCT x.message_key" + _OPEN_ESCALATIONS + "{scope})")
 
 
-def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[int, dict[str, FiredRung]]:
+def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date,
+                scope: Scope | None = None) -> dict[int, dict[str, FiredRung]]:
     """The recorded rungs of open entries, with whether each one's message went out.
 
     "Sent" means: the escalation row names an outbox message (the one to the unit, else the
@@ -123,9 +162,11 @@ def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[i
     count, and neither does a row without a message.  The ladder cites a row only when it
     fired on an earlier run date than today.
     """
-    params = {"today": today, "horizon": horizon}
-    sent_keys = {key for (key,) in _fetch(session, SENT_SQL, params)}
-    rows = _fetch(session, FIRED_SQL, params)
+    params: dict[str, Any] = {"today": today, "horizon": horizon}
+    within = scope.sql(params) if scope else ""
+    # {scope} is filled in here; the parameters' own {names} stay for _fetch.
+    sent_keys = {key for (key,) in _fetch(session, SENT_SQL.replace("{scope}", within), params)}
+    rows = _fetch(session, FIRED_SQL + within, params)
     fired: dict[int, dict[str, FiredRung]] = {}
     dates = IsoDates()
     # 130,000 rows the day after a catch-up, but only a few thousand distinct (kind, run date,
@@ -171,6 +212,27 @@ def check_run_date(session: Session, *, plan: Plan, today: dt.date) -> None:
             "检查 --today；确需补跑这一天，加 --force（不会重复提醒已升级的事项）")
 
 
+MARK = "sweep"
+# How far before the last sweep an entry's change still sends it to be looked at again: a
+# change written (updated_at) before that sweep began may have committed after it read.
+CHANGED_MARGIN = dt.timedelta(days=1)
+# Bump when the firing rules in plan/ladder.py change: a mark left by other rules is not used.
+RULES_VERSION = "1"
+
+
+def rules_fingerprint(session: Session, plan: Plan) -> str:
+    """What, besides an entry's own row and today's date, decides which of its rungs fire:
+    the ladder, the calendar, each milestone's source/archived/report link and each unit's
+    role.  A sweep after a mark with another fingerprint looks at every open entry."""
+    digest = hashlib.sha256(RULES_VERSION.encode())
+    digest.update(repr([(r.id, r.kind, r.offset, tuple(r.to), tuple(r.cc)) for r in plan.escalation.rungs]).encode())
+    digest.update(plan.calendar.model_dump_json().encode())
+    rows = _fetch(session, "SELECT id, source, archived_at IS NULL, report_id FROM milestone ORDER BY id", {})
+    digest.update(repr([(i, s, bool(a), r) for i, s, a, r in rows]).encode())
+    digest.update(repr(_fetch(session, "SELECT id, role FROM unit ORDER BY id", {})).encode())
+    return digest.hexdigest()
+
+
 def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = True,
                unmatched: Sequence[UnmatchedFile] = (), undelivered: Sequence[UndeliveredMail] = (),
                attach_sheets: bool = False) -> SweepResult:
@@ -190,9 +252,16 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
         take_lock(session, "sweep")
     ladder = Ladder(plan, calendar, today)
     horizon = ladder.horizon()
-    candidates = open_candidates(session, today=today, horizon=horizon)
-    result.entries_checked = len(candidates)
-    firings = ladder.firings(candidates, fired_rungs(session, today=today, horizon=horizon))
+    began, fingerprint = utcnow(), rules_fingerprint(session, plan)
+    mark = session.get(SweepMark, MARK)
+    scope = None
+    if mark is not None and mark.fingerprint == fingerprint and mark.swept_on <= today:
+        scope = Scope(tuple(ladder.dues_reaching(mark.swept_on)), mark.at - CHANGED_MARGIN)
+    candidates = open_candidates(session, today=today, horizon=horizon, scope=scope)
+    result.entries_checked = len(candidates) if scope is None else count_open(session, today=today, horizon=horizon)
+    firings = ladder.firings(candidates, fired_rungs(session, today=today, horizon=horizon, scope=scope))
+    if mark is None or mark.swept_on <= today:  # a back-dated run (--force) leaves the mark
+        session.merge(SweepMark(name=MARK, swept_on=today, fingerprint=fingerprint, at=began))
     router = Router(plan, today, calendar)
     result.notices = with_unmatched(router.notices(firings), plan=plan, today=today, unmatched=unmatched,
                                     undelivered=undelivered)

@@ -119,6 +119,25 @@ class Ladder:
         earliest = min(r.offset for r in self.rungs)
         return self.calendar.shift(self.today, -earliest) if earliest < 0 else self.today
 
+    def dues_reaching(self, since: dt.date) -> list[dt.date]:
+        """The due dates for which some rung is reached after ``since`` and by today.
+
+        An entry whose state has not changed since a sweep on ``since`` can fire today only
+        if one of its rungs became reached in (since, today]: otherwise its reached rungs are
+        the ones that sweep already fired or, for an outranked reminder, skipped for good.
+        ``shift`` is monotone in the date, so each rung's dates form one interval; the scan
+        covers it with room to spare (a working day is at most a few calendar days).
+        """
+        found: set[dt.date] = set()
+        for rung in self.rungs:
+            span = dt.timedelta(days=3 * abs(rung.offset) + 40)
+            day, end = since - span, self.today + span
+            while day <= end:
+                if since < self.calendar.shift(day, rung.offset) <= self.today:
+                    found.add(day)
+                day += dt.timedelta(days=1)
+        return sorted(found)
+
     def _reached_for_due(self, due: dt.date, enforceable: bool) -> tuple[Rung, ...]:
         """The rungs that may fire today for entries due on ``due``."""
         rungs = self.rungs if enforceable else [r for r in self.rungs if r.kind in UNENFORCED_KINDS]

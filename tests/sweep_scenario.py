@@ -61,8 +61,8 @@ def _digest(rows: list[Any]) -> str:
 
 def replay() -> dict[str, list[Any]]:
     """Sync the shipped plan into the (empty) database and sweep every run date; per date:
-    [escalations, messages, digest of the escalation rows, digest of the outbox rows and
-    of what each renders to]."""
+    [escalations, messages, entries checked (as ``duban run`` reports), digest of the
+    escalation rows, digest of the outbox rows and of what each renders to]."""
     from sqlalchemy import select, update
 
     from flows.sweep import run_sweep
@@ -84,8 +84,11 @@ def replay() -> dict[str, list[Any]]:
                                          source="cli", actor="测试员")
             for unit, milestone in WAIVERS.get(day, []):
                 ledger.waive_entry(session, unit_id=unit, milestone_id=milestone, reason="测试", actor="测试员")
-            run_sweep(session, plan=plan, today=day)
+            checked = run_sweep(session, plan=plan, today=day).entries_checked
         with session_scope() as session:
+            # A day passes: today's changes are old by the next run (a season replays in
+            # seconds; the sweep looks again at entries changed shortly before its last run).
+            session.execute(update(LedgerEntry).values(updated_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)))
             for unit in FAILURES.get(day, []):
                 session.execute(update(OutboxMessage).where(OutboxMessage.unit_id == unit,
                                                             OutboxMessage.run_date == day)
@@ -104,7 +107,7 @@ def replay() -> dict[str, list[Any]]:
                                  row.subject, row.content, row.notice, row.template_version, row.attachments,
                                  row.body_text, row.body_html,
                                  rendered.subject, rendered.text, rendered.html])
-        out[day.isoformat()] = [len(escalations), len(messages), _digest(escalations), _digest(messages)]
+        out[day.isoformat()] = [len(escalations), len(messages), checked, _digest(escalations), _digest(messages)]
     return out
 
 

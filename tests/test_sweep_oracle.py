@@ -16,7 +16,7 @@ from pathlib import Path
 
 import chinese_calendar
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bench.synthetic import plan_data
 from flows.sweep import run_sweep
@@ -32,17 +32,26 @@ HISTORY = ("remind", "chase", "supervise")
 SUBMITTED = {D(2024, 6, 14): [("u00002", "work-plan")], D(2024, 7, 2): [("u00003", "half-year-summary")],
              D(2024, 7, 16): [("u00001", "half-year-summary")]}  # the last one late
 OFF = (D(2024, 7, 22), D(2024, 7, 30))  # duban off: the next run catches up
+# Plan edits synced the morning of a day: from MOVED, t2-m0011 is due three weeks earlier
+# (its entries change, nothing else does); from CONFIRMED, task 1's dates are confirmed
+# (no entry changes, but its entries may now climb past 催办).
+MOVED, CONFIRMED = D(2024, 8, 12), D(2024, 8, 26)
+FIRST = D(2024, 5, 20)
 
 
-def write_plan(folder: Path) -> Path:
+def write_plan(folder: Path, today: dt.date = FIRST) -> Path:
     data = plan_data(units=6, milestones=27)
     data["units"][-1]["role"] = "task-only"  # u00006: reminded and chased only
     if "evaluation" in data:  # a task-only unit is never scored
         data["evaluation"]["scope"] = [u["id"] for u in data["units"][1:-1]]
     for task in data["tasks"][::3]:  # tasks 1, 4, 7, 10: dates still inferred
-        for milestone in task["milestones"]:
-            milestone["source"] = "assumed"
-    path = folder / "plan.yaml"
+        if not (task["number"] == 1 and today >= CONFIRMED):
+            for milestone in task["milestones"]:
+                milestone["source"] = "assumed"
+    if today >= MOVED:
+        moved = next(m for t in data["tasks"] for m in t["milestones"] if m["id"] == "t2-m0011")
+        moved["due"] = (D.fromisoformat(moved["due"]) - dt.timedelta(days=21)).isoformat()
+    path = folder / f"plan-{today}.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
@@ -75,14 +84,17 @@ class Days:
         return sign * count
 
 
-def oracle(plan, days: Days, run_dates: list[dt.date]):
-    """Per run date: {(unit, milestone, rung)} fired and {(kind, group): {(unit, milestone): item}}."""
-    rungs = list(plan.escalation.rungs)
-    entries = [(m, unit) for m in plan.milestones() if m.report is None for unit in m.units]
+def oracle(plans, days: Days, run_dates: list[dt.date]):
+    """Per run date: {(unit, milestone, rung)} fired and {(kind, group): {(unit, milestone): item}}.
+
+    ``plans(day)``: the plan in force that day."""
     submitted: dict[tuple[str, str], dt.date] = {}
     history: dict[tuple[str, str], list[tuple[str, str, dt.date, bool]]] = {}  # rung, kind, on, sent
     out = {}
     for today in run_dates:
+        plan = plans(today)
+        rungs = list(plan.escalation.rungs)
+        entries = [(m, unit) for m in plan.milestones() if m.report is None for unit in m.units]
         for unit, milestone in SUBMITTED.get(today, []):
             submitted[unit, milestone] = today
         fired_today: dict[tuple[str, str], list] = {}
@@ -131,6 +143,13 @@ def oracle(plan, days: Days, run_dates: list[dt.date]):
     return out
 
 
+def age_the_ledger() -> None:
+    """A day passes: what was changed today is old news by the next run (the tests run a
+    season in seconds, so without this every entry would count as just changed)."""
+    with session_scope() as session:
+        session.execute(update(LedgerEntry).values(updated_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)))
+
+
 def stored(day: dt.date):
     with session_scope() as session:
         fired = {tuple(row) for row in session.execute(
@@ -148,24 +167,30 @@ def stored(day: dt.date):
 
 
 def test_sweep_fires_and_tells_what_the_oracle_says(tmp_path, db_url):
-    plan = load_plan(write_plan(tmp_path))
-    days = Days(plan.calendar)
+    versions = {day: load_plan(write_plan(tmp_path, day)) for day in (D(2024, 5, 20), MOVED, CONFIRMED)}
+
+    def plans(day: dt.date):
+        return versions[max(d for d in versions if d <= day)]
+
+    days = Days(plans(MOVED).calendar)
     run_dates = [D(2024, 5, 20) + dt.timedelta(days=n) for n in range(130)]
     run_dates = [d for d in run_dates if days.work(d) and not OFF[0] <= d <= OFF[1]]
-    with session_scope() as session:
-        sync_ledger(session, plan)
-    expected = oracle(plan, days, run_dates)
+    assert MOVED in run_dates and CONFIRMED in run_dates
+    expected = oracle(plans, days, run_dates)
     total = 0
     for today in run_dates:
         with session_scope() as session:
+            if today == run_dates[0] or today in versions:
+                sync_ledger(session, plans(today))
             for unit, milestone in SUBMITTED.get(today, []):
                 ledger.record_submission(session, unit_id=unit, milestone_id=milestone, submitted_on=today,
                                          source="cli", actor="测试员")
-            run_sweep(session, plan=plan, today=today)
+            run_sweep(session, plan=plans(today), today=today)
         fired, messages = stored(today)
         assert fired == expected[today][0], today
         assert messages == expected[today][1], today
         total += len(fired)
+        age_the_ledger()
     # The scenario reaches every rung, catches up after the gap, and skips missed reminders.
     kinds = {rung.split("-")[0] for fired, _ in expected.values() for _, _, rung in fired}
     assert kinds == {"remind", "overdue", "supervise", "interview"}
