@@ -113,6 +113,7 @@ class Ladder:
         self.rungs = list(plan.escalation.rungs)
         self._reached = lru_cache(maxsize=None)(self._reached_for_due)
         self._days = lru_cache(maxsize=None)(self._days_for)
+        self._reached_days = lru_cache(maxsize=None)(self._reached_days_for)
 
     def horizon(self) -> dt.date:
         """The latest due date any rung can act on today (the earliest reminder's reach)."""
@@ -147,19 +148,28 @@ class Ladder:
     def _days_for(self, due: dt.date, remind: bool) -> int:
         return self.calendar.between(self.today, due) if remind else self.calendar.between(due, self.today)
 
+    def _reached_days_for(self, due: dt.date, enforceable: bool) -> tuple[tuple[Rung, int], ...]:
+        """The rungs that may fire today for entries due on ``due``, each with the working
+        days its notice cites: worked out once per distinct due date, not per entry."""
+        return tuple((rung, self._days(due, rung.kind == "remind")) for rung in self._reached(due, enforceable))
+
     def firings(self, candidates: Iterable[Candidate],
                 fired: Mapping[int, Mapping[str, FiredRung]]) -> list[Firing]:
         out: list[Firing] = []
-        empty: Mapping[str, FiredRung] = {}
+        reached_days = self._reached_days
         for c in candidates:
-            done = fired.get(c.entry_id, empty)
+            reached = reached_days(c.due, c.enforceable)
+            done = fired.get(c.entry_id)
+            if not done:  # nothing recorded (every entry on a catch-up day): all reached rungs fire
+                out.extend(Firing(c, rung, days) for rung, days in reached)
+                continue
             # Escalated already (e.g. a run back-dated before a later one): no more reminders.
             escalated = any(r.kind != "remind" for r in done.values())
-            for rung in self._reached(c.due, c.enforceable):
+            for rung, days in reached:
                 if rung.id in done or (escalated and rung.kind == "remind"):
                     continue
                 earlier = () if rung.kind == "remind" else earlier_rungs(done, self.today, rung.kind)
-                out.append(Firing(c, rung, self._days(c.due, rung.kind == "remind"), earlier))
+                out.append(Firing(c, rung, days, earlier))
         return out
 
 
