@@ -149,7 +149,7 @@ FIRED_SQL = "SELECT x.entry_id, x.rung_id, x.kind, CAST(x.fired_on AS VARCHAR), 
 # The messages' states are read once per message, not once per escalation row: an outbox
 # row stores its content before ``state``, so joining it to every escalation made SQLite
 # walk each message's overflow pages ~120 times (49 s of a 50 s next-day sweep at 200k).
-SENT_SQL = ("SELECT o.key FROM outbox o WHERE o.state IN ('queued', 'sending', 'sent') AND o.key IN "
+SENT_SQL = (f"SELECT o.key FROM outbox o WHERE o.state IN ({', '.join(repr(s) for s in SENT_STATES)}) AND o.key IN "
             "(SELECT DISTINCT x.message_key" + _OPEN_ESCALATIONS + "{scope})")
 
 
