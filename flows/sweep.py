@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from flows.gc_pause import gc_paused
 from models.outbox import queue
 from models.sweep import SweepResult, fire_rungs
 from notifications.attachments import freeze, plan_attachment
@@ -37,12 +38,13 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     With ``sheet_writer`` (a real run), each 督办 message carries its printable 督办单: the
     writer makes the .docx and the outbox freezes a copy, so a retry sends the same file.
     """
-    result = fire_rungs(session, plan=plan, today=today, lock=lock, unmatched=unmatched,
-                        undelivered=undelivered, attach_sheets=sheet_writer is not None)
-    if not result.notices:
-        return result
-    sender = sender or default_sender(plan.meta.mailbox, plan.meta.issuer)
-    rows = [outbox_row(n, sender=sender) for n in result.notices]
+    with gc_paused():  # the allocation-heavy part: firings, notices, their rows
+        result = fire_rungs(session, plan=plan, today=today, lock=lock, unmatched=unmatched,
+                            undelivered=undelivered, attach_sheets=sheet_writer is not None)
+        if not result.notices:
+            return result
+        sender = sender or default_sender(plan.meta.mailbox, plan.meta.issuer)
+        rows = [outbox_row(n, sender=sender) for n in result.notices]
     frozen: dict[str, list[tuple[Any, bytes]]] = {}
     for notice, row in zip(result.notices, rows, strict=True):
         if notice.sheet_attached and notice.sheet is not None and sheet_writer is not None:

@@ -9,15 +9,16 @@ the write is one bulk insert of escalations, whatever the number of entries.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session, col
 
-from models.locks import take_lock, upsert
-from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, Unit, utcnow
+from models.locks import take_lock
+from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, SweepMark, Unit, utcnow
 from plan.errors import DubanError
 from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router, earlier_rungs
 from plan.model import Plan
@@ -59,33 +60,101 @@ class IsoDates(dict[str, dt.date]):
         return value
 
 
-def open_candidates(session: Session, *, today: dt.date, horizon: dt.date) -> list[Candidate]:
-    """Entries not submitted (as of today), not waived, due by ``horizon``.
+def _fetch(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
+    """All rows of ``sql``, as the DB-API driver's plain tuples, in the session's transaction.
+
+    The sweep's two big reads skip SQLAlchemy's result rows (54,000 candidates, 130,000
+    fired rungs).  ``sql`` names its parameters ``{name}``; the driver's own placeholder is
+    put in (``:name`` for sqlite3, ``%(name)s`` for psycopg).  Dates go in as ISO text on
+    SQLite, which is how SQLAlchemy stores them there.
+    """
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    values = {k: _sqlite_value(v) if sqlite else v for k, v in params.items()}
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql.format(**{k: f":{k}" if sqlite else f"%({k})s" for k in params}), values)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _sqlite_value(value: Any) -> Any:
+    # SQLAlchemy's SQLite storage formats: dates as ISO text, datetimes as naive text with
+    # microseconds (the tzinfo is dropped, the fields kept).
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The entries a sweep after a mark must look at: due on one of ``dues`` (a rung reached
+    since the mark) or changed since ``changed_since``.  None: every open entry."""
+
+    dues: tuple[dt.date, ...]
+    changed_since: dt.datetime
+
+    def sql(self, params: dict[str, Any]) -> str:
+        """The WHERE clause on ``e`` (ledger_entry); its parameters are added to ``params``."""
+        params["changed_since"] = self.changed_since
+        names = [f"due{n}" for n in range(len(self.dues))]
+        params.update(zip(names, self.dues, strict=True))
+        within = f"e.due IN ({', '.join('{' + n + '}' for n in names)}) OR " if names else ""
+        return f" AND ({within}e.updated_at > {{changed_since}})"
+
+
+# Entries not submitted (as of today), not waived, due by the horizon; milestones tied to a
+# report follow their report's entry.  Columns: Candidate's, with the due date as ISO text.
+CANDIDATES_SQL = """
+SELECT e.id, e.unit_id, e.milestone_id, m.title, m.task_number, CAST(e.due AS VARCHAR),
+       CASE WHEN m.source = 'assumed' OR u.role = 'task-only' THEN 0 ELSE 1 END,
+       CASE WHEN m.source = 'assumed' THEN 1 ELSE 0 END
+FROM ledger_entry e JOIN milestone m ON m.id = e.milestone_id LEFT JOIN unit u ON u.id = e.unit_id
+WHERE e.archived_at IS NULL AND m.archived_at IS NULL AND m.report_id IS NULL AND e.status <> 'waived'
+  AND (e.submitted_on IS NULL OR e.submitted_on > {today}) AND e.due <= {horizon}
+"""
+
+
+def open_candidates(session: Session, *, today: dt.date, horizon: dt.date,
+                    scope: Scope | None = None) -> list[Candidate]:
+    """Entries not submitted (as of today), not waived, due by ``horizon`` (and in ``scope``).
 
     Milestones tied to a report are left out: they follow their report's entry.  Each row
     says whether the entry is enforceable (a seed/confirmed date of a reporting unit).
     """
-    e = LedgerEntry
-    assumed = col(Milestone.source) == "assumed"
-    enforceable = case((or_(assumed, col(Unit.role) == "task-only"), False), else_=True)
-    # Core, not the ORM: the ORM's row loading cost as much as the query (54,000 rows).
-    rows = session.connection().execute(
-        select(col(e.id), col(e.unit_id), col(e.milestone_id), col(Milestone.title),
-               col(Milestone.task_number), cast(col(e.due), String), enforceable,
-               case((assumed, True), else_=False))
-        .join(Milestone, col(Milestone.id) == col(e.milestone_id))
-        .outerjoin(Unit, col(Unit.id) == col(e.unit_id))
-        .where(col(e.archived_at).is_(None), col(Milestone.archived_at).is_(None),
-               col(Milestone.report_id).is_(None), col(e.status) != "waived",
-               or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today),
-               col(e.due) <= horizon)
-    )
+    params: dict[str, Any] = {"today": today, "horizon": horizon}
+    sql = CANDIDATES_SQL + (scope.sql(params) if scope else "")
     dates = IsoDates()
-    return [Candidate(row[0], row[1], row[2], row[3], row[4], dates[row[5]], bool(row[6]), bool(row[7]))
-            for row in rows]
+    return [Candidate(entry_id, unit_id, milestone_id, title, task, dates[due], bool(enforceable), bool(assumed))
+            for entry_id, unit_id, milestone_id, title, task, due, enforceable, assumed
+            in _fetch(session, sql, params)]
 
 
-def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[int, dict[str, FiredRung]]:
+def count_open(session: Session, *, today: dt.date, horizon: dt.date) -> int:
+    """How many entries :func:`open_candidates` returns without a scope (what a run reports
+    as checked, whichever of them it had to read)."""
+    sql = "SELECT COUNT(*) FROM (" + CANDIDATES_SQL + ") AS open_entries"
+    return int(_fetch(session, sql, {"today": today, "horizon": horizon})[0][0])
+
+
+# The recorded rungs of open entries within the horizon (the entries open_candidates may return).
+_OPEN_ESCALATIONS = """
+FROM escalation x JOIN ledger_entry e ON e.id = x.entry_id
+WHERE e.archived_at IS NULL AND e.due <= {horizon} AND (e.submitted_on IS NULL OR e.submitted_on > {today})
+"""
+FIRED_SQL = "SELECT x.entry_id, x.rung_id, x.kind, CAST(x.fired_on AS VARCHAR), x.message_key" + _OPEN_ESCALATIONS
+# The messages' states are read once per message, not once per escalation row: an outbox
+# row stores its content before ``state``, so joining it to every escalation made SQLite
+# walk each message's overflow pages ~120 times (49 s of a 50 s next-day sweep at 200k).
+SENT_SQL = (f"SELECT o.key FROM outbox o WHERE o.state IN ({', '.join(repr(s) for s in SENT_STATES)}) AND o.key IN "
+            "(SELECT DISTINCT x.message_key" + _OPEN_ESCALATIONS + "{scope})")
+
+
+def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date,
+                scope: Scope | None = None) -> dict[int, dict[str, FiredRung]]:
     """The recorded rungs of open entries, with whether each one's message went out.
 
     "Sent" means: the escalation row names an outbox message (the one to the unit, else the
@@ -93,30 +162,24 @@ def fired_rungs(session: Session, *, today: dt.date, horizon: dt.date) -> dict[i
     count, and neither does a row without a message.  The ladder cites a row only when it
     fired on an earlier run date than today.
     """
-    e = LedgerEntry
-    open_rows = (select(col(Escalation.entry_id), col(Escalation.rung_id), col(Escalation.kind),
-                        cast(col(Escalation.fired_on), String), col(Escalation.message_key))
-                 .join(e, col(e.id) == col(Escalation.entry_id))
-                 .where(col(e.archived_at).is_(None), col(e.due) <= horizon,
-                        or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today)))
-    # The messages' states are read once per message, not once per escalation row: an outbox
-    # row stores its bodies before ``state``, so joining it to every escalation made SQLite
-    # walk each message's overflow pages ~120 times (49 s of a 50 s next-day sweep at 200k).
-    referenced = open_rows.with_only_columns(col(Escalation.message_key)).distinct().subquery()
-    sent_keys = set(session.connection().execute(
-        select(col(OutboxMessage.key))
-        .where(col(OutboxMessage.key).in_(select(referenced.c.message_key)),
-               col(OutboxMessage.state).in_(SENT_STATES))).scalars())
+    params: dict[str, Any] = {"today": today, "horizon": horizon}
+    within = scope.sql(params) if scope else ""
+    # {scope} is filled in here; the parameters' own {names} stay for _fetch.
+    sent_keys = {key for (key,) in _fetch(session, SENT_SQL.replace("{scope}", within), params)}
+    rows = _fetch(session, FIRED_SQL + within, params)
     fired: dict[int, dict[str, FiredRung]] = {}
     dates = IsoDates()
     # 130,000 rows the day after a catch-up, but only a few thousand distinct (kind, run date,
     # message): each FiredRung is built once and shared (it is immutable).
     shared: dict[tuple[str, str, str | None], FiredRung] = {}
-    for entry_id, rung_id, kind, fired_on, message_key in session.connection().execute(open_rows):
+    for entry_id, rung_id, kind, fired_on, message_key in rows:
         found = shared.get((kind, fired_on, message_key))
         if found is None:
             found = shared[kind, fired_on, message_key] = FiredRung(kind, dates[fired_on], message_key in sent_keys)
-        fired.setdefault(entry_id, {})[rung_id] = found
+        recorded = fired.get(entry_id)
+        if recorded is None:
+            recorded = fired[entry_id] = {}
+        recorded[rung_id] = found
     return fired
 
 
@@ -149,6 +212,27 @@ def check_run_date(session: Session, *, plan: Plan, today: dt.date) -> None:
             "检查 --today；确需补跑这一天，加 --force（不会重复提醒已升级的事项）")
 
 
+MARK = "sweep"
+# How far before the last sweep an entry's change still sends it to be looked at again: a
+# change written (updated_at) before that sweep began may have committed after it read.
+CHANGED_MARGIN = dt.timedelta(days=1)
+# Bump when the firing rules in plan/ladder.py change: a mark left by other rules is not used.
+RULES_VERSION = "1"
+
+
+def rules_fingerprint(session: Session, plan: Plan) -> str:
+    """What, besides an entry's own row and today's date, decides which of its rungs fire:
+    the ladder, the calendar, each milestone's source/archived/report link and each unit's
+    role.  A sweep after a mark with another fingerprint looks at every open entry."""
+    digest = hashlib.sha256(RULES_VERSION.encode())
+    digest.update(repr([(r.id, r.kind, r.offset, tuple(r.to), tuple(r.cc)) for r in plan.escalation.rungs]).encode())
+    digest.update(plan.calendar.model_dump_json().encode())
+    rows = _fetch(session, "SELECT id, source, archived_at IS NULL, report_id FROM milestone ORDER BY id", {})
+    digest.update(repr([(i, s, bool(a), r) for i, s, a, r in rows]).encode())
+    digest.update(repr(_fetch(session, "SELECT id, role FROM unit ORDER BY id", {})).encode())
+    return digest.hexdigest()
+
+
 def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = True,
                unmatched: Sequence[UnmatchedFile] = (), undelivered: Sequence[UndeliveredMail] = (),
                attach_sheets: bool = False) -> SweepResult:
@@ -168,9 +252,16 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
         take_lock(session, "sweep")
     ladder = Ladder(plan, calendar, today)
     horizon = ladder.horizon()
-    candidates = open_candidates(session, today=today, horizon=horizon)
-    result.entries_checked = len(candidates)
-    firings = ladder.firings(candidates, fired_rungs(session, today=today, horizon=horizon))
+    began, fingerprint = utcnow(), rules_fingerprint(session, plan)
+    mark = session.get(SweepMark, MARK)
+    scope = None
+    if mark is not None and mark.fingerprint == fingerprint and mark.swept_on <= today:
+        scope = Scope(tuple(ladder.dues_reaching(mark.swept_on)), mark.at - CHANGED_MARGIN)
+    candidates = open_candidates(session, today=today, horizon=horizon, scope=scope)
+    result.entries_checked = len(candidates) if scope is None else count_open(session, today=today, horizon=horizon)
+    firings = ladder.firings(candidates, fired_rungs(session, today=today, horizon=horizon, scope=scope))
+    if mark is None or mark.swept_on <= today:  # a back-dated run (--force) leaves the mark
+        session.merge(SweepMark(name=MARK, swept_on=today, fingerprint=fingerprint, at=began))
     router = Router(plan, today, calendar)
     result.notices = with_unmatched(router.notices(firings), plan=plan, today=today, unmatched=unmatched,
                                     undelivered=undelivered)
@@ -186,66 +277,67 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     for notice in sorted(result.notices, key=lambda n: n.kind != "unit-notice"):
         key, to = notice.key, notice.to
         for item in notice.items:
-            found = told.get((item.entry_id, item.rung_id))
+            pair = (item.entry_id, item.rung_id)
+            found = told.get(pair)
             if found is None:
-                told[item.entry_id, item.rung_id] = (key, list(to))
+                told[pair] = (key, list(to))
             else:
                 found[1].extend(to)
     if firings:
-        now = utcnow()
         nobody: tuple[None, list[str]] = (None, [])
-        escalations = []
+        rows: list[EscalationRow] = []
         for f in firings:
-            message_key, recipients = told.get((f.candidate.entry_id, f.rung.id), nobody)
-            escalations.append({"entry_id": f.candidate.entry_id, "rung_id": f.rung.id, "kind": f.rung.kind,
-                                "fired_on": today, "created_at": now, "recipients": recipients,
-                                "message_key": message_key})
-        insert_escalations(session, escalations)
+            entry_id, rung = f.candidate.entry_id, f.rung
+            message_key, recipients = told.get((entry_id, rung.id), nobody)
+            rows.append((entry_id, rung.id, rung.kind, recipients, message_key))
+        insert_escalations(session, rows, fired_on=today, created_at=utcnow())
     return result
 
 
+# (entry id, rung id, rung kind, recipients, message key): one escalation row of a run.
+EscalationRow = tuple[int, str, str, list[str], str | None]
 ESCALATION_COLUMNS = ("entry_id", "rung_id", "kind", "fired_on", "created_at", "recipients", "message_key")
 
 
-def insert_escalations(session: Session, escalations: list[dict[str, Any]]) -> None:
+def insert_escalations(session: Session, rows: list[EscalationRow], *, fired_on: dt.date,
+                       created_at: dt.datetime) -> None:
     """Insert the day's escalation rows, skipping (entry, rung) pairs already recorded.
 
-    On SQLite the rows go straight to the driver's ``executemany``: SQLAlchemy's per-row
-    parameter processing cost more than SQLite's own insert (123,000 rows on a catch-up day).
-    The values are converted with the columns' own bind processors, so the stored text is
-    what the ORM path stores.
+    The rows are plain tuples handed to the DB-API's ``executemany`` on a raw cursor:
+    SQLAlchemy's per-row parameter processing cost more than the database's own insert
+    (123,000 rows on a catch-up day).  The values are converted with the columns' own bind
+    processors, so the stored bytes are what the ORM path stores.
     """
-    if not escalations:
+    if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
     table = Escalation.__table__  # type: ignore[attr-defined]
-    if dialect.name != "sqlite":
-        statement = upsert(session, table).on_conflict_do_nothing(index_elements=["entry_id", "rung_id"])
-        for start in range(0, len(escalations), 20000):
-            session.execute(statement, escalations[start:start + 20000])
-        return
-    processors = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                  for name in ESCALATION_COLUMNS}
-    to_json = processors["recipients"] or (lambda value: value)
+
+    def processor(name: str) -> Any:
+        return table.c[name].type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+
+    to_json = processor("recipients")
     # One run date and one creation time per sweep: convert them once.
-    constant = {name: (processors[name] or (lambda value: value))(escalations[0][name])
-                for name in ("fired_on", "created_at")}
+    day, now = processor("fired_on")(fired_on), processor("created_at")(created_at)
     # A handful of distinct recipient lists for 123,000 rows: each is encoded once.
     encoded: dict[tuple[str, ...], Any] = {}
-
-    def recipients(value: list[str]) -> Any:
-        key = tuple(value)
+    values = []
+    for entry_id, rung_id, kind, recipients, message_key in rows:
+        key = tuple(recipients)
         found = encoded.get(key)
         if found is None:
-            found = encoded[key] = to_json(value)
-        return found
-
-    rows = [(row["entry_id"], row["rung_id"], row["kind"], constant["fired_on"], constant["created_at"],
-             recipients(row["recipients"]), row["message_key"]) for row in escalations]
+            found = encoded[key] = to_json(recipients)
+        values.append((entry_id, rung_id, kind, day, now, found, message_key))
+    placeholder = "?" if dialect.name == "sqlite" else "%s"
     sql = (f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
-           f"VALUES ({', '.join('?' for _ in ESCALATION_COLUMNS)}) ON CONFLICT (entry_id, rung_id) DO NOTHING")
-    connection.exec_driver_sql(sql, rows)
+           f"VALUES ({', '.join(placeholder for _ in ESCALATION_COLUMNS)}) "
+           "ON CONFLICT (entry_id, rung_id) DO NOTHING")
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(sql, values)
+    finally:
+        cursor.close()
 
 
 @dataclass(frozen=True)

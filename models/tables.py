@@ -81,6 +81,22 @@ class RunLock(SQLModel, table=True):
     at: dt.datetime = Field(default_factory=utcnow)
 
 
+class SweepMark(SQLModel, table=True):
+    """The last sweep that examined every open entry it had to, and what it assumed.
+
+    The next sweep on a later date, with the same ladder, calendar, milestones' dates status
+    and units' roles (``fingerprint``), need only look at entries a rung reaches since
+    ``swept_on`` and entries changed since ``at``: nothing else can fire (models.sweep).
+    """
+
+    __tablename__ = "sweep_mark"
+
+    name: str = Field(primary_key=True, max_length=64)
+    swept_on: dt.date
+    fingerprint: str = Field(max_length=64)
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
 class LedgerEntry(SQLModel, table=True):
     """台账: one (milestone × unit) obligation."""
 

@@ -113,11 +113,31 @@ class Ladder:
         self.rungs = list(plan.escalation.rungs)
         self._reached = lru_cache(maxsize=None)(self._reached_for_due)
         self._days = lru_cache(maxsize=None)(self._days_for)
+        self._reached_days = lru_cache(maxsize=None)(self._reached_days_for)
 
     def horizon(self) -> dt.date:
         """The latest due date any rung can act on today (the earliest reminder's reach)."""
         earliest = min(r.offset for r in self.rungs)
         return self.calendar.shift(self.today, -earliest) if earliest < 0 else self.today
+
+    def dues_reaching(self, since: dt.date) -> list[dt.date]:
+        """The due dates for which some rung is reached after ``since`` and by today.
+
+        An entry whose state has not changed since a sweep on ``since`` can fire today only
+        if one of its rungs became reached in (since, today]: otherwise its reached rungs are
+        the ones that sweep already fired or, for an outranked reminder, skipped for good.
+        ``shift`` is monotone in the date, so each rung's dates form one interval; the scan
+        covers it with room to spare (a working day is at most a few calendar days).
+        """
+        found: set[dt.date] = set()
+        for rung in self.rungs:
+            span = dt.timedelta(days=3 * abs(rung.offset) + 40)
+            day, end = since - span, self.today + span
+            while day <= end:
+                if since < self.calendar.shift(day, rung.offset) <= self.today:
+                    found.add(day)
+                day += dt.timedelta(days=1)
+        return sorted(found)
 
     def _reached_for_due(self, due: dt.date, enforceable: bool) -> tuple[Rung, ...]:
         """The rungs that may fire today for entries due on ``due``."""
@@ -128,19 +148,28 @@ class Ladder:
     def _days_for(self, due: dt.date, remind: bool) -> int:
         return self.calendar.between(self.today, due) if remind else self.calendar.between(due, self.today)
 
+    def _reached_days_for(self, due: dt.date, enforceable: bool) -> tuple[tuple[Rung, int], ...]:
+        """The rungs that may fire today for entries due on ``due``, each with the working
+        days its notice cites: worked out once per distinct due date, not per entry."""
+        return tuple((rung, self._days(due, rung.kind == "remind")) for rung in self._reached(due, enforceable))
+
     def firings(self, candidates: Iterable[Candidate],
                 fired: Mapping[int, Mapping[str, FiredRung]]) -> list[Firing]:
         out: list[Firing] = []
-        empty: Mapping[str, FiredRung] = {}
+        reached_days = self._reached_days
         for c in candidates:
-            done = fired.get(c.entry_id, empty)
+            reached = reached_days(c.due, c.enforceable)
+            done = fired.get(c.entry_id)
+            if not done:  # nothing recorded (every entry on a catch-up day): all reached rungs fire
+                out.extend(Firing(c, rung, days) for rung, days in reached)
+                continue
             # Escalated already (e.g. a run back-dated before a later one): no more reminders.
             escalated = any(r.kind != "remind" for r in done.values())
-            for rung in self._reached(c.due, c.enforceable):
+            for rung, days in reached:
                 if rung.id in done or (escalated and rung.kind == "remind"):
                     continue
                 earlier = () if rung.kind == "remind" else earlier_rungs(done, self.today, rung.kind)
-                out.append(Firing(c, rung, self._days(c.due, rung.kind == "remind"), earlier))
+                out.append(Firing(c, rung, days, earlier))
         return out
 
 
@@ -158,7 +187,9 @@ class _Draft:
     recipient_name: str
     unit_id: str | None
     cc: dict[str, None]
-    items: dict[int, NoticeItem]  # by entry: an entry appears once, at its highest rung today
+    # By entry: an entry appears once, at its highest rung today.  Firings, not items: only
+    # the winner of each entry becomes a NoticeItem (123,000 firings on a catch-up day).
+    items: dict[int, Firing]
 
 
 class Router:
@@ -243,27 +274,39 @@ class Router:
 
     def notices(self, firings: Iterable[Firing]) -> list[Notice]:
         drafts: dict[tuple[str, str], _Draft] = {}
+        rank = self.rank
         for firing in firings:
-            item = self._item(firing)
-            for who in firing.rung.to:
-                kind, to, name, unit_id = self._audience(who, firing.candidate)
+            rung = firing.rung
+            candidate = firing.candidate
+            entry_id = candidate.entry_id
+            for who in rung.to:
+                kind, to, name, unit_id = self._audience(who, candidate)
                 if not to:
                     self.undeliverable.add(name)
                     continue
                 # One message per recipient: unit notices per unit, the others per address.
                 group = unit_id or to[0]
-                draft = drafts.setdefault((kind, group), _Draft(kind, to, name, unit_id, {}, {}))
-                earlier = draft.items.get(item.entry_id)
-                if earlier is None or self.rank[item.rung_id] > self.rank[earlier.rung_id]:
-                    draft.items[item.entry_id] = item
-                for cc_who in firing.rung.cc:
-                    for address in self._audience(cc_who, firing.candidate)[1]:
+                draft = drafts.get((kind, group))
+                if draft is None:
+                    draft = drafts[kind, group] = _Draft(kind, to, name, unit_id, {}, {})
+                earlier = draft.items.get(entry_id)
+                if earlier is None or rank[rung.id] > rank[earlier.rung.id]:
+                    draft.items[entry_id] = firing
+                for cc_who in rung.cc:
+                    for address in self._audience(cc_who, candidate)[1]:
                         draft.cc.setdefault(address, None)
+        # One NoticeItem per winning firing, shared by every draft it won in (items are frozen).
+        made: dict[int, NoticeItem] = {}
         notices = []
         for draft in drafts.values():
             cc = tuple(a for a in draft.cc if a not in draft.to)
-            items = sorted(draft.items.values(), key=lambda i: (KIND_ORDER[i.rung_kind], i.unit_id, i.due,
-                                                       i.milestone_id))
+            picked = []
+            for firing in draft.items.values():
+                item = made.get(id(firing))
+                if item is None:
+                    item = made[id(firing)] = self._item(firing)
+                picked.append(item)
+            items = sorted(picked, key=lambda i: (KIND_ORDER[i.rung_kind], i.unit_id, i.due, i.milestone_id))
             sheet = None
             supervised = [i for i in items if i.rung_kind == "supervise"]
             if draft.kind == "unit-notice" and draft.unit_id and supervised:

@@ -93,16 +93,27 @@ class Plan:
     # -- milestones ------------------------------------------------------------------------
     def milestones(self) -> list[ConcreteMilestone]:
         out: list[ConcreteMilestone] = []
+        # Most milestones name the same few groups: expand each distinct list once (a national
+        # plan's 200 milestones × 1,000 units made this 0.4 s of every sweep).
+        expanded: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+        def expand(refs: Iterable[str]) -> tuple[str, ...]:
+            key = tuple(refs)
+            found = expanded.get(key)
+            if found is None:
+                found = expanded[key] = self.expand(key)
+            return found
+
         for report in self.reports.values():
             out.append(ConcreteMilestone(
                 id=report.id, title=report.title, kind="report", due=report.due,
-                units=self.expand(report.units), stats_table=report.stats_table,
+                units=expand(report.units), stats_table=report.stats_table,
                 formats=tuple(report.formats), period=report.period, note=report.note,
                 source=report.source,
             ))
         for task in self.tasks.values():
             for m in task.milestones:
-                units = self.expand(m.units if m.units is not None else task.units)
+                units = expand(m.units if m.units is not None else task.units)
                 common = dict(kind=m.kind, units=units, task=task.number, note=m.note,
                               window_start=m.window.start if m.window else None,
                               window_end=m.window.end if m.window else None)

@@ -37,8 +37,10 @@ def test_escalations_written_by_the_driver_match_the_orm(synced, db_url: str) ->
         ids = list(session.execute(text(f"SELECT id FROM {LedgerEntry.__tablename__} ORDER BY id LIMIT 4"))
                    .scalars())
         fast, orm = ids[:2], ids[2:]
-        insert_escalations(session, _rows(fast))
-        insert_escalations(session, _rows(fast))  # a second sweep the same day adds nothing
+        for _ in range(2):  # a second sweep the same day adds nothing
+            insert_escalations(session, [(r["entry_id"], r["rung_id"], r["kind"], r["recipients"], r["message_key"])
+                                         for r in _rows(fast)],
+                               fired_on=dt.date(2024, 7, 8), created_at=CREATED)
         statement = upsert(session, Escalation.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
             index_elements=["entry_id", "rung_id"])
         session.execute(statement, _rows(orm))
