@@ -1,7 +1,9 @@
 """A season of sweeps on the shipped plan, reduced to one digest per run date.
 
 ``tests/test_sweep_golden.py`` replays it and compares with ``sweep_golden.json``, which was
-written by running this module against main at 90844ee (before the sweep's bulk rewrite):
+written by running this module against main at 90844ee (before the sweep's bulk rewrite),
+and written again when a template change (digest.md.j2) moved ``TEMPLATE_VERSION``, which
+every notice row stores: with the old version pinned, this code gave 90844ee's file exactly.
 
     DUBAN_DATABASE_URL=sqlite:////tmp/golden.db PYTHONPATH=<main checkout> \\
         python tests/sweep_scenario.py tests/sweep_golden.json

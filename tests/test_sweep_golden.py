@@ -1,6 +1,7 @@
 """The sweep writes what it wrote before its bulk rewrite, run date by run date.
 
-``sweep_golden.json`` was written by ``tests/sweep_scenario.py`` against main at 90844ee; the
+``sweep_golden.json`` was written by ``tests/sweep_scenario.py`` against main at 90844ee (and
+again when the template version moved, nothing else differing); the
 same scenario (a season on the shipped plan with submissions, a waiver, failed messages and
 a week off) must give the same escalation rows, outbox rows and rendered messages here, on
 every backend.
