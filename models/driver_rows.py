@@ -12,12 +12,15 @@ Only for queries whose parameters are plain values (ids, numbers, booleans, date
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy.sql import ClauseElement
 from sqlmodel import Session
+
+from models.lite import Days
+
+__all__ = ["Days", "driver_rows"]
 
 
 def driver_rows(session: Session, query: ClauseElement) -> Iterator[tuple[Any, ...]]:
@@ -39,13 +42,3 @@ def driver_rows(session: Session, query: ClauseElement) -> Iterator[tuple[Any, .
             yield from chunk
     finally:
         cursor.close()
-
-
-class Days(dict[Any, Any]):
-    """A cell's date as the ORM gives it, one shared object per distinct value:
-    ``days[value]`` for ISO text (SQLite), a ``date`` (PostgreSQL) or None."""
-
-    def __missing__(self, key: Any) -> Any:
-        value = key if key is None or isinstance(key, dt.date) else dt.date.fromisoformat(key)
-        self[key] = value
-        return value

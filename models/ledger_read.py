@@ -11,6 +11,7 @@ import datetime as dt
 import sqlite3
 from typing import NamedTuple
 
+from models.lite import Days
 from plan.status import ReportedProgress
 
 DONE_WITHOUT_EVIDENCE = "已报完成，缺少佐证"
@@ -78,15 +79,8 @@ def entry_rows_sqlite(conn: sqlite3.Connection, *, unit: str | None = None, task
         if value is not None and value != "":
             where += f" AND {clause}"
             params.append(value)
-    days: dict[str, dt.date] = {}
-
-    def day(text: str) -> dt.date:
-        found = days.get(text)
-        if found is None:
-            found = days[text] = dt.date.fromisoformat(text)
-        return found
-
-    return [EntryRow(id_, u, un, m, mt, k, tn, tt, day(due), day(sub) if sub else None, bool(waived), rep)
+    day = Days()
+    return [EntryRow(id_, u, un, m, mt, k, tn, tt, day[due], day[sub], bool(waived), rep)
             for id_, u, un, m, mt, k, tn, tt, due, sub, waived, rep
             in conn.execute(_ENTRY_ROWS.format(where=where), params)]
 

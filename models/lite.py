@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from models.db import _script_heads, database_url
 
@@ -65,3 +66,13 @@ def to_datetime(value: str | None) -> dt.datetime | None:
 def db_datetime(value: dt.datetime) -> str:
     """An aware ``value`` as UTCDateTime writes it into SQLite, for comparisons."""
     return value.astimezone(dt.UTC).strftime(SQLITE_DATETIME)
+
+
+class Days(dict[Any, Any]):
+    """A cell's date as the ORM gives it, one shared object per distinct value:
+    ``days[value]`` for ISO text (SQLite), a ``date`` (PostgreSQL) or None."""
+
+    def __missing__(self, key: Any) -> Any:
+        value = key if key is None or isinstance(key, dt.date) else dt.date.fromisoformat(key)
+        self[key] = value
+        return value
