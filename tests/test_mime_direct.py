@@ -15,21 +15,7 @@ import pytest
 
 from notifications.attachments import freeze, plan_attachment
 from notifications.mime import Outgoing, build_message, build_message_stdlib
-
-LONG_NAME = "上海市某某区市场监督管理局（知识产权局）知识产权保护科" * 4
-
-
-def _message(**changes: object) -> Outgoing:
-    fields: dict[str, object] = dict(
-        id=1, key="2024-07-08|unit-notice|pudong", message_id="<duban.2024-07-08.pudong@example.org>",
-        sender="上海市知识产权局 <shszcj@126.com>", to=("浦东新区知识产权局 <pudong@example.org>",),
-        cc=(), subject="【催办】请于7月12日前报送2024年上半年工作总结",
-        body_text="浦东新区知识产权局：\n请于7月12日前报送。\n",
-        body_html="<p>浦东新区知识产权局：</p><p>请于7月12日前报送。</p>",
-        created_at=dt.datetime(2024, 7, 8, 1, 30, tzinfo=dt.UTC))
-    fields.update(changes)
-    return Outgoing(**fields)  # type: ignore[arg-type]
-
+from tests.outgoing_samples import LONG_NAME, outgoing_notice
 
 CASES: dict[str, dict[str, object]] = {
     "plain": {},
@@ -57,7 +43,7 @@ CASES: dict[str, dict[str, object]] = {
 
 @pytest.mark.parametrize("case", CASES)
 def test_direct_join_is_the_standard_library_bytes(case: str) -> None:
-    out = _message(**CASES[case])
+    out = outgoing_notice(**CASES[case])
     assert build_message(out) == build_message_stdlib(out)
 
 
@@ -72,7 +58,7 @@ def test_attachments_with_chinese_names(tmp_path: Path, monkeypatch: pytest.Monk
         record, payload = plan_attachment("2024-07-08|unit-notice|pudong", source, name)
         freeze(record, payload)
         records.append(record)
-    out = _message(attachments=tuple(records), cc=("lead@example.org",))
+    out = outgoing_notice(attachments=tuple(records), cc=("lead@example.org",))
     built = build_message(out)
     assert built == build_message_stdlib(out)
     assert b"filename*=utf-8''" in built
@@ -89,7 +75,7 @@ def test_random_inputs_give_the_same_bytes() -> None:
 
     for n in range(300):
         names = [text(0, 90).replace("\n", " ") for _ in range(3)]
-        out = _message(
+        out = outgoing_notice(
             message_id=f"<duban.{n}.{rng.randint(0, 10**9)}@example.org>",
             sender=f'"{names[0]}" <duban@example.org>' if names[0] else "duban@example.org",
             to=tuple(f'"{name}" <u{n}-{i}@example.org>' for i, name in enumerate(names[1:rng.randint(1, 3)])),
@@ -109,6 +95,6 @@ def _outcome(build: Callable[[Outgoing], bytes], out: Outgoing) -> object:
 
 
 def test_a_non_ascii_address_is_refused_by_both() -> None:
-    out = _message(to=("单位 <单位@example.org>",))
+    out = outgoing_notice(to=("单位 <单位@example.org>",))
     assert _outcome(build_message, out) == _outcome(build_message_stdlib, out)
     assert isinstance(_outcome(build_message, out), tuple)

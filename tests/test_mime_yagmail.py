@@ -6,7 +6,6 @@ the oracle: yagmail's skeleton, then our own headers, bodies and boundaries on i
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from email.message import Message
 from email.mime.text import MIMEText
@@ -29,6 +28,7 @@ from notifications.mime import (
     folded_text,
 )
 from notifications.render import one_line
+from tests.outgoing_samples import LONG_NAME, outgoing_notice
 
 
 def _only_part(parent: Message, content_type: str) -> Message:
@@ -62,21 +62,6 @@ def built_with_yagmail(out: Outgoing) -> bytes:
     return msg.as_bytes(policy=WIRE)
 
 
-LONG_NAME = "上海市某某区市场监督管理局（知识产权局）知识产权保护科" * 4
-
-
-def _message(tmp_path: Path, **changes: object) -> Outgoing:
-    fields: dict[str, object] = dict(
-        id=1, key="2024-07-08|unit-notice|pudong", message_id="<duban.2024-07-08.pudong@example.org>",
-        sender="上海市知识产权局 <shszcj@126.com>", to=("浦东新区知识产权局 <pudong@example.org>",),
-        cc=(), subject="【催办】请于7月12日前报送2024年上半年工作总结",
-        body_text="浦东新区知识产权局：\n请于7月12日前报送。\n",
-        body_html="<p>浦东新区知识产权局：</p><p>请于7月12日前报送。</p>",
-        created_at=dt.datetime(2024, 7, 8, 1, 30, tzinfo=dt.UTC))
-    fields.update(changes)
-    return Outgoing(**fields)  # type: ignore[arg-type]
-
-
 def _attachment(tmp_path: Path, name: str, data: bytes) -> object:
     source = tmp_path / "source" / name
     source.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +91,7 @@ def var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize("case", CASES)
 def test_the_message_is_the_bytes_yagmail_builds(case: str, var: Path) -> None:
-    out = _message(var, **CASES[case])
+    out = outgoing_notice(**CASES[case])
     assert build_message(out) == built_with_yagmail(out)
 
 
@@ -114,7 +99,7 @@ def test_attachments_with_chinese_names_are_the_bytes_yagmail_builds(var: Path) 
     docx = _attachment(var, "督办单督〔2024〕7月第01号（浦东新区知识产权局）.docx",
                        b"PK\x03\x04" + bytes(range(256)) * 40)
     pdf = _attachment(var, "简报.pdf", b"%PDF-1.7\n" + b"x" * 5000)
-    out = _message(var, attachments=(docx, pdf))
+    out = outgoing_notice(attachments=(docx, pdf))
     built = build_message(out)
     assert built == built_with_yagmail(out)
     assert b"filename*=utf-8''" in built  # the Chinese name travels RFC 2231-encoded

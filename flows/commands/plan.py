@@ -103,7 +103,10 @@ def sync(
     del today
     if _already_synced(plan):  # the common case, answered without parsing or SQLAlchemy
         unchanged: dict[str, dict[str, list[str]]] = {"added": {}, "changed": {}, "archived": {}, "restored": {}}
-        print_json(unchanged) if as_json else print_diff(unchanged)
+        if as_json:
+            print_json(unchanged)
+        else:
+            print_diff(unchanged)
         return
     from plan.loader import load_plan
 
