@@ -1,9 +1,10 @@
 """A season of sweeps on the shipped plan, reduced to one digest per run date.
 
 ``tests/test_sweep_golden.py`` replays it and compares with ``sweep_golden.json``, which was
-written by running this module against main at 90844ee (before the sweep's bulk rewrite),
-and written again when a template change (digest.md.j2) moved ``TEMPLATE_VERSION``, which
-every notice row stores: with the old version pinned, this code gave 90844ee's file exactly.
+written by running this module against main at 90844ee (before the sweep's bulk rewrite).
+Each notice row stores ``TEMPLATE_VERSION``, a digest of every template and of the renderer's
+module; the file records only that the row holds the current one, so a change to an unrelated
+template (the digest's) does not move it, while the bodies each message renders to still do.
 
     DUBAN_DATABASE_URL=sqlite:////tmp/golden.db PYTHONPATH=<main checkout> \\
         python tests/sweep_scenario.py tests/sweep_golden.json
@@ -73,6 +74,7 @@ def replay() -> dict[str, list[Any]]:
     from models.sync import sync_ledger
     from models.tables import Escalation, LedgerEntry, OutboxMessage
     from notifications.compose import materialise
+    from notifications.render import TEMPLATE_VERSION
     from plan import load_plan
 
     plan = load_plan(PLAN)
@@ -106,7 +108,8 @@ def replay() -> dict[str, list[Any]]:
                                        .order_by(OutboxMessage.key)):
                 rendered = materialise(row)
                 messages.append([row.key, row.message_id, row.kind, row.unit_id, row.sender, row.to, row.cc,
-                                 row.subject, row.content, row.notice, row.template_version, row.attachments,
+                                 row.subject, row.content, row.notice, row.template_version == TEMPLATE_VERSION,
+                                 row.attachments,
                                  row.body_text, row.body_html,
                                  rendered.subject, rendered.text, rendered.html])
         out[day.isoformat()] = [len(escalations), len(messages), checked, _digest(escalations), _digest(messages)]
