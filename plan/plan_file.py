@@ -33,6 +33,11 @@ def set_cache_dir(path: Path | None) -> None:
     _cache_dir = path
 
 
+def cache_dir() -> Path | None:
+    """The folder :func:`set_cache_dir` turned on, or None."""
+    return _cache_dir
+
+
 def read_plan_bytes(path: Path, display: str | None = None) -> bytes:
     """The file's bytes; a missing or unreadable file is a :class:`PlanError`."""
     file = display or str(path)
