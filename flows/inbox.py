@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from flows.inbox_waiting import PROCESSED, REASON_SUFFIX, UNMATCHED, assign_command
 from flows.intake_imports import import_ledger_file, import_stats_file, plan_year, unit_aliases, unit_names
 from flows.intake_record import milestone_title
 from models import intake, ledger
@@ -53,10 +53,6 @@ from plan.intake_rules import (
 from plan.intake_unpack import Member, unpack_eml, unpack_zip
 from plan.mail_rules import match_sender
 from plan.model import Plan
-from plan.notice import UnmatchedFile
-
-PROCESSED, UNMATCHED = "processed", "unmatched"
-
 
 STATS_NAME_WORDS = ("统计表", "统计报表", "案件统计", "报表")
 RECORDED = ("submission", "stats", "ledger")
@@ -115,19 +111,6 @@ class InboxReport:
                 "skipped": self.skipped, "warnings": self.warnings}
 
 
-REASON_SUFFIX = ".reason.txt"
-
-
-def assign_command(rel: str, unit: str | None) -> str:
-    """The one command that records an unmatched file (placeholders where unknown)."""
-    return f"duban inbox assign {_quote(rel)} --unit {unit or '单位名称'} --milestone 节点名称"
-
-
-def _quote(text: str) -> str:
-    """Shell-quote only when needed: Chinese names stay readable in the email."""
-    return shlex.quote(text) if any(c in text for c in " \t\"'$`\\;&|<>()*?[]{}!#~") else text
-
-
 def write_reason(target: Path, *, inbox: Path, origin: str, today: dt.date, reason: str,
                  unit: str | None) -> None:
     """The note beside an unmatched file: where it came from, why, and the command that records it."""
@@ -138,23 +121,6 @@ def write_reason(target: Path, *, inbox: Path, origin: str, today: dt.date, reas
         "处理办法：按上面的原因改正（或改名后放回收件文件夹，如 pudong/半年总结.pdf、"
         "浦东新区-半年总结.pdf），下次运行 duban inbox 时会重新处理；确认文件无误的，"
         "把登记命令中的单位和节点按实际填好后运行，直接登记。\n", encoding="utf-8")
-
-
-def pending_unmatched(inbox: Path) -> list[UnmatchedFile]:
-    """Files still waiting in ``unmatched/``, with the reason and command written beside them."""
-    folder = inbox / UNMATCHED
-    out: list[UnmatchedFile] = []
-    if not folder.is_dir():
-        return out
-    for note in sorted(folder.rglob("*" + REASON_SUFFIX)):
-        target = note.with_name(note.name[: -len(REASON_SUFFIX)])
-        if not target.exists():
-            continue
-        lines = note.read_text(encoding="utf-8").splitlines()
-        field = {line.split("：", 1)[0]: line.split("：", 1)[1] for line in lines if "：" in line}
-        rel = target.relative_to(inbox).as_posix()
-        out.append(UnmatchedFile(rel, field.get("原因", ""), field.get("登记命令") or assign_command(rel, None)))
-    return out
 
 
 def deliverables(plan: Plan) -> dict[str, list[Deliverable]]:

@@ -7,7 +7,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from flows.inbox import PROCESSED, REASON_SUFFIX, UNMATCHED, _destination, _move
+from flows.inbox import _destination, _move
+from flows.inbox_waiting import PROCESSED, REASON_SUFFIX, UNMATCHED
 from flows.intake_record import check_files, refuse_foreign, resolve_unit
 from models import intake, ledger
 from models.db import session_scope

@@ -32,8 +32,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.inbox import UNMATCHED, process_inbox, write_reason
-from flows.receipts import RECORDED, VIA_MAIL, Acknowledged
+from flows.inbox import process_inbox, write_reason
+from flows.inbox_waiting import UNMATCHED
+from flows.receipts import RECORDED
 from models import ledger, mail
 from models.db import session_scope, var_dir
 from notifications.imap import ContactMailbox
@@ -241,21 +242,3 @@ def fetch_mail(*, plan: Plan, today: dt.date, actor: str, settings: ImapSettings
                                          "（见 docs/运维手册.md「联系邮箱：IMAP」）")
     with ContactMailbox(settings) as box:
         return _Fetch(plan=plan, today=today, actor=actor, box=box).run()
-
-
-def mail_acknowledgements(*, today: dt.date) -> tuple[list[Acknowledged], dict[str, list[str]]]:
-    """What today's mail recorded, from the database (so a crashed fetch is acknowledged too)."""
-    acks: list[Acknowledged] = []
-    senders: dict[str, list[str]] = {}
-    with session_scope() as session:
-        rows = mail.recorded_on(session, day=today)
-    for row in rows:
-        assert row.unit_id is not None
-        senders.setdefault(row.unit_id, []).append(row.sender)
-        for f in row.items:
-            if f.get("outcome") in (*RECORDED, "duplicate") and f.get("unit"):
-                missing = f.get("missing")
-                acks.append(Acknowledged(unit_id=f["unit"], milestone_id=f.get("milestone"),
-                                         outcome=f["outcome"], name=f["name"], sha256=f.get("sha256") or "",
-                                         via=VIA_MAIL, missing=tuple(missing) if missing is not None else None))
-    return acks, senders

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models import mail
 from models.db import session_scope
 from models.files import sha256_of
 from models.outbox import queue
@@ -107,3 +108,21 @@ def queue_receipts(plan: Plan, *, today: dt.date, acks: list[Acknowledged],
     with session_scope() as session:
         queued = queue(session, rows)
     return {"queued": queued, "unreachable": unreachable}
+
+
+def mail_acknowledgements(*, today: dt.date) -> tuple[list[Acknowledged], dict[str, list[str]]]:
+    """What today's mail recorded, from the database (so a crashed fetch is acknowledged too)."""
+    acks: list[Acknowledged] = []
+    senders: dict[str, list[str]] = {}
+    with session_scope() as session:
+        rows = mail.recorded_on(session, day=today)
+    for row in rows:
+        assert row.unit_id is not None
+        senders.setdefault(row.unit_id, []).append(row.sender)
+        for f in row.items:
+            if f.get("outcome") in (*RECORDED, "duplicate") and f.get("unit"):
+                missing = f.get("missing")
+                acks.append(Acknowledged(unit_id=f["unit"], milestone_id=f.get("milestone"),
+                                         outcome=f["outcome"], name=f["name"], sha256=f.get("sha256") or "",
+                                         via=VIA_MAIL, missing=tuple(missing) if missing is not None else None))
+    return acks, senders

@@ -58,8 +58,7 @@ def mail_step(plan: Plan, *, today: dt.date, actor: str) -> dict[str, Any] | Non
 def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) -> dict[str, Any] | None:
     """Pick up what units dropped in the inbox, so a unit that sent its summary is not chased;
     then queue one 回执 per unit for what the inbox and today's mail recorded."""
-    from flows.mail_fetch import mail_acknowledgements
-    from flows.receipts import inbox_acknowledgements, queue_receipts
+    from flows.receipts import inbox_acknowledgements, mail_acknowledgements, queue_receipts
 
     inbox_dir = Path(inbox) if inbox else var_dir() / "inbox"
     result: dict[str, Any] | None = None
@@ -77,7 +76,7 @@ def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) ->
 
 
 def sweep_step(plan: Plan, *, today: dt.date, inbox: str | None = None) -> dict[str, Any]:
-    from flows.inbox import pending_unmatched
+    from flows.inbox_waiting import pending_unmatched
     from flows.sweep import run_sweep
     from models import outbox
     from notifications.supervision_docx import write_supervision_sheet

@@ -102,3 +102,19 @@ def test_sync_answers_an_unchanged_plan_from_its_fingerprint_and_diffs_an_edited
     assert "sqlalchemy" in heavy and json.loads(edited.stdout)["changed"]["milestone"] == ["work-plan"]
     again, heavy = heavy_imports("sync", "--json")
     assert heavy == [] and json.loads(again.stdout) == {"added": {}, "changed": {}, "archived": {}, "restored": {}}
+
+
+CYCLE_PROBE = ("import datetime, json, sys\nfrom flows.steps import run_cycle\n"
+               "result = run_cycle(plan_path='plan.yaml', today=datetime.date(2024, 7, 1))\n"
+               "print(json.dumps([result['sweep']['messages_queued'],"
+               " sorted(m for m in sys.modules if m in ('flows.inbox', 'flows.mail_fetch', 'openpyxl'))]))\n")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_cycle_with_an_empty_inbox_and_no_mailbox_imports_no_intake(synced: object) -> None:
+    """The daily cycle lists waiting files and today's 回执 without the intake machinery
+    (spreadsheet readers, converters, the IMAP client): most days nothing arrives."""
+    result = subprocess.run([sys.executable, "-c", CYCLE_PROBE], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    queued, loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert queued > 0 and loaded == []

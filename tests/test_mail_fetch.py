@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from flows import mail_fetch
-from flows.mail_fetch import fetch_mail, mail_acknowledgements
-from flows.receipts import queue_receipts
+from flows.mail_fetch import fetch_mail
+from flows.receipts import mail_acknowledgements, queue_receipts
 from models import ledger, mail
 from models.db import session_scope
 from models.tables import OutboxMessage, Submission
@@ -140,7 +140,7 @@ def test_a_season_of_mail_is_recorded_once(mailbox: ImapAccount, cli, workdir: P
     assert _subjects(mailbox, "INBOX") == sorted(["2024年上半年工作总结", "静安区上半年工作总结"])
     # Unplaced mail waits in unmatched/ with its reason and command, like an unmatched inbox file,
     # so the coordinator's daily email lists it.
-    from flows.inbox import pending_unmatched
+    from flows.inbox_waiting import pending_unmatched
 
     waiting = pending_unmatched(workdir / "var" / "inbox")
     assert [(w.path.split("/")[:2], w.reason) for w in waiting] == [

@@ -20,8 +20,8 @@ OUTCOME_LABELS = {"recorded": "已登记", "partial": "部分登记", "unplaced"
 @mail_app.command("fetch")
 def fetch(today: TodayOption = None, plan: PlanOption = "plan.yaml", as_json: JsonOption = False) -> None:
     """读取联系邮箱的新邮件：按发件地址认单位、按主题和附件认材料并登记，已登记的移到「duban-已登记」文件夹，向报送单位发回执。"""
-    from flows.mail_fetch import fetch_mail, mail_acknowledgements
-    from flows.receipts import queue_receipts
+    from flows.mail_fetch import fetch_mail
+    from flows.receipts import mail_acknowledgements, queue_receipts
 
     loaded = load_plan(plan)
     day = resolve_today(today)
