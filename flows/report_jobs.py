@@ -409,7 +409,7 @@ def run_evaluation(*, plan_path: str = "plan.yaml", period: str, today: dt.date,
                                     coordinator=plan.meta.coordinator, rectify_due=rectify_due,
                                     interview_due=deadline(calendar, today, plan.evaluation.interview.within),
                                     actor=actor)
-        due = min((r.due for r in follow.rectifications), default=rectify_due)
+        due = min(follow.rectify_due.values(), default=rectify_due)
         files = write_notices(plan, period=period, scores=scores, date=today, draft=True,
                               rectify_due=due, folder=folder)
         result = _result(run, scores, due, follow.withdrawn)
