@@ -212,3 +212,19 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# PostgreSQL plans queries from statistics that autovacuum refreshes only about a minute after
+# a bulk write; until then a freshly loaded 200,000-entry ledger looks empty to the planner,
+# which picked nested loops for the evaluation's read (1.46 s instead of 0.2 s).
+BULK_ROWS = 500
+
+
+def refresh_statistics(session: Session, tables: tuple[str, ...], *, rows_written: int) -> None:
+    """ANALYZE ``tables`` in the session's transaction after a bulk write on PostgreSQL (the
+    way its manual advises after loading data); SQLite plans well enough without."""
+    if rows_written < BULK_ROWS or session.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    session.execute(text("ANALYZE " + ", ".join(tables)))

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel import Session, SQLModel
 
+from models.db import refresh_statistics
 from models.sync_read import PLAN_ROW, plan_fingerprint
 from models.tables import AuditLog, LedgerEntry, Milestone, SyncState, Task, Unit, utcnow
 from plan.model import Plan
@@ -192,6 +193,8 @@ def sync_ledger(session: Session, plan: Plan, *, actor: str = "duban sync") -> S
     for model, key, desired, kind in steps:
         _sync_rows(session, model, key, desired(), kind, diff, now, audit, actor)
     _sync_entries(session, plan, diff, now, audit, actor)
+    refresh_statistics(session, ("ledger_entry", "milestone", "unit"), rows_written=sum(
+        len(part.get("entry", [])) for part in (diff.added, diff.changed, diff.archived, diff.restored)))
     if audit:
         session.execute(insert(AuditLog.__table__), [{**a, "at": now} for a in audit])  # type: ignore[attr-defined]
     _record_fingerprint(session, fingerprint, now)

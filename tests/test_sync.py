@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from models import ledger, sync_read
 from models.db import get_engine, session_scope
@@ -185,3 +185,34 @@ def test_new_milestone_is_added_for_its_units(synced, workdir: Path) -> None:
     diff = _sync(workdir, text)
     assert diff.added == {"milestone": ["t08-extra"], "entry": ["t08-extra/jingan"]}
     assert _entries("t08-extra")["jingan"].due == dt.date(2024, 9, 30)
+
+
+def test_a_bulk_sync_refreshes_postgresql_planner_statistics(workdir: Path, db_url: str) -> None:
+    """After loading the ledger PostgreSQL must know its size at once, not a minute later when
+    autovacuum gets to it (its plans for the first sweep and evaluation depend on it)."""
+    statements: list[str] = []
+    engine = get_engine()
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        plan = load_plan("plan.yaml")
+        with session_scope() as session:
+            sync_ledger(session, plan, actor="测试员")  # the first sync: every entry is new
+        first = [s for s in statements if s.startswith("ANALYZE")]
+        statements.clear()
+        _sync(workdir, shipped().replace("due: 2024-06-05", "due: 2024-06-07", 1))  # a few entries
+        second = [s for s in statements if s.startswith("ANALYZE")]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    if db_url.startswith("postgresql"):
+        assert first == ["ANALYZE ledger_entry, milestone, unit"]
+        with session_scope() as session:
+            analysed = session.execute(
+                text("SELECT count(*) FROM pg_stats WHERE tablename = 'ledger_entry'")).scalar_one()
+        assert analysed > 0
+    else:
+        assert first == []
+    assert second == []
