@@ -149,7 +149,9 @@ def _font_table(document: Any) -> None:
     """Declare each requested font with the next one of its chain as w:altName."""
     part = next(p for p in document.part.package.iter_parts() if str(p.partname) == "/word/fontTable.xml")
     root = parse_xml(part.blob)
-    chains = {TITLE_FONTS, BODY_FONTS, HEI_FONTS, KAI_FONTS, SONG_FONTS}
+    # A tuple, not a set: a set of strings iterates in a per-process (hash seed) order, and
+    # the font table would differ from one run to the next.
+    chains = (TITLE_FONTS, BODY_FONTS, HEI_FONTS, KAI_FONTS, SONG_FONTS)
     for chain in chains:
         for name, alt in itertools.pairwise(chain):
             font = parse_xml(f'<w:font {nsdecls("w")} w:name="{name}"><w:altName w:val="{alt}"/>'

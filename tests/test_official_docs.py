@@ -300,3 +300,20 @@ def test_text_xml_cannot_hold_is_refused_as_before(text: str) -> None:
         OracleDocument().paragraph(text)
     with pytest.raises(ValueError):
         OfficialDocument().paragraph(text)
+
+
+def test_the_empty_document_is_the_same_in_every_process() -> None:
+    """Python salts string hashes per process: nothing in the package may follow a set's
+    order (the font table did), or each run's documents differ."""
+    import sys
+
+    script = ("import hashlib, io, zipfile\n"
+              "from notifications.gbt9704 import empty_document_bytes\n"
+              "package = zipfile.ZipFile(io.BytesIO(empty_document_bytes(draft=True)))\n"
+              "print([(n, hashlib.sha256(package.read(n)).hexdigest()) for n in package.namelist()])\n")
+    root = Path(__file__).resolve().parents[1]
+    runs = {subprocess.run([sys.executable, "-c", script], cwd=root, check=True, capture_output=True, text=True,
+                           env={"PYTHONHASHSEED": seed, "PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}).stdout
+            for seed in ("1", "2", "3", "4")}
+    assert len(runs) == 1
+    assert "word/fontTable.xml" in runs.pop()
