@@ -226,7 +226,7 @@ def bench_synthetic(rows: list[dict[str, Any]], scratch: Path, size: str, backen
                                note=f"duban ÷ floor {ratio:.2f}× (target ≤ 1.5×)")
             if label == "sweep" and backend == "sqlite":
                 rows.append(row)
-                row = sweep_with_sheets(folder, env, plan, case, args, timeout)
+                row = sweep_with_sheets(folder, env, plan, case, args, timeout, sweep=result)
             if label == "digest" and not result.get("timed_out") and "email_html_kb" in result:
                 email_kb = result["email_html_kb"] + result["email_text_kb"]
                 row.update(target="email ≤ 1 MB", met=email_kb <= 1024,
@@ -239,9 +239,10 @@ def bench_synthetic(rows: list[dict[str, Any]], scratch: Path, size: str, backen
 
 
 def sweep_with_sheets(folder: Path, env: dict[str, str], plan: Path, case: str, args: tuple[str, ...],
-                      timeout: float) -> dict[str, Any]:
+                      timeout: float, *, sweep: dict[str, Any]) -> dict[str, Any]:
     """The catch-up sweep as a real run does it, each 督办单 (.docx) written (``sweep-sheets``),
-    on its own copy of the synced ledger and its own working folder."""
+    on its own copy of the synced ledger and its own working folder; its ratio is to the
+    ``sweep`` step (no sheets) measured just before."""
     var = folder / "sheets-var"
     var.mkdir(exist_ok=True)
     sheets_env = {**env, "DUBAN_DATABASE_URL": f"sqlite:///{folder / 'sheets.db'}", "DUBAN_VAR": str(var)}
@@ -249,7 +250,9 @@ def sweep_with_sheets(folder: Path, env: dict[str, str], plan: Path, case: str, 
     row = {"section": "synthetic sweep + 督办单", "case": case, "backend": "sqlite", **result}
     if not result.get("timed_out"):
         row["note"] = (f"{result['sheets']:,} 督办单, {result['sheets_mb']} MB, writer {result['sheet_seconds']} s "
-                       f"({result['cpu_ms_per_sheet']} ms CPU a sheet)")
+                       f"({result['cpu_ms_per_sheet']} ms CPU a sheet); ratio to the sweep without sheets")
+        if not sweep.get("timed_out") and sweep["seconds"]:
+            row["ratio"] = round(result["seconds"] / sweep["seconds"], 2)
     shutil.rmtree(var, ignore_errors=True)
     return row
 

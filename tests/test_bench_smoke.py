@@ -44,6 +44,7 @@ def test_bench_tiny_writes_json(tmp_path: Path) -> None:
     assert [sheets[c] for c in counts] == [sweep[c] for c in counts]
     assert sheets["sheets"] > 0 and sheets["sheets_mb"] > 0
     assert sheets["cpu_seconds"] >= sheets["sheet_cpu_seconds"]
+    assert sheets["ratio"] == round(sheets["seconds"] / sweep["seconds"], 2)
     delivery = next(r for r in report["results"] if r["section"] == "delivery")
     assert (delivery["sent"], delivery["failed"]) == (100, 0)
     assert {"nproc", "cpu", "memory_gb", "python", "sqlite"} <= set(report["machine"])
