@@ -203,8 +203,10 @@ def bench_synthetic(rows: list[dict[str, Any]], scratch: Path, size: str, backen
             if op not in ops and op != "sync":  # everything else needs the synced ledger
                 continue
             if op == "sweep" and backend == "sqlite" and not (folder / "floor.db").exists():
-                # The floor sweeps a copy of the same synced ledger, right after duban's steps.
+                # The floor sweeps a copy of the same synced ledger, right after duban's steps;
+                # so does the sweep that writes the 督办单 (sweep-sheets).
                 shutil.copy(folder / "var" / "duban.db", folder / "floor.db")
+                shutil.copy(folder / "var" / "duban.db", folder / "sheets.db")
             result = run_step(op, env, folder, "--plan", str(plan), *args, timeout=timeout)
             row = {"section": f"synthetic {label}", "case": case, "backend": backend, **result}
             if label == "sweep" and size == "national":
@@ -222,6 +224,9 @@ def bench_synthetic(rows: list[dict[str, Any]], scratch: Path, size: str, backen
                     ratio = result["seconds"] / floor["seconds"]
                     row.update(floor_seconds=round(floor["seconds"], 3), ratio=round(ratio, 2),
                                note=f"duban ÷ floor {ratio:.2f}× (target ≤ 1.5×)")
+            if label == "sweep" and backend == "sqlite":
+                rows.append(row)
+                row = sweep_with_sheets(folder, env, plan, case, args, timeout, sweep=result)
             if label == "digest" and not result.get("timed_out") and "email_html_kb" in result:
                 email_kb = result["email_html_kb"] + result["email_text_kb"]
                 row.update(target="email ≤ 1 MB", met=email_kb <= 1024,
@@ -230,6 +235,26 @@ def bench_synthetic(rows: list[dict[str, Any]], scratch: Path, size: str, backen
         if backend == "sqlite":
             (folder / "var" / "duban.db").unlink(missing_ok=True)
             (folder / "floor.db").unlink(missing_ok=True)
+            (folder / "sheets.db").unlink(missing_ok=True)
+
+
+def sweep_with_sheets(folder: Path, env: dict[str, str], plan: Path, case: str, args: tuple[str, ...],
+                      timeout: float, *, sweep: dict[str, Any]) -> dict[str, Any]:
+    """The catch-up sweep as a real run does it, each 督办单 (.docx) written (``sweep-sheets``),
+    on its own copy of the synced ledger and its own working folder; its ratio is to the
+    ``sweep`` step (no sheets) measured just before."""
+    var = folder / "sheets-var"
+    var.mkdir(exist_ok=True)
+    sheets_env = {**env, "DUBAN_DATABASE_URL": f"sqlite:///{folder / 'sheets.db'}", "DUBAN_VAR": str(var)}
+    result = run_step("sweep-sheets", sheets_env, folder, "--plan", str(plan), *args, timeout=timeout)
+    row = {"section": "synthetic sweep + 督办单", "case": case, "backend": "sqlite", **result}
+    if not result.get("timed_out"):
+        row["note"] = (f"{result['sheets']:,} 督办单, {result['sheets_mb']} MB, writer {result['sheet_seconds']} s "
+                       f"({result['cpu_ms_per_sheet']} ms CPU a sheet); ratio to the sweep without sheets")
+        if not sweep.get("timed_out") and sweep["seconds"]:
+            row["ratio"] = round(result["seconds"] / sweep["seconds"], 2)
+    shutil.rmtree(var, ignore_errors=True)
+    return row
 
 
 def bench_delivery(rows: list[dict[str, Any]], scratch: Path, count: int) -> None:

@@ -61,6 +61,48 @@ def op_sweep(args: argparse.Namespace) -> dict[str, Any]:
             "escalations": result.escalations, "queued": len(result.queued)}
 
 
+def op_sweep_sheets(args: argparse.Namespace) -> dict[str, Any]:
+    """``sweep`` as a real run does it (flows.steps.sweep_step): with the sheet writer, so each
+    督办 message gets its printable 督办单 (.docx) written and frozen in the outbox.  The
+    sheets go into a temporary folder; the time spent inside the writer is reported apart."""
+    import tempfile
+    from pathlib import Path
+
+    from flows.steps import sheet_writer
+    from flows.sweep import run_sweep
+    from plan.supervision import SupervisionSheet
+
+    plan = load_plan(args.plan)
+    migrate(get_engine())
+    spent = {"seconds": 0.0, "cpu": 0.0}
+    with tempfile.TemporaryDirectory(prefix="duban-sheets-") as tmp:
+        write = sheet_writer(Path(tmp))
+
+        def write_timed(sheet: SupervisionSheet) -> Path:
+            began, cpu = time.perf_counter(), time.process_time()
+            path = write(sheet)
+            spent["seconds"] += time.perf_counter() - began
+            spent["cpu"] += time.process_time() - cpu
+            return path
+
+        def sweep() -> Any:
+            with session_scope() as session:
+                return run_sweep(session, plan=plan, today=dt.date.fromisoformat(args.today),
+                                 sheet_writer=write_timed)
+
+        cpu = time.process_time()
+        seconds, result = timed(sweep)
+        cpu = time.process_time() - cpu
+        sheets = list(Path(tmp).iterdir())
+        size = sum(p.stat().st_size for p in sheets)
+    per_sheet = spent["cpu"] / len(sheets) if sheets else None
+    return {"seconds": seconds, "cpu_seconds": round(cpu, 2), "entries_checked": result.entries_checked,
+            "escalations": result.escalations, "queued": len(result.queued), "sheets": len(sheets),
+            "sheets_mb": round(size / 2**20, 2), "sheet_seconds": round(spent["seconds"], 2),
+            "sheet_cpu_seconds": round(spent["cpu"], 2),
+            "cpu_ms_per_sheet": round(per_sheet * 1000, 2) if per_sheet is not None else None}
+
+
 def op_sweep_floor(args: argparse.Namespace) -> dict[str, Any]:
     """The pure-SQL floor of ``sweep`` on the same ledger (bench/floor.py)."""
     from bench.floor import floor_sweep
@@ -239,8 +281,8 @@ def op_replay(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds": result.seconds, "working_days": len(result.days), "messages": result.messages}
 
 
-OPS = {"sync": op_sync, "sweep": op_sweep, "sweep-floor": op_sweep_floor, "digest": op_digest, "evaluate": op_evaluate,
-       "deliver": op_deliver, "replay": op_replay}
+OPS = {"sync": op_sync, "sweep": op_sweep, "sweep-sheets": op_sweep_sheets, "sweep-floor": op_sweep_floor,
+       "digest": op_digest, "evaluate": op_evaluate, "deliver": op_deliver, "replay": op_replay}
 
 
 def main() -> None:

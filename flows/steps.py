@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,21 +76,27 @@ def intake_step(plan: Plan, *, today: dt.date, inbox: str | None, actor: str) ->
     return result
 
 
+def sheet_writer(folder: Path) -> Callable[[SupervisionSheet], Path]:
+    """The sweep's 督办单 writer: one .docx per supervised unit into ``folder``."""
+    from notifications.supervision_docx import write_supervision_sheet
+    from plan.supervision import sheet_file_name
+
+    def write_sheet(sheet: SupervisionSheet) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        return write_supervision_sheet(sheet, folder / sheet_file_name(sheet))
+
+    return write_sheet
+
+
 def sweep_step(plan: Plan, *, today: dt.date, inbox: str | None = None) -> dict[str, Any]:
     from flows.inbox_waiting import pending_unmatched
     from flows.sweep import run_sweep
     from models import outbox
-    from notifications.supervision_docx import write_supervision_sheet
-    from plan.supervision import sheet_file_name
     from plan.unmatched import UNDELIVERED_DAYS, undelivered_mail
 
     unmatched = pending_unmatched(Path(inbox) if inbox else var_dir() / "inbox")
-    sheets_dir = var_dir() / "reports" / today.isoformat() / "supervision"
-
-    def write_sheet(sheet: SupervisionSheet) -> Path:
-        # Kept under reports/ for the coordinator to print; the outbox freezes its own copy.
-        sheets_dir.mkdir(parents=True, exist_ok=True)
-        return write_supervision_sheet(sheet, sheets_dir / sheet_file_name(sheet))
+    # Kept under reports/ for the coordinator to print; the outbox freezes its own copy.
+    write_sheet = sheet_writer(var_dir() / "reports" / today.isoformat() / "supervision")
 
     with session_scope() as session:
         refused = outbox.undelivered(session, since=today - dt.timedelta(days=UNDELIVERED_DAYS))

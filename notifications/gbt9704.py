@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import re
 import zipfile
 from dataclasses import dataclass
 from functools import cache
@@ -27,12 +28,14 @@ from typing import Any
 from docx import Document
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.opc.oxml import serialize_part_xml
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
-from docx.shared import Mm, Pt, RGBColor
+from docx.shared import Length, Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
+
+from notifications.zip_package import Member, archive, deflated
 
 PAGE_WIDTH, PAGE_HEIGHT = Mm(210), Mm(297)
 MARGIN_TOP, MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM = Mm(37), Mm(28), Mm(26), Mm(35)
@@ -146,7 +149,9 @@ def _font_table(document: Any) -> None:
     """Declare each requested font with the next one of its chain as w:altName."""
     part = next(p for p in document.part.package.iter_parts() if str(p.partname) == "/word/fontTable.xml")
     root = parse_xml(part.blob)
-    chains = {TITLE_FONTS, BODY_FONTS, HEI_FONTS, KAI_FONTS, SONG_FONTS}
+    # A tuple, not a set: a set of strings iterates in a per-process (hash seed) order, and
+    # the font table would differ from one run to the next.
+    chains = (TITLE_FONTS, BODY_FONTS, HEI_FONTS, KAI_FONTS, SONG_FONTS)
     for chain in chains:
         for name, alt in itertools.pairwise(chain):
             font = parse_xml(f'<w:font {nsdecls("w")} w:name="{name}"><w:altName w:val="{alt}"/>'
@@ -177,20 +182,6 @@ def _page_setup(document: Any) -> None:
     grid.set(qn("w:type"), "lines")
     grid.set(qn("w:linePitch"), str(round(LINE_PITCH.pt * 20)))
     document.settings.odd_and_even_pages_header_footer = True
-
-
-def _border(paragraph: Paragraph, side: str, size_eighths: int, color: str) -> None:
-    ppr = paragraph._p.get_or_add_pPr()
-    borders = ppr.find(qn("w:pBdr"))
-    if borders is None:
-        borders = OxmlElement("w:pBdr")
-        ppr.append(borders)
-    edge = OxmlElement(f"w:{side}")
-    edge.set(qn("w:val"), "single")
-    edge.set(qn("w:sz"), str(size_eighths))
-    edge.set(qn("w:space"), "4" if side == "bottom" else "1")
-    edge.set(qn("w:color"), color)
-    borders.append(edge)
 
 
 def _page_field(paragraph: Paragraph) -> None:
@@ -253,11 +244,13 @@ MAIN_PART = "word/document.xml"
 
 @dataclass(frozen=True)
 class _Template:
-    """The empty document's package: every part but the main one as stored bytes, the main
-    one to parse afresh for each document, and the style ids of :data:`STYLES`."""
+    """The empty document's package: every part but the main one deflated once (None marks
+    the main part's place), the main part's text before and after the body's paragraphs,
+    and the style ids of :data:`STYLES`."""
 
-    parts: tuple[tuple[str, bytes | None], ...]  # in package order; None marks the main part
-    main: bytes
+    parts: tuple[Member | None, ...]  # in package order
+    head: str  # XML declaration … <w:body> (and whatever the empty body holds)
+    tail: str  # <w:sectPr …>…</w:body></w:document>
     style_ids: dict[str, str]
 
 
@@ -265,53 +258,94 @@ class _Template:
 def _template(draft: bool) -> _Template:
     raw = empty_document_bytes(draft=draft)
     with zipfile.ZipFile(io.BytesIO(raw)) as package:
-        parts = tuple((name, None if name == MAIN_PART else package.read(name)) for name in package.namelist())
-        main = package.read(MAIN_PART)
-    # Style ids looked up once: python-docx's style setter searches styles.xml by name on
-    # every paragraph, which was most of a 1,000-unit notice's time.
+        parts = tuple(None if name == MAIN_PART else deflated(name, package.read(name))
+                      for name in package.namelist())
+        # Serialised as python-docx saves a part, so the text around the paragraphs is theirs.
+        main = serialize_part_xml(parse_xml(package.read(MAIN_PART))).decode("utf-8")
+    # Style ids looked up once: python-docx's style setter searches styles.xml by name.
     styles = Document(io.BytesIO(raw)).styles
-    return _Template(parts, main, {name: styles[name].style_id for name in STYLES})
+    style_ids = {name: styles[name].style_id for name in STYLES}
+    assert all(re.fullmatch(r"[A-Za-z0-9]+", i) for i in style_ids.values()), style_ids
+    assert main.count("<w:sectPr") == 1, "the section properties close the body"
+    cut = main.index("<w:sectPr")
+    return _Template(parts, main[:cut], main[cut:], style_ids)
+
+
+# Characters lxml refuses in text (it raises ValueError; so do we, rather than write a
+# package Word cannot open).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_BREAKS = re.compile(r"([\t\r\n])")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def run_xml(text: str) -> str:
+    """``<w:r>`` for ``text`` as python-docx's ``add_run`` writes it: a tab is ``<w:tab/>``,
+    a line break ``<w:br/>``, the rest ``<w:t>`` (xml:space="preserve" when it starts or
+    ends with white space), escaped as lxml escapes text."""
+    if _NOT_XML.search(text):
+        raise ValueError("All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters")
+    out = []
+    for piece in _BREAKS.split(text):
+        if piece == "\t":
+            out.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            out.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            out.append(f"<w:t{space}>{_escape(piece)}</w:t>")
+    return f"<w:r>{''.join(out)}</w:r>"
+
+
+def _twips(length: int) -> str:
+    return str(Length(length).twips)
+
+
+def _border(side: str, size_eighths: int, color: str) -> str:
+    space = "4" if side == "bottom" else "1"
+    return f'<w:{side} w:val="single" w:sz="{size_eighths}" w:space="{space}" w:color="{color}"/>'
+
+
+def _borders(*edges: str) -> str:
+    return f"<w:pBdr>{''.join(edges)}</w:pBdr>"
 
 
 class OfficialDocument:
-    """Builds one document; paragraphs are appended in O(1) (python-docx's add_paragraph
-    searches the body for the section properties on every call, quadratic on long lists).
+    """Builds one document.
 
-    Only the main part (word/document.xml) differs between documents, so it alone is parsed,
-    built and serialised; the other parts are written as the empty document holds them
-    (a national catch-up sweep writes ~1,000 督办单: opening and saving the whole package
-    was two thirds of each one's time)."""
+    Only the main part (word/document.xml) differs between documents, and its paragraphs
+    are a handful of fixed shapes: each is written as text (:func:`run_xml`, escaped), the
+    other parts are the empty document's, deflated once per process
+    (:mod:`notifications.zip_package`).  The result is byte for byte what building the
+    paragraphs with python-docx and saving with zipfile gave (tests/test_official_docs.py
+    keeps that builder as the oracle): a national catch-up sweep writes ~1,000 督办单, and
+    building lxml trees and deflating the styles again was ~23 ms of CPU a document."""
 
     def __init__(self, *, draft: bool = False) -> None:
         self.template = _template(draft)
         self.style_ids = self.template.style_ids
-        self.element = parse_xml(self.template.main)
-        self.body = self.element.body
-        self.sect = self.body.find(qn("w:sectPr"))
-        self.body.remove(self.sect)
+        self.paragraphs: list[str] = []
         if draft:
             self.add("GB Draft Mark", "草稿")
 
-    def add(self, style: str, text: str = "") -> Paragraph:
-        element = OxmlElement("w:p")
-        element.get_or_add_pPr().style = self.style_ids[style]  # the same w:pStyle the setter writes
-        self.body.append(element)
-        # runs and formats only: nothing here asks a paragraph for its package part
-        para = Paragraph(element, None)  # type: ignore[arg-type]
-        if text:
-            para.add_run(text)
-        return para
+    def add(self, style: str, text: str = "", props: str = "") -> None:
+        """One paragraph of ``style``; ``props`` is paragraph properties after the style,
+        in the order python-docx writes them."""
+        run = run_xml(text) if text else ""
+        self.paragraphs.append(f'<w:p><w:pPr><w:pStyle w:val="{self.style_ids[style]}"/>{props}</w:pPr>'
+                               f"{run}</w:p>")
 
     # -- parts -----------------------------------------------------------------------------
 
     def masthead(self, mark: str, number: str) -> None:
         """版头: red 标志, 发文字号 two lines below it, a red rule 4 mm under the number."""
-        para = self.add("GB Mark", mark)
-        para.paragraph_format.space_before = Mm(35)  # 上边缘至版心上边缘 35 mm
+        # 上边缘至版心上边缘 35 mm
+        self.add("GB Mark", mark, f'<w:spacing w:before="{_twips(Mm(35))}"/>')
         self.add("GB Number")
         self.add("GB Number")
-        numbered = self.add("GB Number", number)
-        _border(numbered, "bottom", 18, "FF0000")
+        self.add("GB Number", number, _borders(_border("bottom", 18, "FF0000")))
         self.add("GB Body")  # 标题在红色分隔线下空二行
         self.add("GB Body")
 
@@ -337,10 +371,8 @@ class OfficialDocument:
         for _ in range(3):
             self.add("GB Body")
         offset = 4 + (text_width(date) - text_width(signer)) / 2
-        name = self.add("GB Signature", signer)
-        name.paragraph_format.right_indent = Pt(BODY_SIZE * max(offset, 0))
-        dated = self.add("GB Signature", date)
-        dated.paragraph_format.right_indent = Pt(BODY_SIZE * 4)
+        self.add("GB Signature", signer, f'<w:ind w:right="{_twips(Pt(BODY_SIZE * max(offset, 0)))}"/>')
+        self.add("GB Signature", date, f'<w:ind w:right="{_twips(Pt(BODY_SIZE * 4))}"/>')
 
     def note(self, text: str) -> None:
         """附注 one line below the date, left with two characters, in brackets."""
@@ -349,26 +381,23 @@ class OfficialDocument:
     def imprint(self, *, cc: str | None, printer: str, printed_on: dt.date) -> None:
         """版记: 抄送, then 印发机关 and 印发日期, between rules (outer 0.35 mm, inner 0.25 mm)."""
         self.add("GB Body")
-        first = True
+        indent = f'<w:ind w:left="{_twips(Pt(14))}" w:right="{_twips(Pt(14))}"/>'
+        top = ""
         if cc:
-            line = self.add("GB Imprint", f"抄送：{cc}。")
-            line.paragraph_format.left_indent = line.paragraph_format.right_indent = Pt(14)
-            _border(line, "top", 8, "000000")
-            _border(line, "bottom", 6, "000000")
-            first = False
-        issued = self.add("GB Imprint", f"{printer}\t{date_text(printed_on)}印发")
-        issued.paragraph_format.left_indent = issued.paragraph_format.right_indent = Pt(14)
-        issued.paragraph_format.tab_stops.add_tab_stop(Mm(156) - Pt(28), WD_TAB_ALIGNMENT.RIGHT)
-        if first:
-            _border(issued, "top", 8, "000000")
-        _border(issued, "bottom", 8, "000000")
+            self.add("GB Imprint", f"抄送：{cc}。",
+                     indent + _borders(_border("top", 8, "000000"), _border("bottom", 6, "000000")))
+        else:
+            top = _border("top", 8, "000000")
+        tabs = f'<w:tabs><w:tab w:pos="{_twips(Mm(156) - Pt(28))}" w:val="right"/></w:tabs>'
+        self.add("GB Imprint", f"{printer}\t{date_text(printed_on)}印发",
+                 tabs + indent + _borders(top, _border("bottom", 8, "000000")))
 
-    def save(self, path: Path) -> Path:
-        self.body.append(self.sect)  # the section properties must stay last
+    def document_xml(self) -> bytes:
+        return (self.template.head + "".join(self.paragraphs) + self.template.tail).encode("utf-8")
+
+    def save(self, path: Path, *, date_time: tuple[int, int, int, int, int, int] | None = None) -> Path:
+        """Write the .docx; its members are stamped ``date_time`` (now, when not given)."""
+        main = deflated(MAIN_PART, self.document_xml())
         path.parent.mkdir(parents=True, exist_ok=True)
-        # As python-docx writes a package: same members, order, compression and serialisation.
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as package:
-            for name, blob in self.template.parts:
-                package.writestr(name, serialize_part_xml(self.element) if blob is None else blob)
-        self.body.remove(self.sect)
+        path.write_bytes(archive([main if part is None else part for part in self.template.parts], date_time))
         return path

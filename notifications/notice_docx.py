@@ -99,6 +99,12 @@ class Notice:
 
 def write_docx(notice: Notice, path: Path) -> Path:
     doc = OfficialDocument(draft=notice.draft)
+    lay_out_notice(doc, notice)
+    return doc.save(path)
+
+
+def lay_out_notice(doc: OfficialDocument, notice: Notice) -> None:
+    """The 通报's parts, in order, on ``doc`` (a builder with OfficialDocument's methods)."""
     doc.masthead(notice.mark, notice.number_line)
     doc.title(notice.title)
     doc.addressee(notice.addressees)
@@ -108,7 +114,6 @@ def write_docx(notice: Notice, path: Path) -> Path:
     if notice.public:
         doc.note(PUBLIC_NOTE)
     doc.imprint(cc=notice.cc, printer=f"{notice.signer}办公室", printed_on=notice.date)
-    return doc.save(path)
 
 
 def markdown(notice: Notice) -> str:

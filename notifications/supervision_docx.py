@@ -36,8 +36,14 @@ def item_text(number: int, item: SheetItem, today_label: str) -> str:
 
 
 def write_supervision_sheet(sheet: SupervisionSheet, path: Path) -> Path:
-    issuer = issuer_name(sheet)
     doc = OfficialDocument()
+    lay_out_sheet(doc, sheet)
+    return doc.save(path)
+
+
+def lay_out_sheet(doc: OfficialDocument, sheet: SupervisionSheet) -> None:
+    """The 督办单's parts, in order, on ``doc`` (a builder with OfficialDocument's methods)."""
+    issuer = issuer_name(sheet)
     doc.masthead(issuer, sheet.number)
     doc.title("督办单")
     doc.addressee(sheet.unit_name)
@@ -55,4 +61,3 @@ def write_supervision_sheet(sheet: SupervisionSheet, path: Path) -> Path:
     doc.paragraph(f"督办单位：{sheet.issuer}。联系人：{contacts}。邮箱：{sheet.mailbox}。")
     doc.signature(issuer, sheet.issued_on)
     doc.imprint(cc=None, printer=sheet.issuer, printed_on=sheet.issued_on)
-    return doc.save(path)

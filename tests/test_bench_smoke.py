@@ -29,7 +29,7 @@ def test_bench_tiny_writes_json(tmp_path: Path) -> None:
     report = json.loads(output.read_text(encoding="utf-8"))
     sections = {row["section"] for row in report["results"]}
     assert sections == {"synthetic sync", "synthetic sweep", "synthetic sweep next day",
-                        "synthetic sweep floor", "synthetic sweep next day floor",
+                        "synthetic sweep floor", "synthetic sweep next day floor", "synthetic sweep + 督办单",
                         "synthetic digest", "synthetic evaluate", "delivery", "replay"}
     for label in ("synthetic sweep", "synthetic sweep next day"):
         # The floor does the same work as duban's sweep on a copy of the same ledger.
@@ -37,6 +37,14 @@ def test_bench_tiny_writes_json(tmp_path: Path) -> None:
         counts = ("entries_checked", "escalations", "queued")
         assert [duban[c] for c in counts] == [floor[c] for c in counts]
         assert duban["ratio"] == round(duban["seconds"] / floor["seconds"], 2)
+    # The sweep that writes the 督办单 does the sweep's work on its own copy of the ledger,
+    # and one sheet per supervised unit.
+    sweep, sheets = (next(r for r in report["results"] if r["section"] == s)
+                     for s in ("synthetic sweep", "synthetic sweep + 督办单"))
+    assert [sheets[c] for c in counts] == [sweep[c] for c in counts]
+    assert sheets["sheets"] > 0 and sheets["sheets_mb"] > 0
+    assert sheets["cpu_seconds"] >= sheets["sheet_cpu_seconds"]
+    assert sheets["ratio"] == round(sheets["seconds"] / sweep["seconds"], 2)
     delivery = next(r for r in report["results"] if r["section"] == "delivery")
     assert (delivery["sent"], delivery["failed"]) == (100, 0)
     assert {"nproc", "cpu", "memory_gb", "python", "sqlite"} <= set(report["machine"])

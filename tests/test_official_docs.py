@@ -222,3 +222,98 @@ def test_documents_are_packaged_as_python_docx_packages_them(tmp_path: Path) -> 
         for name in ours.namelist():
             assert ours.read(name) == theirs.read(name), (path.name, name)
         assert "督办单" in ours.read("word/document.xml").decode() or path.name == "n.docx"
+
+
+# -- the builder against the one it replaced (issue #13) ------------------------------------
+# Paragraphs are written as text and the fixed parts deflated once; the documents must be
+# the ones python-docx objects and zipfile made (tests/official_doc_oracle.py), byte for byte.
+
+STAMP = (2024, 7, 19, 16, 5, 42)
+AWKWARD = " A&B <公司> \"引号\" 'x' ]]> 　全角空格　"  # escapes, white space at both ends, U+3000
+
+
+def awkward_sheets() -> list[SupervisionSheet]:
+    from dataclasses import replace
+
+    base = sheet()
+    items = tuple(SheetItem(f"m{n}", f"事项{n}{AWKWARD if n == 2 else ''}", D(2024, 6, n + 1), n,
+                            ("word", "xlsx", "odd-format")[: n % 4], n % 2 == 0,
+                            tuple(EarlierRung(k, D(2024, 7, n % 5 + 1)) for k in ("remind", "chase")[: n % 3]))
+                  for n in range(1, 13))
+    return [base, sheet(earlier=()),
+            replace(base, unit_name=AWKWARD, items=items, feedback="第一行　\n第二行\r\n\t缩进 😀 末尾 "),
+            # a signer wider than the date: the right indent is clamped at four characters
+            replace(base, issuer="上海市知识产权局知识产权保护和运用促进中心（综合处）", contacts=())]
+
+
+def awkward_notices() -> list[Notice]:
+    from dataclasses import replace
+
+    base = notice()
+    return [base, replace(base, draft=False, public=False, cc=None),
+            replace(base, kind="commend", units=(Listed("甲&乙", ()), Listed(AWKWARD, ("事实一。", "事实二\t。")))),
+            replace(base, addressees=AWKWARD, cc=AWKWARD, signer="局", rectify_due=None)]
+
+
+def oracle_bytes(lay_out, thing, path: Path, *, draft: bool = False) -> bytes:
+    from tests.official_doc_oracle import OracleDocument
+
+    document = OracleDocument(draft=draft)
+    lay_out(document, thing)
+    return document.save(path, STAMP).read_bytes()
+
+
+def test_sheets_are_the_documents_the_python_docx_builder_made(tmp_path: Path) -> None:
+    from notifications.gbt9704 import OfficialDocument
+    from notifications.supervision_docx import lay_out_sheet
+
+    for n, item in enumerate(awkward_sheets()):
+        ours = OfficialDocument()
+        lay_out_sheet(ours, item)
+        new = ours.save(tmp_path / f"new{n}.docx", date_time=STAMP).read_bytes()
+        assert new == oracle_bytes(lay_out_sheet, item, tmp_path / f"old{n}.docx"), n
+    # the awkward one is really awkward: escapes, preserved spaces, breaks and tabs
+    import zipfile
+
+    xml = zipfile.ZipFile(tmp_path / "new2.docx").read("word/document.xml").decode()
+    for fragment in ("A&amp;B &lt;公司&gt;", 'xml:space="preserve"', "<w:br/>", "<w:tab/>", "😀"):
+        assert fragment in xml, fragment
+
+
+def test_notices_are_the_documents_the_python_docx_builder_made(tmp_path: Path) -> None:
+    from notifications.gbt9704 import OfficialDocument
+    from notifications.notice_docx import lay_out_notice
+
+    for n, item in enumerate(awkward_notices()):
+        ours = OfficialDocument(draft=item.draft)
+        lay_out_notice(ours, item)
+        new = ours.save(tmp_path / f"new{n}.docx", date_time=STAMP).read_bytes()
+        assert new == oracle_bytes(lay_out_notice, item, tmp_path / f"old{n}.docx", draft=item.draft), n
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "垂直\x0b制表", "\x1f"])
+def test_text_xml_cannot_hold_is_refused_as_before(text: str) -> None:
+    from notifications.gbt9704 import OfficialDocument
+    from tests.official_doc_oracle import OracleDocument
+
+    with pytest.raises(ValueError):
+        OracleDocument().paragraph(text)
+    with pytest.raises(ValueError):
+        OfficialDocument().paragraph(text)
+
+
+def test_the_empty_document_is_the_same_in_every_process() -> None:
+    """Python salts string hashes per process: nothing in the package may follow a set's
+    order (the font table did), or each run's documents differ."""
+    import sys
+
+    script = ("import hashlib, io, zipfile\n"
+              "from notifications.gbt9704 import empty_document_bytes\n"
+              "package = zipfile.ZipFile(io.BytesIO(empty_document_bytes(draft=True)))\n"
+              "print([(n, hashlib.sha256(package.read(n)).hexdigest()) for n in package.namelist()])\n")
+    root = Path(__file__).resolve().parents[1]
+    runs = {subprocess.run([sys.executable, "-c", script], cwd=root, check=True, capture_output=True, text=True,
+                           env={"PYTHONHASHSEED": seed, "PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}).stdout
+            for seed in ("1", "2", "3", "4")}
+    assert len(runs) == 1
+    assert "word/fontTable.xml" in runs.pop()
