@@ -303,15 +303,32 @@ def insert_escalations(session: Session, rows: list[EscalationRow], *, fired_on:
                        created_at: dt.datetime) -> None:
     """Insert the day's escalation rows, skipping (entry, rung) pairs already recorded.
 
-    The rows are plain tuples handed to the DB-API's ``executemany`` on a raw cursor:
-    SQLAlchemy's per-row parameter processing cost more than the database's own insert
-    (123,000 rows on a catch-up day).  The values are converted with the columns' own bind
-    processors, so the stored bytes are what the ORM path stores.
+    The rows are plain tuples handed to the DB-API on a raw cursor: SQLAlchemy's per-row
+    parameter processing cost more than the database's own insert (123,000 rows on a
+    catch-up day).  SQLite takes them by ``executemany``; PostgreSQL by ``COPY``
+    (:func:`copy_escalations`), since one INSERT per row there was most of the sweep.  The
+    values are converted with the columns' own bind processors, so the stored bytes are what
+    the ORM path stores.
     """
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
+    values = escalation_values(session, rows, fired_on=fired_on, created_at=created_at)
+    cursor = connection.connection.cursor()
+    try:
+        if dialect.name == "postgresql":
+            copy_escalations(cursor, values)
+        else:
+            cursor.executemany(escalation_insert_sql("?"), values)
+    finally:
+        cursor.close()
+
+
+def escalation_values(session: Session, rows: list[EscalationRow], *, fired_on: dt.date,
+                      created_at: dt.datetime) -> list[tuple[Any, ...]]:
+    """The driver's parameters for ``rows``, in :data:`ESCALATION_COLUMNS` order."""
+    dialect = session.connection().dialect
     table = Escalation.__table__  # type: ignore[attr-defined]
 
     def processor(name: str) -> Any:
@@ -329,15 +346,84 @@ def insert_escalations(session: Session, rows: list[EscalationRow], *, fired_on:
         if found is None:
             found = encoded[key] = to_json(recipients)
         values.append((entry_id, rung_id, kind, day, now, found, message_key))
-    placeholder = "?" if dialect.name == "sqlite" else "%s"
-    sql = (f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
-           f"VALUES ({', '.join(placeholder for _ in ESCALATION_COLUMNS)}) "
-           "ON CONFLICT (entry_id, rung_id) DO NOTHING")
-    cursor = connection.connection.cursor()
-    try:
-        cursor.executemany(sql, values)
-    finally:
-        cursor.close()
+    return values
+
+
+def escalation_insert_sql(placeholder: str) -> str:
+    """The one-row INSERT that ``executemany`` repeats (``placeholder``: ``?`` or ``%s``)."""
+    return (f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
+            f"VALUES ({', '.join(placeholder for _ in ESCALATION_COLUMNS)}) "
+            "ON CONFLICT (entry_id, rung_id) DO NOTHING")
+
+
+# A scratch table with escalation's own column types (so COPY parses and checks each value
+# as the INSERT would) and the rows' order, dropped at the end of the insert (or with the
+# transaction, if that fails first).  The run date and creation time are the same for every
+# row: they are bound once in the INSERT, as ``executemany`` binds them.
+_BATCH = "escalation_batch"
+_BATCH_COLUMNS = ("entry_id", "rung_id", "kind", "recipients", "message_key")
+_BATCH_SQL = (f"CREATE TEMPORARY TABLE {_BATCH} ON COMMIT DROP AS "
+              f"SELECT CAST(0 AS bigint) AS ord, {', '.join(_BATCH_COLUMNS)} FROM escalation WITH NO DATA")
+# Enough for the ORDER BY of a catch-up day's batch (123,000 rows) to sort in memory, not on disk.
+_BATCH_WORK_MEM = "64MB"
+
+
+def copy_text(value: str | None) -> str:
+    """``value`` as a field of COPY's text format (``\\N`` for NULL)."""
+    if value is None:
+        return "\\N"
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_escalations(cursor: Any, values: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: insert ``values`` (as :func:`escalation_values` makes them) with COPY.
+
+    COPY cannot skip a conflicting row, so the rows go into a temporary table and from there
+    into ``escalation`` with the same ``ON CONFLICT DO NOTHING``, in the order given (the
+    ids come out as ``executemany`` gives them).  Each distinct value is turned into COPY
+    text once: a catch-up day has 123,000 rows but a few thousand distinct message keys and
+    a handful of recipient lists, rung ids and kinds.  A recipient list's JSON is made by the
+    connection's own dumper, the text ``executemany`` sends.
+    """
+    from psycopg.adapt import PyFormat
+
+    if not values:
+        return
+    days = {(row[3], row[4]) for row in values}
+    if len(days) != 1:
+        raise ValueError("one run date and creation time per batch")
+    (day, now), = days
+    fields: dict[Any, str] = {}  # str / None → its COPY text
+    json_fields: dict[int, str] = {}  # id of a shared Json wrapper → its COPY text
+
+    def field(value: str | None) -> str:
+        found = fields.get(value)
+        if found is None:
+            found = fields[value] = copy_text(value)
+        return found
+
+    def json_field(value: Any) -> str:
+        found = json_fields.get(id(value))
+        if found is None:
+            dumper = cursor.adapters.get_dumper(type(value), PyFormat.TEXT)(type(value), cursor)
+            found = json_fields[id(value)] = copy_text(bytes(dumper.dump(value)).decode())
+        return found
+
+    lines = [f"{n}\t{int(entry_id)}\t{field(rung_id)}\t{field(kind)}\t{json_field(recipients)}\t{field(message_key)}\n"
+             for n, (entry_id, rung_id, kind, _, _, recipients, message_key) in enumerate(values)]
+    columns = ", ".join(_BATCH_COLUMNS)
+    cursor.execute("SELECT current_setting('work_mem')")
+    work_mem = cursor.fetchone()[0]
+    cursor.execute(_BATCH_SQL)
+    with cursor.copy(f"COPY {_BATCH} (ord, {columns}) FROM STDIN") as copy:
+        for at in range(0, len(lines), 10_000):
+            copy.write("".join(lines[at:at + 10_000]))
+    cursor.execute("SELECT set_config('work_mem', %s, true)", (_BATCH_WORK_MEM,))
+    cursor.execute(f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
+                   f"SELECT entry_id, rung_id, kind, %s, %s, recipients, message_key FROM {_BATCH} ORDER BY ord "
+                   "ON CONFLICT (entry_id, rung_id) DO NOTHING", (day, now))
+    cursor.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
+    cursor.execute(f"DROP TABLE {_BATCH}")
 
 
 @dataclass(frozen=True)

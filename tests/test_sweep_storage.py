@@ -1,14 +1,15 @@
 """The sweep's fast paths store exactly what the ORM path stores.
 
 The catch-up sweep writes escalation rows through the SQLite driver's ``executemany``
-(SQLAlchemy's per-row parameter processing cost more than the insert); the text in the
-database must not depend on which path wrote it.  The migration check reads the heads from
-the migration files; they must be alembic's heads.
+(SQLAlchemy's per-row parameter processing cost more than the insert) and through ``COPY``
+on PostgreSQL; the text in the database must not depend on which path wrote it.  The
+migration check reads the heads from the migration files; they must be alembic's heads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ from sqlalchemy import text
 
 from models.db import _script_heads, get_engine, head_revisions, session_scope
 from models.locks import upsert
-from models.sweep import insert_escalations
+from models.sweep import copy_escalations, escalation_insert_sql, escalation_values, insert_escalations
 from models.tables import Escalation, LedgerEntry
+from tests.conftest import PG_URL
 
 CREATED = dt.datetime(2024, 7, 8, 1, 2, 3, 456789, tzinfo=dt.UTC)
 
@@ -59,3 +61,67 @@ def test_escalations_written_by_the_driver_match_the_orm(synced, db_url: str) ->
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_heads_read_from_the_files_are_alembics(workdir: Path, db_url: str) -> None:
     assert _script_heads() == frozenset(head_revisions(get_engine()))
+
+
+# Values COPY's text format must carry through unchanged: its field and row separators, its
+# escape character and its NULL marker, quotes, non-BMP characters, an empty list.
+TRICKY = ["tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N", "\\.", "quote's \"double\"",
+          "𠀀𝔘😀 非BMP", "", " lead and trail "]
+
+
+def _tricky_rows(entry_ids: list[int]) -> list[tuple[int, str, str, list[str], str | None]]:
+    rows: list[tuple[int, str, str, list[str], str | None]] = []
+    for n, entry_id in enumerate(entry_ids):
+        value = TRICKY[n % len(TRICKY)]
+        rows.append((entry_id, f"r{n}{value}"[:64], f"k{value}"[:16], [value, f"名 <{n}@x.test>"], value))
+        rows.append((entry_id, f"none{n}", "chase", [], None))
+    return rows
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.skipif(not PG_URL, reason="needs DUBAN_TEST_DATABASE_URL")
+def test_escalations_copied_on_postgresql_match_executemany(synced, db_url: str) -> None:
+    """The COPY path (PostgreSQL) stores what ``executemany`` stores, in the same order,
+    and skips the pairs already recorded as the INSERT's ON CONFLICT does."""
+    fired_on = dt.date(2024, 2, 29)
+    created_at = dt.datetime(2024, 7, 8, 9, 2, 3, 456789, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    read = text("SELECT id, entry_id, rung_id, kind, fired_on, created_at, recipients::text, message_key"
+                " FROM escalation ORDER BY id")
+    stored: dict[str, list[tuple[object, ...]]] = {}
+    with session_scope() as session:
+        ids = list(session.execute(text("SELECT id FROM ledger_entry ORDER BY id LIMIT 12")).scalars())
+        # Reversed and interleaved: the ids must follow the rows' order, not the entries'.
+        rows = _tricky_rows(ids[::-1])
+        already = rows[3]
+        for how in ("executemany", "copy"):
+            with session.begin_nested() as nested:
+                cursor = session.connection().connection.cursor()
+                first = escalation_values(session, [already], fired_on=fired_on, created_at=created_at)
+                cursor.execute(escalation_insert_sql("%s"), first[0])
+                values = escalation_values(session, [*rows, rows[0]], fired_on=fired_on, created_at=created_at)
+                if how == "copy":
+                    copy_escalations(cursor, values)
+                else:
+                    cursor.executemany(escalation_insert_sql("%s"), values)
+                found = session.execute(read).all()
+                stored[how] = [tuple(row[1:]) for row in found]
+                # Ids in the rows' order: the recorded pair first, then the others as given.
+                assert [row[0] for row in found] == sorted(row[0] for row in found)
+                nested.rollback()
+        assert session.execute(text("SELECT count(*) FROM escalation")).scalar() == 0
+    assert stored["copy"] == stored["executemany"]
+    assert len(stored["copy"]) == len(rows)
+    assert [row[:2] for row in stored["copy"]] == [already[:2], *(r[:2] for r in rows if r != already)]
+    assert stored["copy"][0][3:5] == (fired_on, created_at)
+    texts = {row[1]: (row[2], row[5], row[6]) for row in stored["copy"]}
+    for n, value in enumerate(TRICKY):
+        recipients = [value, f"名 <{n}@x.test>"]
+        assert texts[f"r{n}{value}"] == (f"k{value}"[:16], json.dumps(recipients), value)
+    assert texts["none0"] == ("chase", "[]", None)
+    # And through insert_escalations, a second time adding nothing.
+    with session_scope() as session:
+        for _ in range(2):
+            insert_escalations(session, rows, fired_on=fired_on, created_at=created_at)
+    with session_scope() as session:
+        assert [tuple(row[1:]) for row in session.execute(read)] == [
+            (r[0], r[1], r[2], fired_on, created_at, json.dumps(r[3]), r[4]) for r in rows]
