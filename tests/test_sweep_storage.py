@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from models import outbox
 from models.db import _script_heads, get_engine, head_revisions, session_scope
 from models.locks import upsert
 from models.sweep import copy_escalations, escalation_insert_sql, escalation_values, insert_escalations
-from models.tables import Escalation, LedgerEntry
+from models.tables import Escalation, LedgerEntry, OutboxMessage
 from tests.conftest import PG_URL
 
 CREATED = dt.datetime(2024, 7, 8, 1, 2, 3, 456789, tzinfo=dt.UTC)
@@ -125,3 +126,58 @@ def test_escalations_copied_on_postgresql_match_executemany(synced, db_url: str)
     with session_scope() as session:
         assert [tuple(row[1:]) for row in session.execute(read)] == [
             (r[0], r[1], r[2], fired_on, created_at, json.dumps(r[3]), r[4]) for r in rows]
+
+
+def _tricky_messages() -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for n, value in enumerate(TRICKY):
+        rows.append({
+            "key": f"unit-notice|u{n}@x.test|2024-07-08|{value}", "message_id": f"<m{n}.{value}@x.test>",
+            "kind": "unit-notice", "run_date": dt.date(2024, 7, 8), "unit_id": None if n % 3 == 0 else f"u{n}",
+            "sender": f'"督办{value}" <duban@x.test>', "to": [f'"{value}" <u{n}@x.test>'],
+            "cc": [] if n % 2 else [value],
+            "subject": f"【催办】{value}", "content": "notice" if n % 2 else "bodies",
+            "notice": json.dumps({"items": [value, n]}, ensure_ascii=False) if n % 2 else None,
+            "template_version": "v1" if n % 2 else None, "body_text": None if n % 2 else f"正文{value}",
+            "body_html": None if n % 2 else f"<p>{value}</p>",
+            "attachments": [{"name": f"{value}.docx", "sha256": "0" * 64}] if n % 4 == 0 else [],
+            "recipient_states": None, "last_error": value or None})
+    return rows
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.skipif(not PG_URL, reason="needs DUBAN_TEST_DATABASE_URL")
+def test_outbox_rows_pipelined_on_postgresql_match_the_statement(workdir, db_url: str) -> None:
+    """The pipelined insert (PostgreSQL) stores what SQLAlchemy's multi-row INSERT stores,
+    returns the same keys, and skips a clash on the key or on the Message-ID."""
+    from models.db import get_engine, migrate
+
+    migrate(get_engine())
+    now = dt.datetime(2024, 7, 8, 9, 2, 3, 456789, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    rows = _tricky_messages()
+    clash_key = {**rows[4], "message_id": "<other@x.test>"}
+    clash_id = {**rows[7], "key": "other-key"}
+    values = outbox.queue_values(rows, now)
+    # JSON as its text: psycopg reads both SQL NULL and JSON null as None.
+    columns = ", ".join(f'CAST(o."{c.name}" AS TEXT) AS "{c.name}"' if c.name != "id" else "o.id"
+                        for c in OutboxMessage.__table__.columns)  # type: ignore[attr-defined]
+    read = text(f"SELECT {columns} FROM outbox o ORDER BY o.id")
+    stored: dict[str, tuple[list[str], list[tuple[object, ...]]]] = {}
+    with session_scope() as session:
+        for how, insert in (("statement", outbox.queue_statement), ("pipelined", outbox.queue_pipelined)):
+            with session.begin_nested() as nested:
+                assert outbox.queue_statement(session, outbox.queue_values([clash_key, clash_id], now)) == [
+                    clash_key["key"], "other-key"]
+                keys = insert(session, values)
+                found = session.execute(read).mappings().all()
+                stored[how] = (keys, [tuple(v for k, v in row.items() if k != "id") for row in found])
+                assert [row["id"] for row in found] == sorted(row["id"] for row in found)
+                nested.rollback()
+    assert stored["pipelined"] == stored["statement"]
+    keys, found = stored["pipelined"]
+    assert keys == [r["key"] for r in rows if r["key"] != clash_key["key"] and r is not rows[7]]
+    assert len(found) == len(rows)
+    # And through queue(), a second time adding nothing.
+    with session_scope() as session:
+        assert outbox.queue(session, rows) == [r["key"] for r in rows]
+        assert outbox.queue(session, rows) == []
