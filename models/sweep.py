@@ -393,23 +393,15 @@ def copy_escalations(cursor: Any, values: list[tuple[Any, ...]]) -> None:
     if len(days) != 1:
         raise ValueError("one run date and creation time per batch")
     (day, now), = days
-    fields: dict[Any, str] = {}  # str / None → its COPY text
-    json_fields: dict[int, str] = {}  # id of a shared Json wrapper → its COPY text
-
-    def field(value: str | None) -> str:
-        found = fields.get(value)
-        if found is None:
-            found = fields[value] = copy_text(value)
-        return found
-
-    def json_field(value: Any) -> str:
-        found = json_fields.get(id(value))
-        if found is None:
-            dumper = cursor.adapters.get_dumper(type(value), PyFormat.TEXT)(type(value), cursor)
-            found = json_fields[id(value)] = copy_text(bytes(dumper.dump(value)).decode())
-        return found
-
-    lines = [f"{n}\t{int(entry_id)}\t{field(rung_id)}\t{field(kind)}\t{json_field(recipients)}\t{field(message_key)}\n"
+    # str / None → its COPY text, and a shared Json wrapper's id → its COPY text: plain dict
+    # lookups in the loop below (a function call per field was a third of its time).
+    fields = {value: copy_text(value) for value in {v for row in values for v in (row[1], row[2], row[6])}}
+    wrappers = {id(row[5]): row[5] for row in values}
+    json_fields = {key: copy_text(bytes(cursor.adapters.get_dumper(type(value), PyFormat.TEXT)(type(value), cursor)
+                                        .dump(value)).decode())
+                   for key, value in wrappers.items()}
+    lines = [f"{n}\t{int(entry_id)}\t{fields[rung_id]}\t{fields[kind]}\t{json_fields[id(recipients)]}\t"
+             f"{fields[message_key]}\n"
              for n, (entry_id, rung_id, kind, _, _, recipients, message_key) in enumerate(values)]
     columns = ", ".join(_BATCH_COLUMNS)
     cursor.execute("SELECT current_setting('work_mem')")
