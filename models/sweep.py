@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -42,6 +43,8 @@ class SweepResult:
     undeliverable: list[str] = field(default_factory=list)
     # The 督办单 of each unit reached at the supervise rung today (for the printable .docx).
     sheets: list[SupervisionSheet] = field(default_factory=list)
+    # The escalation rows fire_rungs(write=False) left for its caller to write.
+    unwritten: list[EscalationRow] = field(default_factory=list)
 
     @property
     def escalations(self) -> int:
@@ -235,14 +238,16 @@ def rules_fingerprint(session: Session, plan: Plan) -> str:
 
 def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = True,
                unmatched: Sequence[UnmatchedFile] = (), undelivered: Sequence[UndeliveredMail] = (),
-               attach_sheets: bool = False) -> SweepResult:
+               attach_sheets: bool = False, write: bool = True) -> SweepResult:
     """Fire due rungs as of ``today``: record the escalation rows and return the notices.
 
     The caller queues the notices (``flows.sweep.run_sweep``) in the same transaction and
     commits (or, for a preview, rolls back).  ``unmatched`` (files intake could not place)
     are listed in the coordinator's notice, which is made for them alone when nothing else
     is due; so is ``undelivered`` (mail the server refused for good).  With
-    ``attach_sheets`` each 督办 notice says its printable 督办单 travels with it.
+    ``attach_sheets`` each 督办 notice says its printable 督办单 travels with it.  With
+    ``write=False`` the escalation rows are left in ``result.unwritten`` for the caller to
+    write (:func:`start_writing`) in the same transaction.
     """
     calendar = WorkCalendar(plan.calendar)
     result = SweepResult(today=today, working_day=calendar.sends_on(today))
@@ -290,8 +295,57 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
             entry_id, rung = f.candidate.entry_id, f.rung
             message_key, recipients = told.get((entry_id, rung.id), nobody)
             rows.append((entry_id, rung.id, rung.kind, recipients, message_key))
-        insert_escalations(session, rows, fired_on=today, created_at=utcnow())
+        if write:
+            insert_escalations(session, rows, fired_on=today, created_at=utcnow())
+        else:
+            result.unwritten = rows
     return result
+
+
+class EscalationWriter:
+    """The escalation rows of a sweep being written while the caller goes on (PostgreSQL).
+
+    On PostgreSQL the catch-up day's INSERT is seconds of the server's CPU, in its own
+    process: a thread hands the rows to the server and waits, while the caller builds the
+    outbox rows (pure Python, no database).  The thread uses the session's DB-API
+    connection alone (psycopg connections are thread-safe; the session is not touched), and
+    :meth:`finish` must be called before the session is used again.  On SQLite, which runs
+    in this process, the rows are written at once.
+    """
+
+    def __init__(self, session: Session, rows: list[EscalationRow], *, fired_on: dt.date) -> None:
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if not rows:
+            return
+        if session.connection().dialect.name != "postgresql":
+            insert_escalations(session, rows, fired_on=fired_on, created_at=utcnow())
+            return
+        values = escalation_values(session, rows, fired_on=fired_on, created_at=utcnow())
+        dbapi = session.connection().connection
+        self._thread = threading.Thread(target=self._write, args=(dbapi, values), name="escalations")
+        self._thread.start()
+
+    def _write(self, dbapi: Any, values: list[tuple[Any, ...]]) -> None:
+        try:
+            cursor = dbapi.cursor()
+            try:
+                copy_escalations(cursor, values)
+            finally:
+                cursor.close()
+        except BaseException as error:  # handed to finish(), in the caller's thread
+            self.error = error
+
+    def wait(self) -> None:
+        """Wait for the rows (whether or not they went in)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def finish(self) -> None:
+        """Wait for the rows; raise what writing them raised."""
+        self.wait()
+        if self.error is not None:
+            raise self.error
 
 
 # (entry id, rung id, rung kind, recipients, message key): one escalation row of a run.

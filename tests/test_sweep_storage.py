@@ -18,7 +18,13 @@ from sqlalchemy import text
 from models import outbox
 from models.db import _script_heads, get_engine, head_revisions, session_scope
 from models.locks import upsert
-from models.sweep import copy_escalations, escalation_insert_sql, escalation_values, insert_escalations
+from models.sweep import (
+    EscalationWriter,
+    copy_escalations,
+    escalation_insert_sql,
+    escalation_values,
+    insert_escalations,
+)
 from models.tables import Escalation, LedgerEntry, OutboxMessage
 from tests.conftest import PG_URL
 
@@ -181,3 +187,23 @@ def test_outbox_rows_pipelined_on_postgresql_match_the_statement(workdir, db_url
     with session_scope() as session:
         assert outbox.queue(session, rows) == [r["key"] for r in rows]
         assert outbox.queue(session, rows) == []
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.skipif(not PG_URL, reason="needs DUBAN_TEST_DATABASE_URL")
+def test_escalations_written_beside_the_caller_raise_in_the_caller(synced, db_url: str) -> None:
+    """The rows written in a thread while the sweep builds its outbox rows: their error
+    reaches the caller at finish(), and the rows that went in are those given."""
+    import psycopg
+
+    with session_scope() as session:
+        entry = session.execute(text("SELECT min(id) FROM ledger_entry")).scalar_one()
+        good = EscalationWriter(session, [(entry, "remind-1", "remind", ["a@x.test"], None)],
+                                fired_on=dt.date(2024, 7, 8))
+        good.finish()
+        assert session.execute(text("SELECT entry_id, rung_id FROM escalation")).all() == [(entry, "remind-1")]
+        bad = EscalationWriter(session, [(-1, "remind-1", "remind", [], None)], fired_on=dt.date(2024, 7, 8))
+        bad.wait()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            bad.finish()
+        session.rollback()
