@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from flows.gc_pause import gc_paused
 from models.outbox import queue
-from models.sweep import SweepResult, fire_rungs
+from models.sweep import EscalationWriter, SweepResult, fire_rungs
 from notifications.attachments import freeze, plan_attachment
 from notifications.compose import default_sender, outbox_row
 from plan.model import Plan
@@ -40,11 +40,19 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     """
     with gc_paused():  # the allocation-heavy part: firings, notices, their rows
         result = fire_rungs(session, plan=plan, today=today, lock=lock, unmatched=unmatched,
-                            undelivered=undelivered, attach_sheets=sheet_writer is not None)
+                            undelivered=undelivered, attach_sheets=sheet_writer is not None, write=False)
+        # On PostgreSQL the server inserts the escalation rows while the outbox rows are built.
+        writer = EscalationWriter(session, result.unwritten, fired_on=today)
+        try:
+            if result.notices:
+                sender = sender or default_sender(plan.meta.mailbox, plan.meta.issuer)
+                rows = [outbox_row(n, sender=sender) for n in result.notices]
+        finally:
+            writer.wait()  # the session's connection is free again, whatever happened here
+        writer.finish()
+        result.unwritten = []
         if not result.notices:
             return result
-        sender = sender or default_sender(plan.meta.mailbox, plan.meta.issuer)
-        rows = [outbox_row(n, sender=sender) for n in result.notices]
     frozen: dict[str, list[tuple[Any, bytes]]] = {}
     for notice, row in zip(result.notices, rows, strict=True):
         if notice.sheet_attached and notice.sheet is not None and sheet_writer is not None:

@@ -38,14 +38,57 @@ def queue(session: Session, rows: list[dict[str, Any]]) -> list[str]:
     """Insert messages; a key already in the outbox is left alone.  Returns the keys added."""
     if not rows:
         return []
-    now = dt.datetime.now(dt.UTC)
-    values = [{"state": "queued", "attempts": 0, "unit_id": None, "last_error": None,
-               "next_attempt_at": None, "lease_until": None, "sent_at": None, "attachments": [],
-               "content": "bodies", "notice": None, "template_version": None,
-               "created_at": now, "updated_at": now, **row} for row in rows]
+    values = queue_values(rows, dt.datetime.now(dt.UTC))
+    if session.get_bind().dialect.name == "postgresql" and len({frozenset(v) for v in values}) == 1:
+        return queue_pipelined(session, values)
+    return queue_statement(session, values)
+
+
+def queue_values(rows: list[dict[str, Any]], now: dt.datetime) -> list[dict[str, Any]]:
+    """:func:`queue`'s rows with the columns they leave out filled in."""
+    return [{"state": "queued", "attempts": 0, "unit_id": None, "last_error": None,
+             "next_attempt_at": None, "lease_until": None, "sent_at": None, "attachments": [],
+             "content": "bodies", "notice": None, "template_version": None,
+             "created_at": now, "updated_at": now, **row} for row in rows]
+
+
+def queue_statement(session: Session, values: list[dict[str, Any]]) -> list[str]:
+    """:func:`queue`'s rows (every column given) as one SQLAlchemy multi-row INSERT."""
     # No conflict target: a clash on key *or* Message-ID means "already queued".
     stmt = _insert(session).on_conflict_do_nothing().returning(_TABLE.c.key)
     return list(session.execute(stmt, values).scalars())
+
+
+def queue_pipelined(session: Session, values: list[dict[str, Any]]) -> list[str]:
+    """PostgreSQL: :func:`queue`'s rows (all with the same columns) by psycopg's pipelined
+    ``executemany``, the keys added read from each row's RETURNING.
+
+    A catch-up day queues ~1,000 messages holding 16 MB of notice JSON: as one multi-row
+    INSERT, psycopg spent longer rewriting the 23,000 placeholders than the server spent
+    storing the rows.  The values go through the columns' own bind processors, as in
+    SQLAlchemy's statement, so the stored rows are the same.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    names = [c.name for c in _TABLE.columns if c.name in values[0]]
+    processors = [_TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    # Every value through its processor, None too: SQLAlchemy's JSON stores None as 'null'.
+    params = [tuple(value if process is None else process(value)
+                    for process, value in zip(processors, (row[name] for name in names), strict=True))
+              for row in values]
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {_TABLE.name} ({', '.join(quote(name) for name in names)}) "
+           f"VALUES ({', '.join('%s' for _ in names)}) ON CONFLICT DO NOTHING RETURNING key")
+    cursor: Any = connection.connection.cursor()
+    added: list[str] = []
+    try:
+        cursor.executemany(sql, params, returning=True)
+        while True:
+            added.extend(key for (key,) in cursor.fetchall())
+            if not cursor.nextset():
+                return added
+    finally:
+        cursor.close()
 
 
 def list_messages(session: Session, *, state: str | None = None) -> list[OutboxMessage]:

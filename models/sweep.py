@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -42,6 +43,8 @@ class SweepResult:
     undeliverable: list[str] = field(default_factory=list)
     # The 督办单 of each unit reached at the supervise rung today (for the printable .docx).
     sheets: list[SupervisionSheet] = field(default_factory=list)
+    # The escalation rows fire_rungs(write=False) left for its caller to write.
+    unwritten: list[EscalationRow] = field(default_factory=list)
 
     @property
     def escalations(self) -> int:
@@ -235,14 +238,16 @@ def rules_fingerprint(session: Session, plan: Plan) -> str:
 
 def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = True,
                unmatched: Sequence[UnmatchedFile] = (), undelivered: Sequence[UndeliveredMail] = (),
-               attach_sheets: bool = False) -> SweepResult:
+               attach_sheets: bool = False, write: bool = True) -> SweepResult:
     """Fire due rungs as of ``today``: record the escalation rows and return the notices.
 
     The caller queues the notices (``flows.sweep.run_sweep``) in the same transaction and
     commits (or, for a preview, rolls back).  ``unmatched`` (files intake could not place)
     are listed in the coordinator's notice, which is made for them alone when nothing else
     is due; so is ``undelivered`` (mail the server refused for good).  With
-    ``attach_sheets`` each 督办 notice says its printable 督办单 travels with it.
+    ``attach_sheets`` each 督办 notice says its printable 督办单 travels with it.  With
+    ``write=False`` the escalation rows are left in ``result.unwritten`` for the caller to
+    write (:func:`start_writing`) in the same transaction.
     """
     calendar = WorkCalendar(plan.calendar)
     result = SweepResult(today=today, working_day=calendar.sends_on(today))
@@ -290,8 +295,57 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
             entry_id, rung = f.candidate.entry_id, f.rung
             message_key, recipients = told.get((entry_id, rung.id), nobody)
             rows.append((entry_id, rung.id, rung.kind, recipients, message_key))
-        insert_escalations(session, rows, fired_on=today, created_at=utcnow())
+        if write:
+            insert_escalations(session, rows, fired_on=today, created_at=utcnow())
+        else:
+            result.unwritten = rows
     return result
+
+
+class EscalationWriter:
+    """The escalation rows of a sweep being written while the caller goes on (PostgreSQL).
+
+    On PostgreSQL the catch-up day's INSERT is seconds of the server's CPU, in its own
+    process: a thread hands the rows to the server and waits, while the caller builds the
+    outbox rows (pure Python, no database).  The thread uses the session's DB-API
+    connection alone (psycopg connections are thread-safe; the session is not touched), and
+    :meth:`finish` must be called before the session is used again.  On SQLite, which runs
+    in this process, the rows are written at once.
+    """
+
+    def __init__(self, session: Session, rows: list[EscalationRow], *, fired_on: dt.date) -> None:
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if not rows:
+            return
+        if session.connection().dialect.name != "postgresql":
+            insert_escalations(session, rows, fired_on=fired_on, created_at=utcnow())
+            return
+        values = escalation_values(session, rows, fired_on=fired_on, created_at=utcnow())
+        dbapi = session.connection().connection
+        self._thread = threading.Thread(target=self._write, args=(dbapi, values), name="escalations")
+        self._thread.start()
+
+    def _write(self, dbapi: Any, values: list[tuple[Any, ...]]) -> None:
+        try:
+            cursor = dbapi.cursor()
+            try:
+                copy_escalations(cursor, values)
+            finally:
+                cursor.close()
+        except BaseException as error:  # handed to finish(), in the caller's thread
+            self.error = error
+
+    def wait(self) -> None:
+        """Wait for the rows (whether or not they went in)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def finish(self) -> None:
+        """Wait for the rows; raise what writing them raised."""
+        self.wait()
+        if self.error is not None:
+            raise self.error
 
 
 # (entry id, rung id, rung kind, recipients, message key): one escalation row of a run.
@@ -303,15 +357,32 @@ def insert_escalations(session: Session, rows: list[EscalationRow], *, fired_on:
                        created_at: dt.datetime) -> None:
     """Insert the day's escalation rows, skipping (entry, rung) pairs already recorded.
 
-    The rows are plain tuples handed to the DB-API's ``executemany`` on a raw cursor:
-    SQLAlchemy's per-row parameter processing cost more than the database's own insert
-    (123,000 rows on a catch-up day).  The values are converted with the columns' own bind
-    processors, so the stored bytes are what the ORM path stores.
+    The rows are plain tuples handed to the DB-API on a raw cursor: SQLAlchemy's per-row
+    parameter processing cost more than the database's own insert (123,000 rows on a
+    catch-up day).  SQLite takes them by ``executemany``; PostgreSQL by ``COPY``
+    (:func:`copy_escalations`), since one INSERT per row there was most of the sweep.  The
+    values are converted with the columns' own bind processors, so the stored bytes are what
+    the ORM path stores.
     """
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
+    values = escalation_values(session, rows, fired_on=fired_on, created_at=created_at)
+    cursor = connection.connection.cursor()
+    try:
+        if dialect.name == "postgresql":
+            copy_escalations(cursor, values)
+        else:
+            cursor.executemany(escalation_insert_sql("?"), values)
+    finally:
+        cursor.close()
+
+
+def escalation_values(session: Session, rows: list[EscalationRow], *, fired_on: dt.date,
+                      created_at: dt.datetime) -> list[tuple[Any, ...]]:
+    """The driver's parameters for ``rows``, in :data:`ESCALATION_COLUMNS` order."""
+    dialect = session.connection().dialect
     table = Escalation.__table__  # type: ignore[attr-defined]
 
     def processor(name: str) -> Any:
@@ -329,15 +400,76 @@ def insert_escalations(session: Session, rows: list[EscalationRow], *, fired_on:
         if found is None:
             found = encoded[key] = to_json(recipients)
         values.append((entry_id, rung_id, kind, day, now, found, message_key))
-    placeholder = "?" if dialect.name == "sqlite" else "%s"
-    sql = (f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
-           f"VALUES ({', '.join(placeholder for _ in ESCALATION_COLUMNS)}) "
-           "ON CONFLICT (entry_id, rung_id) DO NOTHING")
-    cursor = connection.connection.cursor()
-    try:
-        cursor.executemany(sql, values)
-    finally:
-        cursor.close()
+    return values
+
+
+def escalation_insert_sql(placeholder: str) -> str:
+    """The one-row INSERT that ``executemany`` repeats (``placeholder``: ``?`` or ``%s``)."""
+    return (f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
+            f"VALUES ({', '.join(placeholder for _ in ESCALATION_COLUMNS)}) "
+            "ON CONFLICT (entry_id, rung_id) DO NOTHING")
+
+
+# A scratch table with escalation's own column types (so COPY parses and checks each value
+# as the INSERT would) and the rows' order, dropped at the end of the insert (or with the
+# transaction, if that fails first).  The run date and creation time are the same for every
+# row: they are bound once in the INSERT, as ``executemany`` binds them.
+_BATCH = "escalation_batch"
+_BATCH_COLUMNS = ("entry_id", "rung_id", "kind", "recipients", "message_key")
+_BATCH_SQL = (f"CREATE TEMPORARY TABLE {_BATCH} ON COMMIT DROP AS "
+              f"SELECT CAST(0 AS bigint) AS ord, {', '.join(_BATCH_COLUMNS)} FROM escalation WITH NO DATA")
+# Enough for the ORDER BY of a catch-up day's batch (123,000 rows) to sort in memory, not on disk.
+_BATCH_WORK_MEM = "64MB"
+
+
+def copy_text(value: str | None) -> str:
+    """``value`` as a field of COPY's text format (``\\N`` for NULL)."""
+    if value is None:
+        return "\\N"
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_escalations(cursor: Any, values: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: insert ``values`` (as :func:`escalation_values` makes them) with COPY.
+
+    COPY cannot skip a conflicting row, so the rows go into a temporary table and from there
+    into ``escalation`` with the same ``ON CONFLICT DO NOTHING``, in the order given (the
+    ids come out as ``executemany`` gives them).  Each distinct value is turned into COPY
+    text once: a catch-up day has 123,000 rows but a few thousand distinct message keys and
+    a handful of recipient lists, rung ids and kinds.  A recipient list's JSON is made by the
+    connection's own dumper, the text ``executemany`` sends.
+    """
+    from psycopg.adapt import PyFormat
+
+    if not values:
+        return
+    days = {(row[3], row[4]) for row in values}
+    if len(days) != 1:
+        raise ValueError("one run date and creation time per batch")
+    (day, now), = days
+    # str / None → its COPY text, and a shared Json wrapper's id → its COPY text: plain dict
+    # lookups in the loop below (a function call per field was a third of its time).
+    fields = {value: copy_text(value) for value in {v for row in values for v in (row[1], row[2], row[6])}}
+    wrappers = {id(row[5]): row[5] for row in values}
+    json_fields = {key: copy_text(bytes(cursor.adapters.get_dumper(type(value), PyFormat.TEXT)(type(value), cursor)
+                                        .dump(value)).decode())
+                   for key, value in wrappers.items()}
+    lines = [f"{n}\t{int(entry_id)}\t{fields[rung_id]}\t{fields[kind]}\t{json_fields[id(recipients)]}\t"
+             f"{fields[message_key]}\n"
+             for n, (entry_id, rung_id, kind, _, _, recipients, message_key) in enumerate(values)]
+    columns = ", ".join(_BATCH_COLUMNS)
+    cursor.execute("SELECT current_setting('work_mem')")
+    work_mem = cursor.fetchone()[0]
+    cursor.execute(_BATCH_SQL)
+    with cursor.copy(f"COPY {_BATCH} (ord, {columns}) FROM STDIN") as copy:
+        for at in range(0, len(lines), 10_000):
+            copy.write("".join(lines[at:at + 10_000]))
+    cursor.execute("SELECT set_config('work_mem', %s, true)", (_BATCH_WORK_MEM,))
+    cursor.execute(f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
+                   f"SELECT entry_id, rung_id, kind, %s, %s, recipients, message_key FROM {_BATCH} ORDER BY ord "
+                   "ON CONFLICT (entry_id, rung_id) DO NOTHING", (day, now))
+    cursor.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
+    cursor.execute(f"DROP TABLE {_BATCH}")
 
 
 @dataclass(frozen=True)

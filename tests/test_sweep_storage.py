@@ -1,23 +1,32 @@
 """The sweep's fast paths store exactly what the ORM path stores.
 
 The catch-up sweep writes escalation rows through the SQLite driver's ``executemany``
-(SQLAlchemy's per-row parameter processing cost more than the insert); the text in the
-database must not depend on which path wrote it.  The migration check reads the heads from
-the migration files; they must be alembic's heads.
+(SQLAlchemy's per-row parameter processing cost more than the insert) and through ``COPY``
+on PostgreSQL; the text in the database must not depend on which path wrote it.  The
+migration check reads the heads from the migration files; they must be alembic's heads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from models import outbox
 from models.db import _script_heads, get_engine, head_revisions, session_scope
 from models.locks import upsert
-from models.sweep import insert_escalations
-from models.tables import Escalation, LedgerEntry
+from models.sweep import (
+    EscalationWriter,
+    copy_escalations,
+    escalation_insert_sql,
+    escalation_values,
+    insert_escalations,
+)
+from models.tables import Escalation, LedgerEntry, OutboxMessage
+from tests.conftest import PG_URL
 
 CREATED = dt.datetime(2024, 7, 8, 1, 2, 3, 456789, tzinfo=dt.UTC)
 
@@ -59,3 +68,142 @@ def test_escalations_written_by_the_driver_match_the_orm(synced, db_url: str) ->
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_heads_read_from_the_files_are_alembics(workdir: Path, db_url: str) -> None:
     assert _script_heads() == frozenset(head_revisions(get_engine()))
+
+
+# Values COPY's text format must carry through unchanged: its field and row separators, its
+# escape character and its NULL marker, quotes, non-BMP characters, an empty list.
+TRICKY = ["tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N", "\\.", "quote's \"double\"",
+          "𠀀𝔘😀 非BMP", "", " lead and trail "]
+
+
+def _tricky_rows(entry_ids: list[int]) -> list[tuple[int, str, str, list[str], str | None]]:
+    rows: list[tuple[int, str, str, list[str], str | None]] = []
+    for n, entry_id in enumerate(entry_ids):
+        value = TRICKY[n % len(TRICKY)]
+        rows.append((entry_id, f"r{n}{value}"[:64], f"k{value}"[:16], [value, f"名 <{n}@x.test>"], value))
+        rows.append((entry_id, f"none{n}", "chase", [], None))
+    return rows
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.skipif(not PG_URL, reason="needs DUBAN_TEST_DATABASE_URL")
+def test_escalations_copied_on_postgresql_match_executemany(synced, db_url: str) -> None:
+    """The COPY path (PostgreSQL) stores what ``executemany`` stores, in the same order,
+    and skips the pairs already recorded as the INSERT's ON CONFLICT does."""
+    fired_on = dt.date(2024, 2, 29)
+    created_at = dt.datetime(2024, 7, 8, 9, 2, 3, 456789, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    read = text("SELECT id, entry_id, rung_id, kind, fired_on, created_at, recipients::text, message_key"
+                " FROM escalation ORDER BY id")
+    stored: dict[str, list[tuple[object, ...]]] = {}
+    with session_scope() as session:
+        ids = list(session.execute(text("SELECT id FROM ledger_entry ORDER BY id LIMIT 12")).scalars())
+        # Reversed and interleaved: the ids must follow the rows' order, not the entries'.
+        rows = _tricky_rows(ids[::-1])
+        already = rows[3]
+        for how in ("executemany", "copy"):
+            with session.begin_nested() as nested:
+                cursor = session.connection().connection.cursor()
+                first = escalation_values(session, [already], fired_on=fired_on, created_at=created_at)
+                cursor.execute(escalation_insert_sql("%s"), first[0])
+                values = escalation_values(session, [*rows, rows[0]], fired_on=fired_on, created_at=created_at)
+                if how == "copy":
+                    copy_escalations(cursor, values)
+                else:
+                    cursor.executemany(escalation_insert_sql("%s"), values)
+                found = session.execute(read).all()
+                stored[how] = [tuple(row[1:]) for row in found]
+                # Ids in the rows' order: the recorded pair first, then the others as given.
+                assert [row[0] for row in found] == sorted(row[0] for row in found)
+                nested.rollback()
+        assert session.execute(text("SELECT count(*) FROM escalation")).scalar() == 0
+    assert stored["copy"] == stored["executemany"]
+    assert len(stored["copy"]) == len(rows)
+    assert [row[:2] for row in stored["copy"]] == [already[:2], *(r[:2] for r in rows if r != already)]
+    assert stored["copy"][0][3:5] == (fired_on, created_at)
+    texts = {row[1]: (row[2], row[5], row[6]) for row in stored["copy"]}
+    for n, value in enumerate(TRICKY):
+        recipients = [value, f"名 <{n}@x.test>"]
+        assert texts[f"r{n}{value}"] == (f"k{value}"[:16], json.dumps(recipients), value)
+    assert texts["none0"] == ("chase", "[]", None)
+    # And through insert_escalations, a second time adding nothing.
+    with session_scope() as session:
+        for _ in range(2):
+            insert_escalations(session, rows, fired_on=fired_on, created_at=created_at)
+    with session_scope() as session:
+        assert [tuple(row[1:]) for row in session.execute(read)] == [
+            (r[0], r[1], r[2], fired_on, created_at, json.dumps(r[3]), r[4]) for r in rows]
+
+
+def _tricky_messages() -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for n, value in enumerate(TRICKY):
+        rows.append({
+            "key": f"unit-notice|u{n}@x.test|2024-07-08|{value}", "message_id": f"<m{n}.{value}@x.test>",
+            "kind": "unit-notice", "run_date": dt.date(2024, 7, 8), "unit_id": None if n % 3 == 0 else f"u{n}",
+            "sender": f'"督办{value}" <duban@x.test>', "to": [f'"{value}" <u{n}@x.test>'],
+            "cc": [] if n % 2 else [value],
+            "subject": f"【催办】{value}", "content": "notice" if n % 2 else "bodies",
+            "notice": json.dumps({"items": [value, n]}, ensure_ascii=False) if n % 2 else None,
+            "template_version": "v1" if n % 2 else None, "body_text": None if n % 2 else f"正文{value}",
+            "body_html": None if n % 2 else f"<p>{value}</p>",
+            "attachments": [{"name": f"{value}.docx", "sha256": "0" * 64}] if n % 4 == 0 else [],
+            "recipient_states": None, "last_error": value or None})
+    return rows
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.skipif(not PG_URL, reason="needs DUBAN_TEST_DATABASE_URL")
+def test_outbox_rows_pipelined_on_postgresql_match_the_statement(workdir, db_url: str) -> None:
+    """The pipelined insert (PostgreSQL) stores what SQLAlchemy's multi-row INSERT stores,
+    returns the same keys, and skips a clash on the key or on the Message-ID."""
+    from models.db import get_engine, migrate
+
+    migrate(get_engine())
+    now = dt.datetime(2024, 7, 8, 9, 2, 3, 456789, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    rows = _tricky_messages()
+    clash_key = {**rows[4], "message_id": "<other@x.test>"}
+    clash_id = {**rows[7], "key": "other-key"}
+    values = outbox.queue_values(rows, now)
+    # JSON as its text: psycopg reads both SQL NULL and JSON null as None.
+    columns = ", ".join(f'CAST(o."{c.name}" AS TEXT) AS "{c.name}"' if c.name != "id" else "o.id"
+                        for c in OutboxMessage.__table__.columns)  # type: ignore[attr-defined]
+    read = text(f"SELECT {columns} FROM outbox o ORDER BY o.id")
+    stored: dict[str, tuple[list[str], list[tuple[object, ...]]]] = {}
+    with session_scope() as session:
+        for how, insert in (("statement", outbox.queue_statement), ("pipelined", outbox.queue_pipelined)):
+            with session.begin_nested() as nested:
+                assert outbox.queue_statement(session, outbox.queue_values([clash_key, clash_id], now)) == [
+                    clash_key["key"], "other-key"]
+                keys = insert(session, values)
+                found = session.execute(read).mappings().all()
+                stored[how] = (keys, [tuple(v for k, v in row.items() if k != "id") for row in found])
+                assert [row["id"] for row in found] == sorted(row["id"] for row in found)
+                nested.rollback()
+    assert stored["pipelined"] == stored["statement"]
+    keys, found = stored["pipelined"]
+    assert keys == [r["key"] for r in rows if r["key"] != clash_key["key"] and r is not rows[7]]
+    assert len(found) == len(rows)
+    # And through queue(), a second time adding nothing.
+    with session_scope() as session:
+        assert outbox.queue(session, rows) == [r["key"] for r in rows]
+        assert outbox.queue(session, rows) == []
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.skipif(not PG_URL, reason="needs DUBAN_TEST_DATABASE_URL")
+def test_escalations_written_beside_the_caller_raise_in_the_caller(synced, db_url: str) -> None:
+    """The rows written in a thread while the sweep builds its outbox rows: their error
+    reaches the caller at finish(), and the rows that went in are those given."""
+    import psycopg
+
+    with session_scope() as session:
+        entry = session.execute(text("SELECT min(id) FROM ledger_entry")).scalar_one()
+        good = EscalationWriter(session, [(entry, "remind-1", "remind", ["a@x.test"], None)],
+                                fired_on=dt.date(2024, 7, 8))
+        good.finish()
+        assert session.execute(text("SELECT entry_id, rung_id FROM escalation")).all() == [(entry, "remind-1")]
+        bad = EscalationWriter(session, [(-1, "remind-1", "remind", [], None)], fired_on=dt.date(2024, 7, 8))
+        bad.wait()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            bad.finish()
+        session.rollback()
