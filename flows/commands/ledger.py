@@ -63,11 +63,14 @@ def status(
 ) -> None:
     """台账状态：每条义务的截止日期、状态和红黄绿灯，以及按任务、按单位的合计；
     --unit 时在条目下显示该单位在工作台账里报的最新进展。"""
-    from flows.intake_record import resolve_unit
-
     as_of = resolve_today(today)
     loaded = load_plan(plan)
-    unit = resolve_unit(loaded, unit) if unit else None
+    if unit:  # the name lookup is imported only when there is a name to look up
+        from flows.intake_record import resolve_unit
+
+        unit = resolve_unit(loaded, unit)
+    else:
+        unit = None
     classifier = Classifier(WorkCalendar(loaded.calendar), as_of, loaded.escalation.due_soon)
     rows, flags, progress = _read_status(unit, task)
     states = [classifier.state(due=r.due, submitted_on=r.submitted_on, waived=r.waived) for r in rows]
