@@ -154,7 +154,7 @@ def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_
     # Cells are the strings rich's Text would hold (control codes stripped as Text does); the
     # light is the one styled cell, made from its markup once per light (issue #13: ~600 rows
     # of Text objects, appends and per-row wrapping were most of the command's time).
-    lights = {light: Text.from_markup(_light(light)) for light in Light}
+    lights = {light: Text.from_markup(_light(light), emoji=False) for light in Light}
     cells: list[list[str]] = []
     row_lights: list[Text] = []
     for r, s in shown:
