@@ -9,8 +9,10 @@ import typer
 from rich import box
 from rich.cells import cell_len
 from rich.control import strip_control_codes
+from rich.segment import Segment, Segments
+from rich.style import Style
 from rich.table import Table
-from rich.text import Span, Text
+from rich.text import Text
 
 from flows.commands.app import app
 from flows.commands.console import (
@@ -189,15 +191,15 @@ def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_
     # terminal, each row is written as the lines that table draws: a space of padding each side
     # of a cell, a space between columns, cells padded to their width, and 节点 wrapped by rich's
     # own Text.wrap (as the table does, once per distinct title) with the other cells blank on
-    # its continuation lines.  The lines of a run of entries are one Text, styled only where a
-    # light is.  Wider than the terminal (--wide), rich squeezes the columns: the rows stay in a
-    # table.  tests/test_status_output.py holds what the tables drew before.
+    # its continuation lines.  The lines of a run of entries go to the console as the segments
+    # rich's Text would have made of them — plain text, and each light in its style — without
+    # Text's line splitting; a tab (which Text expands) keeps them a Text.  Wider than the
+    # terminal (--wide), rich squeezes the columns: the rows stay in a table.
+    # tests/test_status_output.py holds what the tables drew before.
     drawn = sum(widths) + 3 * len(widths) - 1 <= out.width
     node = names.index("节点")
     last = len(widths) - 1
-    pieces: list[str] = []
-    spans: list[Span] = []
-    length = 0  # characters in pieces
+    pieces: list[tuple[str, str | None]] = []  # (text, style of the span over it)
     run = table(False)
     wraps: dict[str, list[str]] = {}
 
@@ -211,10 +213,18 @@ def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_
         return wraps[title]
 
     def flush() -> None:
-        nonlocal pieces, spans, length, run
+        nonlocal pieces, run
         if pieces:
-            out.print(Text("".join(pieces), spans=spans), no_wrap=True, crop=False)
-            pieces, spans, length = [], [], 0
+            if any("\t" in text for text, _style in pieces):
+                block = Text()
+                for text, style in pieces:
+                    block.append(text, style)
+                out.print(block, no_wrap=True, crop=False)
+            else:
+                null = Style.null()
+                out.print(Segments([*(Segment(text, out.get_style(style, default=null) if style else null)
+                                      for text, style in pieces), Segment.line()]), crop=False)
+            pieces = []
         if run.row_count:
             out.print(run)
             run = table(False)
@@ -226,15 +236,21 @@ def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_
             line: list[str] = ["\n "] if pieces else [" "]
             for i, width in enumerate(widths):
                 cell = node_line if i == node else row[i] if k == 0 else ""
-                if i == 0 and k == 0:
-                    at = length + sum(map(len, line))
-                    spans.extend(Span(at + span.start, at + span.end, span.style) for span in light.spans)
-                line.append(cell)
+                if i == 0 and k == 0:  # the light: its markup's spans over the cell
+                    pieces.append(("".join(line), None))
+                    line = []
+                    at = 0
+                    for span in light.spans:
+                        if span.start > at:
+                            pieces.append((cell[at:span.start], None))
+                        pieces.append((cell[span.start:span.end], str(span.style)))
+                        at = span.end
+                    line.append(cell[at:])
+                else:
+                    line.append(cell)
                 line.append(" " * (width - (cell_len(cell) if i == node else measured[cell] if cell else 0))
                             + (" " if i == last else "   "))
-            text = "".join(line)
-            pieces.append(text)
-            length += len(text)
+            pieces.append(("".join(line), None))
         extra = [f"{r.unit_id}  {r.milestone_id}"] if ids else []
         extra += progress[r.id].lines() if r.id in progress else []
         if extra:
