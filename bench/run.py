@@ -4,6 +4,8 @@
     python -m bench --quick              # without the 2,000,000-entry plan
     python -m bench --pg postgresql://postgres@127.0.0.1:5432/bench   # also on PostgreSQL
     python -m bench --tiny               # a smoke run on tiny sizes (what the test runs)
+    python -m bench --skip real-plan --skip prefect --skip synthetic --skip delivery --skip replay
+                                         # only the read-only commands (``--code DIR``: another checkout's)
 
 Each measurement runs in a fresh process (``bench.step`` or the ``duban`` command), so its
 peak memory is its own.  Figures are compared with targets, never asserted: regressions
@@ -178,6 +180,68 @@ def bench_prefect_overhead(rows: list[dict[str, Any]], scratch: Path) -> None:
                  and run["seconds"] <= 4})
 
 
+READ_ONLY_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("--help",), ("check",), ("sync",), ("status",), ("status", "--unit", "徐汇"), ("units",),
+    ("outbox",), ("milestones", "--unit", "徐汇"), ("jobs",))
+READ_ONLY_TARGET = 0.4  # CPU seconds, issue #13
+# Modules whose import a read-only command should not pay (prefect is the target's own test).
+HEAVY_MODULES = ("prefect", "sqlalchemy", "pydantic", "openpyxl", "jinja2", "yaml")
+
+
+def _cold_run(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + sys of the child) of one fresh process."""
+    began, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, check=False)
+    seconds = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr.decode()[-3000:]}")
+    return seconds, (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+
+
+def _imported(command: list[str], env: dict[str, str], cwd: Path) -> list[str]:
+    """Which of HEAVY_MODULES the command imports (``python -X importtime``, once more)."""
+    result = subprocess.run([sys.executable, "-X", "importtime", *command], env=env, cwd=cwd,
+                            capture_output=True, text=True, check=False)
+    tops = {line.rsplit("|", 1)[-1].strip().split(".")[0]
+            for line in result.stderr.splitlines() if line.startswith("import time:")}
+    return [m for m in HEAVY_MODULES if m in tops]
+
+
+def bench_read_only(rows: list[dict[str, Any]], scratch: Path, repeats: int = 5,
+                    code: Path = ROOT) -> None:
+    """Read-only commands (and ``sync`` of an unchanged plan) cold on the real plan: each a
+    fresh process, best of ``repeats`` by CPU, beside ``python -c pass`` (the floor).  The
+    folder holds a synced SQLite ledger and the parsed-plan cache, as after a user's first
+    commands.  ``code`` is the checkout whose ``flows.cli`` runs (another one for a before /
+    after pair)."""
+    duban = str(Path(sys.executable).parent / "duban")
+    folder = scratch / "read-only"
+    (folder / "var").mkdir(parents=True)
+    shutil.copy(PLAN, folder / "plan.yaml")
+    env = clean_env(DUBAN_VAR=str(folder / "var"), PYTHONPATH=str(code))
+    for setup in ("sync", "check"):  # the ledger, then the plan cache (check is read-only)
+        subprocess.run([duban, setup], env=env, cwd=folder, capture_output=True, check=True)
+    floor: tuple[float, float] | None = None
+    for args in (None, *READ_ONLY_COMMANDS):
+        command = [duban, *args] if args else [sys.executable, "-c", "pass"]
+        best = min((_cold_run(command, env, folder) for _ in range(repeats)), key=lambda r: r[1])
+        wall, cpu = round(best[0], 3), round(best[1], 3)
+        case = "duban " + " ".join(args) if args else "python -c pass (floor)"
+        row: dict[str, Any] = {"section": "read-only commands", "case": case, "backend": "sqlite",
+                               "seconds": wall, "cpu_seconds": cpu}
+        if floor is None:
+            floor = (wall, cpu)
+        else:
+            heavy = _imported(command, env, folder)
+            row.update(ratio=round(cpu / max(floor[1], 0.001), 1), wall_ratio=round(wall / floor[0], 1),
+                       imports=heavy, prefect_imported="prefect" in heavy,
+                       target=f"≤ {READ_ONLY_TARGET} s CPU, no prefect",
+                       met=cpu <= READ_ONLY_TARGET and "prefect" not in heavy,
+                       note="imports " + (", ".join(heavy) or "none of " + "/".join(HEAVY_MODULES)))
+        rows.append(row)
+
+
 SYNTHETIC_OPS = ("sync", "sweep", "digest", "evaluate")
 
 
@@ -312,6 +376,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         table.add_column(column, justify="right" if column in ("seconds", "CPU s", "peak MB") else "left")
     for row in rows:
         rate = (f"{row['messages_per_second']:,.0f} msg/s" if row.get("messages_per_second")
+                else f"{row['ratio']}× floor CPU" if "wall_ratio" in row
                 else f"{row['ratio']}×" if "ratio" in row else "")
         target = row.get("target", "")
         if target:
@@ -331,7 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", default=os.environ.get("DUBAN_BENCH_DATABASE_URL"),
                         help="PostgreSQL URL for the synthetic plans (its schema is emptied)")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["real-plan", "prefect", "synthetic", "delivery", "replay"])
+                        choices=["real-plan", "prefect", "read-only", "synthetic", "delivery", "replay"])
+    parser.add_argument("--code", type=Path, default=ROOT,
+                        help="checkout whose duban the read-only section runs (for before/after pairs)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="fresh runs of each read-only command; the best is kept")
     parser.add_argument("--sizes", help="synthetic sizes, comma-separated: " + ", ".join(SIZES))
     parser.add_argument("--ops", default=",".join(SYNTHETIC_OPS),
                         help="synthetic steps, comma-separated (sync always runs)")
@@ -353,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_real_plan_run(rows, scratch)
         if "prefect" not in args.skip and not args.tiny:
             bench_prefect_overhead(rows, scratch)
+        if "read-only" not in args.skip:
+            bench_read_only(rows, scratch, 1 if args.tiny else args.repeats, args.code.resolve())
         if args.sizes:
             sizes = args.sizes.split(",")
         if "synthetic" not in args.skip:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from models.files import sha256_of
 from plan.errors import DubanError
-from plan.intake_files import check_file
 from plan.intake_rules import all_names, normalise, resolve_unit_text
 from plan.model import ConcreteMilestone, Plan, unit_aliases, unit_names
 
@@ -81,6 +79,10 @@ def _titles(milestones: list[ConcreteMilestone]) -> str:
 
 
 def check_files(files: list[Path]) -> None:
+    # The file checks (email, zipfile) are imported by the commands that record files, not by
+    # those that only resolve --unit / --milestone (status, milestones: issue #13).
+    from plan.intake_files import check_file
+
     for f in files:
         check_file(f, name=str(f))
 
@@ -88,6 +90,7 @@ def check_files(files: list[Path]) -> None:
 def refuse_foreign(session: object, *, plan: Plan, unit_id: str, files: list[Path]) -> None:
     """Refuse when any file's exact content is already recorded for another unit."""
     from models import intake  # SQLAlchemy: not for the commands that only resolve names
+    from models.files import sha256_of
 
     hashes = {f: sha256_of(f) for f in files}
     owners = intake.hash_owners(session, sha256s=hashes.values())  # type: ignore[arg-type]

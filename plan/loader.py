@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,14 +19,23 @@ if TYPE_CHECKING:
 # plan is actually parsed: a command whose plan comes from the cache never needs them.
 
 
+@cache
+def _adapter(model: type[BaseModel]) -> Any:
+    """One TypeAdapter per model and process: plan.schema defers building validators to their
+    first use (defer_build), so a new adapter per call would build the model's schema each time."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(model)
+
+
 def _validate(source: Source, model: type[BaseModel], data: Any, path: KeyPath,
               problems: list[Problem]) -> Any:
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
     from plan.messages import translate
 
     try:
-        return TypeAdapter(model).validate_python(data)
+        return _adapter(model).validate_python(data)
     except ValidationError as err:
         for detail in err.errors():
             message, hint = translate(detail)

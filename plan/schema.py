@@ -92,7 +92,7 @@ UnitRole = Literal["reporting", "task-only"]
 
 class Strict(BaseModel):
     # Unknown keys are reported as warnings by plan.checks.unknown_keys, not here.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class Contact(Strict):

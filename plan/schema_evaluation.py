@@ -53,11 +53,11 @@ class ReviewRule(Strict):
 
 
 class Rules(Strict):
-    late: LateRule = LateRule()
-    missing: MissingRule = MissingRule()
-    rungs: RungRule = RungRule()
-    stats_table: StatsRule = StatsRule()
-    review: ReviewRule = ReviewRule()
+    late: LateRule = Field(default_factory=LateRule)
+    missing: MissingRule = Field(default_factory=MissingRule)
+    rungs: RungRule = Field(default_factory=RungRule)
+    stats_table: StatsRule = Field(default_factory=StatsRule)
+    review: ReviewRule = Field(default_factory=ReviewRule)
 
 
 class Commend(Strict):
@@ -85,11 +85,11 @@ class Evaluation(Strict):
 
     scope: list[Id] = Field(default_factory=lambda: ["reporting-units"])
     base: Points = Field(default=100, ge=0)
-    rules: Rules = Rules()
-    commend: Commend = Commend()
-    criticise: Criticise = Criticise()
-    rectification: Deadline = Deadline(within=20)
-    interview: Deadline = Deadline(within=10)
+    rules: Rules = Field(default_factory=Rules)
+    commend: Commend = Field(default_factory=Commend)
+    criticise: Criticise = Field(default_factory=Criticise)
+    rectification: Deadline = Field(default_factory=lambda: Deadline(within=20))
+    interview: Deadline = Field(default_factory=lambda: Deadline(within=10))
     # Optional last due date counted per period (default: everything due by the evaluation date).
     cutoff: dict[Period, dt.date] = Field(default_factory=dict)
     signer: Name | None = None  # 落款; None: the plan's issuer (plan.issuer)

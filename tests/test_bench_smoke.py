@@ -30,7 +30,8 @@ def test_bench_tiny_writes_json(tmp_path: Path) -> None:
     sections = {row["section"] for row in report["results"]}
     assert sections == {"synthetic sync", "synthetic sweep", "synthetic sweep next day",
                         "synthetic sweep floor", "synthetic sweep next day floor", "synthetic sweep + 督办单",
-                        "synthetic digest", "synthetic evaluate", "delivery", "replay"}
+                        "synthetic digest", "synthetic evaluate", "delivery", "replay",
+                        "read-only commands"}
     for label in ("synthetic sweep", "synthetic sweep next day"):
         # The floor does the same work as duban's sweep on a copy of the same ledger.
         duban, floor = (next(r for r in report["results"] if r["section"] == s) for s in (label, f"{label} floor"))
@@ -47,5 +48,11 @@ def test_bench_tiny_writes_json(tmp_path: Path) -> None:
     assert sheets["ratio"] == round(sheets["seconds"] / sweep["seconds"], 2)
     delivery = next(r for r in report["results"] if r["section"] == "delivery")
     assert (delivery["sent"], delivery["failed"]) == (100, 0)
+    read_only = [r for r in report["results"] if r["section"] == "read-only commands"]
+    assert read_only[0]["case"] == "python -c pass (floor)"
+    assert {r["case"] for r in read_only[1:]} >= {"duban status", "duban sync", "duban --help"}
+    for row in read_only[1:]:  # each beside the floor, with what it imported
+        assert row["ratio"] == round(row["cpu_seconds"] / max(read_only[0]["cpu_seconds"], 0.001), 1)
+        assert row["prefect_imported"] is False and "sqlalchemy" not in row["imports"]
     assert {"nproc", "cpu", "memory_gb", "python", "sqlite"} <= set(report["machine"])
     assert "duban bench" in result.stdout

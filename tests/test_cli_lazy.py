@@ -49,6 +49,18 @@ def test_a_command_loads_only_its_module_and_still_runs() -> None:
     assert "flows.commands.cycle" not in loaded and "flows.commands.report" not in loaded
 
 
+def test_a_command_group_alone_loads_only_its_module() -> None:
+    """outbox and mail register a group: typer makes the app a group anyway, so the other
+    modules (report, schedule, intake…) stay unloaded."""
+    for group in ("outbox", "mail"):
+        result = run_main(group, "--help")
+        assert result.returncode == 0, result.stderr
+        assert f"{group} [选项] 命令" in result.stdout
+        loaded = result.stderr.strip().splitlines()[-1]
+        assert f"'flows.commands.{group}'" in loaded
+        assert [m for m in ALL_MODULES if f"'flows.commands.{m}'" in loaded] == [group], loaded
+
+
 def test_help_and_a_mistyped_command_see_every_command() -> None:
     listing = run_main("--help")
     assert listing.returncode == 0

@@ -8,6 +8,9 @@ from typing import Annotated, Any
 import typer
 from rich import box
 from rich.cells import cell_len
+from rich.control import strip_control_codes
+from rich.segment import Segment, Segments
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -62,11 +65,14 @@ def status(
 ) -> None:
     """台账状态：每条义务的截止日期、状态和红黄绿灯，以及按任务、按单位的合计；
     --unit 时在条目下显示该单位在工作台账里报的最新进展。"""
-    from flows.intake_record import resolve_unit
-
     as_of = resolve_today(today)
     loaded = load_plan(plan)
-    unit = resolve_unit(loaded, unit) if unit else None
+    if unit:  # the name lookup is imported only when there is a name to look up
+        from flows.intake_record import resolve_unit
+
+        unit = resolve_unit(loaded, unit)
+    else:
+        unit = None
     classifier = Classifier(WorkCalendar(loaded.calendar), as_of, loaded.escalation.due_soon)
     rows, flags, progress = _read_status(unit, task)
     states = [classifier.state(due=r.due, submitted_on=r.submitted_on, waived=r.waived) for r in rows]
@@ -147,7 +153,12 @@ def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_
     column widths, since rich cannot span a cell across columns."""
     as_of = classifier.today
     dated = any(r.submitted_on and r.submitted_on <= as_of for r, _s in shown)
-    cells: list[list[Text]] = []
+    # Cells are the strings rich's Text would hold (control codes stripped as Text does); the
+    # light is the one styled cell, made from its markup once per light (issue #13: ~600 rows
+    # of Text objects, appends and per-row wrapping were most of the command's time).
+    lights = {light: Text.from_markup(_light(light), emoji=False) for light in Light}
+    cells: list[list[str]] = []
+    row_lights: list[Text] = []
     for r, s in shown:
         detail = STATE_LABELS[s]
         if s is State.OVERDUE:
@@ -155,11 +166,14 @@ def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_
         if r.id in flags:
             detail += " ⚑"
         submitted = _day(r.submitted_on, as_of) if r.submitted_on and r.submitted_on <= as_of else ""
-        cells.append([Text.from_markup(_light(LIGHTS[s])), Text(unit_names.get(r.unit_id, r.unit_name)),
-                      Text(r.milestone_title), Text(str(r.task_number or "")), Text(_day(r.due, as_of)),
-                      Text(detail), *([Text(submitted)] if dated else [])])
+        light = lights[LIGHTS[s]]
+        row_lights.append(light)
+        cells.append([light.plain, *map(strip_control_codes, (
+            unit_names.get(r.unit_id, r.unit_name), r.milestone_title, str(r.task_number or ""),
+            _day(r.due, as_of), detail, *([submitted] if dated else [])))])
     names = ("灯", "单位", "节点", "任务", "截止", "状态", "报送日期")[: 7 if dated else 6]
-    widths = [max([cell_len(name), *(row[i].cell_len for row in cells)]) for i, name in enumerate(names)]
+    measured = {text: cell_len(text) for row in cells for text in row}
+    widths = [max([cell_len(name), *(measured[row[i]] for row in cells)]) for i, name in enumerate(names)]
     # 节点 takes what the others leave (2 padding + 1 separator per column), wrapping if need be.
     rest = out.width - sum(w for i, w in enumerate(widths) if i != 2) - 3 * len(names) + 1
     widths[2] = max(8, min(widths[2], rest))
@@ -176,39 +190,67 @@ def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_
     # layout of ~600 rows was most of the command's time (issue #13).  When the columns fit the
     # terminal, each row is written as the lines that table draws: a space of padding each side
     # of a cell, a space between columns, cells padded to their width, and 节点 wrapped by rich's
-    # own Text.wrap (as the table does) with the other cells blank on its continuation lines.
-    # Wider than the terminal (--wide), rich squeezes the columns: the rows stay in a table.
+    # own Text.wrap (as the table does, once per distinct title) with the other cells blank on
+    # its continuation lines.  The lines of a run of entries go to the console as the segments
+    # rich's Text would have made of them — plain text, and each light in its style — without
+    # Text's line splitting; a tab (which Text expands) keeps them a Text.  Wider than the
+    # terminal (--wide), rich squeezes the columns: the rows stay in a table.
+    # tests/test_status_output.py holds what the tables drew before.
     drawn = sum(widths) + 3 * len(widths) - 1 <= out.width
     node = names.index("节点")
-    blank = Text()
-    entries = Text()
+    last = len(widths) - 1
+    pieces: list[tuple[str, str | None]] = []  # (text, style of the span over it)
     run = table(False)
+    wraps: dict[str, list[str]] = {}
+
+    def node_lines(title: str) -> list[str]:
+        if title not in wraps:
+            # A title that fits needs no wrapping (tabs and newlines would change it: rich
+            # expands and splits them).
+            fits = measured[title] <= widths[node] and "\t" not in title and "\n" not in title
+            wraps[title] = [title] if fits else [line.plain for line in Text(title).wrap(
+                out, widths[node], justify="left", overflow="fold")]
+        return wraps[title]
 
     def flush() -> None:
-        nonlocal entries, run
-        if entries:
-            out.print(entries, no_wrap=True, crop=False)
-            entries = Text()
+        nonlocal pieces, run
+        if pieces:
+            if any("\t" in text for text, _style in pieces):
+                block = Text()
+                for text, style in pieces:
+                    block.append(text, style)
+                out.print(block, no_wrap=True, crop=False)
+            else:
+                null = Style.null()
+                out.print(Segments([*(Segment(text, out.get_style(style, default=null) if style else null)
+                                      for text, style in pieces), Segment.line()]), crop=False)
+            pieces = []
         if run.row_count:
             out.print(run)
             run = table(False)
 
-    for (r, _s), row in zip(shown, cells, strict=True):
+    for (r, _s), row, light in zip(shown, cells, row_lights, strict=True):
         if not drawn:
-            run.add_row(*row)
-        title = row[node]
-        # A title that fits needs no wrapping (tabs and newlines would change it: rich expands
-        # and splits them).
-        fits = title.cell_len <= widths[node] and "\t" not in title.plain and "\n" not in title.plain
-        wrapped = [title] if fits else title.wrap(out, widths[node], justify="left", overflow="fold")
-        for k, node_line in enumerate(wrapped if drawn else []):
-            if entries:
-                entries.append("\n")
-            entries.append(" ")
+            run.add_row(light.copy(), *map(Text, row[1:]))
+        for k, node_line in enumerate(node_lines(row[node]) if drawn else []):
+            line: list[str] = ["\n "] if pieces else [" "]
             for i, width in enumerate(widths):
-                cell = node_line if i == node else row[i] if k == 0 else blank
-                entries.append_text(cell)
-                entries.append(" " * (width - cell.cell_len) + (" " if i == len(widths) - 1 else "   "))
+                cell = node_line if i == node else row[i] if k == 0 else ""
+                if i == 0 and k == 0:  # the light: its markup's spans over the cell
+                    pieces.append(("".join(line), None))
+                    line = []
+                    at = 0
+                    for span in light.spans:
+                        if span.start > at:
+                            pieces.append((cell[at:span.start], None))
+                        pieces.append((cell[span.start:span.end], str(span.style)))
+                        at = span.end
+                    line.append(cell[at:])
+                else:
+                    line.append(cell)
+                line.append(" " * (width - (cell_len(cell) if i == node else measured[cell] if cell else 0))
+                            + (" " if i == last else "   "))
+            pieces.append(("".join(line), None))
         extra = [f"{r.unit_id}  {r.milestone_id}"] if ids else []
         extra += progress[r.id].lines() if r.id in progress else []
         if extra:
@@ -216,8 +258,8 @@ def _print_entries(shown: list[tuple[Any, State]], classifier: Classifier, unit_
             lines = Table.grid()
             lines.add_column(width=4)
             lines.add_column(overflow="fold")
-            for line in extra:
-                lines.add_row("", Text(line))
+            for extra_line in extra:
+                lines.add_row("", Text(extra_line))
             out.print(lines)
     flush()
 
