@@ -404,7 +404,7 @@ def test_a_sample_of_accepted_mutants_runs_every_later_stage(tmp_path: Path,
     template = tmp_path / "template.db"
     migrate(get_engine(f"sqlite:///{template}"))
     dispose_engines()
-    real_brief = report_jobs.write_brief
+    real_brief = report_jobs.start_brief
     import docx as python_docx
 
     document = python_docx.Document()
@@ -412,10 +412,22 @@ def test_a_sample_of_accepted_mutants_runs_every_later_stage(tmp_path: Path,
     document.save(str(tmp_path / "summary.docx"))
     docx_bytes = (tmp_path / "summary.docx").read_bytes()
 
-    def html_brief(v: object, number: int, target: Path) -> Path:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(brief_html(v, number), encoding="utf-8")  # type: ignore[arg-type]
-        return target
+    class HtmlBrief:
+        """The brief as its HTML, at once: WeasyPrint for every mutant would take minutes."""
+
+        def __init__(self, v: object, number: int, target: Path) -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(brief_html(v, number), encoding="utf-8")  # type: ignore[arg-type]
+            self.target = target
+
+        def __enter__(self) -> HtmlBrief:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def result(self) -> Path:
+            return self.target
 
     sample = random.Random(SEED + 1).sample(_ACCEPTED, min(FULL_STAGES, len(_ACCEPTED)))
     assert len(sample) >= 20
@@ -434,7 +446,7 @@ def test_a_sample_of_accepted_mutants_runs_every_later_stage(tmp_path: Path,
         monkeypatch.chdir(folder)
         monkeypatch.setenv("DUBAN_VAR", str(folder / "var"))
         monkeypatch.setenv("DUBAN_DATABASE_URL", f"sqlite:///{folder / 'var' / 'duban.db'}")
-        monkeypatch.setattr(report_jobs, "write_brief", real_brief if n < WITH_PDF else html_brief)
+        monkeypatch.setattr(report_jobs, "start_brief", real_brief if n < WITH_PDF else HtmlBrief)
         dispose_engines()
         today = season_date(plan)
         try:
