@@ -16,15 +16,21 @@ into the font table (w:altName) rather than into the runs.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import itertools
+import os
+import pickle
 import re
+import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import docx
 from docx import Document
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
@@ -34,7 +40,9 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Length, Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
+from notifications import zip_package
 from notifications.zip_package import Member, archive, deflated
 
 PAGE_WIDTH, PAGE_HEIGHT = Mm(210), Mm(297)
@@ -158,7 +166,6 @@ def _font_table(document: Any) -> None:
                              '<w:charset w:val="86"/><w:family w:val="auto"/><w:pitch w:val="variable"/>'
                              "</w:font>")
             root.append(font)
-    from lxml import etree
 
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
@@ -256,6 +263,46 @@ class _Template:
 
 @cache
 def _template(draft: bool) -> _Template:
+    """The template, from the CLI's ``var/cache`` when an earlier command built it: building
+    it (python-docx defining the styles, parsing the package) was ~0.09 s CPU of every
+    command that writes a document, such as each day's sweep with its 督办单."""
+    file = _template_file(draft)
+    if file is not None:
+        try:
+            cached = pickle.loads(file.read_bytes())
+        except Exception:  # missing, truncated, or written by other code: build it
+            cached = None
+        if isinstance(cached, _Template):
+            return cached
+    template = _build_template(draft)
+    if file is not None:
+        try:  # written whole then renamed; a cache that cannot be written is not an error
+            with tempfile.NamedTemporaryFile(dir=file.parent, prefix=".gbt9704-", delete=False) as handle:
+                handle.write(pickle.dumps(template, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(handle.name, file)
+        except OSError:
+            pass
+    return template
+
+
+def _template_file(draft: bool) -> Path | None:
+    """Where the template is kept: named after the code and libraries that build it."""
+    from plan.plan_file import cache_dir
+
+    root = cache_dir()
+    if root is None or not root.parent.is_dir():  # only inside an existing var/
+        return None
+    digest = hashlib.sha256(f"{draft}|{docx.__version__}|{etree.LXML_VERSION}|{sys.version}".encode())
+    for module in (Path(__file__), Path(zip_package.__file__)):
+        digest.update(b"\0" + module.read_bytes())
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return root / f"gbt9704-{digest.hexdigest()[:20]}.pickle"
+
+
+def _build_template(draft: bool) -> _Template:
     raw = empty_document_bytes(draft=draft)
     with zipfile.ZipFile(io.BytesIO(raw)) as package:
         parts = tuple(None if name == MAIN_PART else deflated(name, package.read(name))
