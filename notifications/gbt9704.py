@@ -285,6 +285,11 @@ def _template(draft: bool) -> _Template:
     return template
 
 
+def prepare_template(*, draft: bool) -> None:
+    """Build the template into the cache now (``duban init``)."""
+    _template(draft)
+
+
 def _template_file(draft: bool) -> Path | None:
     """Where the template is kept: named after the code and libraries that build it."""
     from plan.plan_file import cache_dir

@@ -331,3 +331,15 @@ def _bytecode_cache() -> BytecodeCache | None:
 
 
 _ENV = _environment(_bytecode_cache())
+
+
+def precompile() -> int:
+    """Compile every notice template into the cache now (``duban init``), so that no run pays
+    for it; returns how many.  The notice kinds are those with a subject template; the
+    partials (``_*.j2``) are what they include."""
+    kinds = {p.name.removesuffix(".subject.j2") for p in TEMPLATES.glob("*.subject.j2")}
+    names = sorted(p.name for p in TEMPLATES.glob("*.j2")
+                   if p.name.startswith("_") or p.name.split(".", 1)[0] in kinds)
+    for name in names:
+        _ENV.get_template(name)
+    return len(names)

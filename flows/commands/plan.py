@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @app.command()
 def init() -> None:
-    """创建 var/ 目录、迁移台账数据库，并预先准备 Prefect 本地数据库，让第一次运行更快。"""
+    """创建 var/ 目录、迁移台账数据库，预先编译邮件和公文模板、准备 Prefect 本地数据库，让第一次运行更快。"""
     from flows.prefect_env import configure_prefect
 
     for sub in ("", "outbox", "files", "inbox", "reports", "log"):
@@ -30,6 +30,8 @@ def init() -> None:
     applied = migrate(get_engine())
     out.print(f"台账数据库：{get_engine().url.render_as_string(hide_password=True)}"
               f"（{'已迁移到最新版本' if applied else '已是最新版本'}）")
+    prepare_caches()
+    out.print(f"邮件和公文模板：{var_dir() / 'cache'}（已预先编译）")
     configure_prefect()
     result = subprocess.run(
         [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
@@ -39,6 +41,16 @@ def init() -> None:
         raise DubanError("Prefect 本地数据库准备失败：" + (result.stderr.strip().splitlines() or ["?"])[-1],
                          "检查 PREFECT_HOME 目录是否可写；也可以跳过，第一次运行时会自动准备")
     out.print(f"Prefect 本地数据库：{os.environ['PREFECT_HOME']}（已就绪）")
+
+
+def prepare_caches() -> None:
+    """Compile the notice templates and build the empty GB/T 9704 documents into var/cache,
+    so the first ``duban run`` costs what every later one does."""
+    from notifications import gbt9704, render
+
+    render.precompile()
+    for draft in (False, True):
+        gbt9704.prepare_template(draft=draft)
 
 
 def plan_summary(plan: Plan) -> dict[str, Any]:
