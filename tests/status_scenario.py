@@ -40,7 +40,8 @@ FORMS: dict[str, tuple[tuple[str, ...], bool, int | None]] = {
 }
 
 
-def _fill(path: Path, milestone: str, values: dict[str, object]) -> None:
+def fill_ledger_row(path: Path, milestone: str, values: dict[str, object]) -> None:
+    """Write ``values`` into the row of ``milestone`` in a unit's ledger workbook."""
     wb = openpyxl.load_workbook(path)
     ws = wb[SHEET]
     col = {name: i + 1 for i, name in enumerate(COLUMNS)}
@@ -64,7 +65,7 @@ def prepare(cli, workdir: Path) -> None:
     book = workdir / "huangpu.xlsx"
     cli("ledger", "export", "--unit", "huangpu", "-o", str(book), "--today", "2024-07-08", ok=True)
     note = "已完成初稿 [草稿]，待局长办公会审议后报送 PDF 盖章版"
-    _fill(book, "half-year-summary", {"责任部门": "综合科", "责任人": "李四", "进展状态": "已完成",
+    fill_ledger_row(book, "half-year-summary", {"责任部门": "综合科", "责任人": "李四", "进展状态": "已完成",
                                       "完成比例": 1, "进展说明": note})
     cli("ledger", "import", str(book), "--today", "2024-07-08", ok=True)
 

@@ -5,34 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import openpyxl
 import pytest
 from rich.cells import cell_len
 
-from plan.ledger_sheet import COLUMNS, FIRST_ROW, SHEET
+from tests.status_scenario import fill_ledger_row
 
 NOTE = "已完成初稿，待局长办公会审议 [草稿] 后报送 PDF 盖章版"
 
 
-def _fill(path: Path, milestone: str, values: dict[str, object]) -> None:
-    wb = openpyxl.load_workbook(path)
-    ws = wb[SHEET]
-    col = {name: i + 1 for i, name in enumerate(COLUMNS)}
-    for row in range(FIRST_ROW, ws.max_row + 1):
-        if ws.cell(row, col["节点编号"]).value == milestone:
-            for name, value in values.items():
-                ws.cell(row, col[name]).value = value
-            break
-    else:
-        raise AssertionError(f"{milestone} not in the workbook")
-    wb.save(path)
 
 
 @pytest.fixture
 def reported(synced, cli, workdir: Path):
     book = workdir / "huangpu.xlsx"
     cli("ledger", "export", "--unit", "huangpu", "-o", str(book), "--today", "2024-07-08", ok=True)
-    _fill(book, "half-year-summary", {"责任部门": "综合科", "责任人": "李四", "进展状态": "推进中",
+    fill_ledger_row(book, "half-year-summary", {"责任部门": "综合科", "责任人": "李四", "进展状态": "推进中",
                                       "完成比例": 0.6, "进展说明": NOTE})
     cli("ledger", "import", str(book), "--today", "2024-07-08", ok=True)
     return synced
