@@ -7,7 +7,7 @@ import html as html_lib
 import re
 from pathlib import Path
 
-from tests.test_status_progress import _fill
+from tests.status_scenario import fill_ledger_row
 
 NOTE = "初稿已完成 <b>待审议</b> & 下周报送"
 
@@ -17,7 +17,7 @@ def test_unit_page_shows_reported_progress_escaped(synced, cli, workdir: Path) -
 
     book = workdir / "huangpu.xlsx"
     cli("ledger", "export", "--unit", "huangpu", "-o", str(book), "--today", "2024-07-08", ok=True)
-    _fill(book, "half-year-summary", {"责任部门": "综合科", "责任人": "李四", "进展状态": "推进中",
+    fill_ledger_row(book, "half-year-summary", {"责任部门": "综合科", "责任人": "李四", "进展状态": "推进中",
                                       "完成比例": 0.6, "进展说明": NOTE})
     cli("ledger", "import", str(book), "--today", "2024-07-08", ok=True)
     run_digest(today=dt.date(2024, 7, 10), email=False)
