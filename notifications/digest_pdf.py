@@ -42,10 +42,6 @@ def draw_pdf(html: str, target: Path) -> Path:
     return target
 
 
-def write_brief(v: DigestView, number: int, target: Path) -> Path:
-    return draw_pdf(brief_html(v, number), target)
-
-
 # What the child process runs: draw_pdf's two lines, on the HTML the parent wrote.  Not an
 # import of this module, whose Jinja environment and digest views would double its start.
 _CHILD = ("import sys\nfrom pathlib import Path\nfrom weasyprint import HTML\n"

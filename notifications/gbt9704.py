@@ -292,19 +292,15 @@ def prepare_template(*, draft: bool) -> None:
 
 def _template_file(draft: bool) -> Path | None:
     """Where the template is kept: named after the code and libraries that build it."""
-    from plan.plan_file import cache_dir
+    from plan.plan_file import cache_folder
 
-    root = cache_dir()
-    if root is None or not root.parent.is_dir():  # only inside an existing var/
+    folder = cache_folder("")
+    if folder is None:
         return None
     digest = hashlib.sha256(f"{draft}|{docx.__version__}|{etree.LXML_VERSION}|{sys.version}".encode())
     for module in (Path(__file__), Path(zip_package.__file__)):
         digest.update(b"\0" + module.read_bytes())
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return root / f"gbt9704-{digest.hexdigest()[:20]}.pickle"
+    return folder / f"gbt9704-{digest.hexdigest()[:20]}.pickle"
 
 
 def _build_template(draft: bool) -> _Template:

@@ -316,18 +316,10 @@ def _bytecode_cache() -> BytecodeCache | None:
     TEMPLATE_VERSION because it also covers this module, whose environment options (trim_blocks,
     autoescape…) shape the compiled code but are not in Jinja's key.
     """
-    from plan.plan_file import cache_dir
+    from plan.plan_file import cache_folder
 
-    root = cache_dir()
-    # Only inside an existing var/, as the plan cache: rendering elsewhere creates no folders.
-    if root is None or not root.parent.is_dir():
-        return None
-    folder = root / f"templates-{TEMPLATE_VERSION}"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return _SparingBytecodeCache(str(folder))
+    folder = cache_folder(f"templates-{TEMPLATE_VERSION}")
+    return None if folder is None else _SparingBytecodeCache(str(folder))
 
 
 _ENV = _environment(_bytecode_cache())

@@ -33,9 +33,18 @@ def set_cache_dir(path: Path | None) -> None:
     _cache_dir = path
 
 
-def cache_dir() -> Path | None:
-    """The folder :func:`set_cache_dir` turned on, or None."""
-    return _cache_dir
+def cache_folder(name: str) -> Path | None:
+    """``name`` under the cache :func:`set_cache_dir` turned on, created if need be; None when
+    the cache is off, lies outside an existing var/ (nothing is created elsewhere), or the
+    folder cannot be made.  For the other caches kept beside the plans."""
+    if _cache_dir is None or not _cache_dir.parent.is_dir():
+        return None
+    folder = _cache_dir / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
 
 
 def read_plan_bytes(path: Path, display: str | None = None) -> bytes:
