@@ -19,7 +19,8 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docx.text.paragraph import Paragraph
 
-from notifications.gbt9704 import BODY_SIZE, MAIN_PART, STYLES, date_text, empty_document_bytes, text_width
+from notifications.gbt9704 import BODY_SIZE, MAIN_PART, date_text, text_width
+from notifications.gbt9704_styles import STYLES, empty_document_bytes
 
 
 def _border(paragraph: Paragraph, side: str, size_eighths: int, color: str) -> None:

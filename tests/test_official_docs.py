@@ -188,7 +188,8 @@ def test_the_empty_document_kept_per_process_is_the_document_built_afresh(draft:
     import io
     import zipfile
 
-    from notifications.gbt9704 import OfficialDocument, empty_document_bytes, styled_document
+    from notifications.gbt9704 import OfficialDocument
+    from notifications.gbt9704_styles import empty_document_bytes, styled_document
 
     built = io.BytesIO()
     styled_document(draft=draft).save(built)
@@ -308,7 +309,7 @@ def test_the_empty_document_is_the_same_in_every_process() -> None:
     import sys
 
     script = ("import hashlib, io, zipfile\n"
-              "from notifications.gbt9704 import empty_document_bytes\n"
+              "from notifications.gbt9704_styles import empty_document_bytes\n"
               "package = zipfile.ZipFile(io.BytesIO(empty_document_bytes(draft=True)))\n"
               "print([(n, hashlib.sha256(package.read(n)).hexdigest()) for n in package.namelist()])\n")
     root = Path(__file__).resolve().parents[1]
