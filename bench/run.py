@@ -39,8 +39,11 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 PLAN = ROOT / "plan.yaml"
 SIZES = {"national": (1_000, 200), "national-x10": (10_000, 200), "tiny": (20, 10)}
+# The bare flow runs as duban's commands run theirs (flows.prefect_env.run_in_foreground: no
+# flow-run heartbeats); BARE_FLOW_HEARTBEATS with Prefect's default, whose heartbeat thread
+# holds every flow up to a second at its end.
 BARE_FLOW = """
-from flows.prefect_env import configure_prefect
+from flows.prefect_env import configure_prefect, run_in_foreground
 configure_prefect()
 from prefect import flow
 
@@ -48,8 +51,9 @@ from prefect import flow
 def bare() -> None:
     pass
 
-bare()
+run_in_foreground(bare)
 """
+BARE_FLOW_HEARTBEATS = BARE_FLOW.replace("run_in_foreground(bare)", "bare()")
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 
 
@@ -158,8 +162,9 @@ def bench_prefect_overhead(rows: list[dict[str, Any]], scratch: Path) -> None:
                     raise RuntimeError("duban api did not start")
                 time.sleep(0.2)
         try:
-            for name, args in (*PREFECT_COMMANDS, ("bare Prefect flow", None)):
-                command = [duban, *args] if args else [sys.executable, "-c", BARE_FLOW]
+            for name, command in (*((name, [duban, *args]) for name, args in PREFECT_COMMANDS),
+                                  ("bare Prefect flow", [sys.executable, "-c", BARE_FLOW]),
+                                  ("bare Prefect flow, heartbeats", [sys.executable, "-c", BARE_FLOW_HEARTBEATS])):
                 result = timed_command(command, env, folder)
                 results[(name, mode)] = result
                 rows.append({"section": "Prefect per command", "case": f"{name}, {mode}",
@@ -168,7 +173,7 @@ def bench_prefect_overhead(rows: list[dict[str, Any]], scratch: Path) -> None:
             if api is not None:
                 api.terminate()
                 api.wait(timeout=60)
-    for name, _ in (*PREFECT_COMMANDS, ("bare Prefect flow", None)):
+    for name in (*(name for name, _ in PREFECT_COMMANDS), "bare Prefect flow", "bare Prefect flow, heartbeats"):
         cold, warm = results[(name, "ephemeral")], results[(name, "warm API")]
         rows.append({"section": "Prefect per command", "case": f"{name}: ephemeral − warm API",
                      "backend": "sqlite", "seconds": round(cold["seconds"] - warm["seconds"], 2),

@@ -48,10 +48,11 @@ def run(
         with Session(engine) as session:
             check_run_date(session, plan=loaded, today=as_of)
     from flows.cycle import cycle
+    from flows.prefect_env import run_in_foreground
 
     with Steps("督办周期") as steps:
         steps.step("联系邮箱 → 收件 → 同步方案 → 扫描台账 → 发送邮件（Prefect 流程）")
-        summary = cycle(plan_path=plan, today=as_of.isoformat(), inbox=inbox, actor=actor())
+        summary = run_in_foreground(cycle, plan_path=plan, today=as_of.isoformat(), inbox=inbox, actor=actor())
     if as_json:
         print_json(summary)
     else:

@@ -70,14 +70,15 @@ def digest(
     as_of = resolve_today(today)
     _prepare(plan)
     if prefect_enabled():
-        from flows.prefect_env import configure_prefect
+        from flows.prefect_env import configure_prefect, run_in_foreground
 
         configure_prefect()
         from flows.digest import digest as digest_flow
 
         with Steps("进度简报") as steps:
             steps.step("汇总台账，生成看板、工作簿和邮件（Prefect 流程）")
-            summary: dict[str, Any] = digest_flow(plan_path=plan, today=as_of.isoformat(), email=not no_email)
+            summary: dict[str, Any] = run_in_foreground(digest_flow, plan_path=plan, today=as_of.isoformat(),
+                                                        email=not no_email)
     else:
         from flows.report_jobs import run_digest
 
@@ -177,14 +178,14 @@ def evaluate(
     kwargs = dict(plan_path=plan, period=period, actor=actor(), include=include,
                   exclude=exclude, target=target, reason=reason)
     if prefect_enabled():
-        from flows.prefect_env import configure_prefect
+        from flows.prefect_env import configure_prefect, run_in_foreground
 
         configure_prefect()
         from flows.evaluate import evaluate as evaluate_flow
 
         with Steps("评估") as steps:
             steps.step(f"{PERIOD_LABELS.get(period, period)}打分，生成名单和通报草稿（Prefect 流程）")
-            result: dict[str, Any] = evaluate_flow(today=as_of.isoformat(), **kwargs)  # type: ignore[arg-type]
+            result: dict[str, Any] = run_in_foreground(evaluate_flow, today=as_of.isoformat(), **kwargs)
     else:
         from flows.report_jobs import run_evaluation
 
