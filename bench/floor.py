@@ -2,11 +2,12 @@
 
 What any implementation must do for a catch-up or next-day sweep, and nothing more: read
 the open entries within the ladder's horizon and their fired rungs, decide the firings
-with a working-day array (``bisect``), insert the escalation rows with ``executemany``,
-and store one message per recipient as its items' JSON (no rendering, no ORM, no
-validation).  ``python -m bench.step sweep-floor`` runs it on a copy of the same ledger
-as ``sweep``; the bench reports duban ÷ floor.  Not a product path: never imported by
-duban itself.
+with a working-day array (``bisect``), insert the escalation rows (SQLite: ``executemany``;
+PostgreSQL: one ``COPY`` straight into the table, no temporary table: the rows' (entry,
+rung) pairs were just read as unfired and the bench runs nothing else on the ledger), and
+store one message per recipient as its items' JSON (no rendering, no ORM, no validation).
+``python -m bench.step sweep-floor`` runs it on a copy of the same ledger as ``sweep``;
+the bench reports duban ÷ floor.  Not a product path: never imported by duban itself.
 """
 
 from __future__ import annotations
@@ -37,6 +38,24 @@ OUTBOX = ('INSERT INTO outbox (key, message_id, kind, run_date, unit_id, sender,
           "notice, attachments, state, attempts, created_at, updated_at) VALUES "
           "({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 'notice', {p}, '[]', 'queued', 0, {p}, {p}) "
           "ON CONFLICT DO NOTHING")
+
+
+ESCALATION_COPY = "COPY escalation (entry_id, rung_id, kind, fired_on, created_at, recipients, message_key) FROM STDIN"
+
+
+def _copy_field(value: str) -> str:
+    # COPY's text format: backslash, tab, newline and CR escaped (no NULLs in these rows).
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_escalations(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: ``rows`` (the INSERT's parameters) by one COPY, as text lines built here."""
+    day, now = rows[0][3].isoformat() if rows else "", rows[0][4].isoformat() if rows else ""
+    with cursor.copy(ESCALATION_COPY) as copy:
+        for at in range(0, len(rows), 10_000):
+            copy.write("".join(f"{entry_id}\t{_copy_field(rung_id)}\t{_copy_field(kind)}\t{day}\t{now}\t"
+                               f"{_copy_field(recipients)}\t{_copy_field(key)}\n"
+                               for entry_id, rung_id, kind, _, _, recipients, key in rows[at:at + 10_000]))
 
 
 class WorkingDays:
@@ -102,7 +121,10 @@ def floor_sweep(connection: Any, *, plan: Plan, today: dt.date, placeholder: str
                 messages.setdefault((who if who in ("coordinator", "leadership") else "unit", group), []).append(item)
             escalations.append((entry_id, rung.id, rung.kind, day_param, now, json.dumps(emails.get(unit_id, [])),
                                 f"unit-notice|{unit_id}|{today}"))
-    cursor.executemany(ESCALATION.format(p=p), escalations)
+    if p == "?":
+        cursor.executemany(ESCALATION.format(p=p), escalations)
+    else:
+        copy_escalations(cursor, escalations)
     rows = []
     for (kind, group), items in messages.items():
         to = coordinator if kind == "coordinator" else leadership if kind == "leadership" else emails.get(group, [])

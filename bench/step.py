@@ -144,13 +144,21 @@ def op_sweep_floor(args: argparse.Namespace) -> dict[str, Any]:
     engine = get_engine()
     migrate(engine)
     raw = engine.raw_connection()
-    placeholder = "?" if engine.dialect.name == "sqlite" else "%s"
+    sqlite = engine.dialect.name == "sqlite"
+    pid = None if sqlite else int(raw.dbapi_connection.info.backend_pid)  # type: ignore[union-attr]
+    server = backend_cpu_seconds(pid)
+    cpu = time.process_time()
     try:
         seconds, result = timed(lambda: floor_sweep(raw, plan=plan, today=dt.date.fromisoformat(args.today),
-                                                    placeholder=placeholder))
+                                                    placeholder="?" if sqlite else "%s"))
     finally:
+        cpu = time.process_time() - cpu
+        after = backend_cpu_seconds(pid)
         raw.close()
-    return {"seconds": seconds, **result}
+    # As for ``sweep``: this process's CPU and, on PostgreSQL, its backend's.
+    return {"seconds": seconds, "cpu_seconds": round(cpu, 2),
+            "server_cpu_seconds": round(after - server, 2) if server is not None and after is not None else None,
+            **result}
 
 
 def op_digest(args: argparse.Namespace) -> dict[str, Any]:
