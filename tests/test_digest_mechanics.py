@@ -1,5 +1,6 @@
 """How the digest runs, apart from what it writes (tests/test_digest_golden.py pins that):
-the cyclic garbage collector waits during the digest and is back afterwards, refusal or not."""
+the cyclic garbage collector waits during the digest and is back afterwards, refusal or not;
+the dashboard pages written by a second thread."""
 
 from __future__ import annotations
 
@@ -35,4 +36,19 @@ def test_the_collector_is_back_after_a_refused_digest(workdir: Path) -> None:
 
     with pytest.raises(DubanError):
         run_digest(plan_path="plan.yaml", today=dt.date(2024, 7, 15), email=False)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_page_that_cannot_be_written_fails_the_digest_after_the_pages_before_it(
+        synced, workdir: Path) -> None:
+    """Pages are written by a second thread: a failed write still reaches the caller, and
+    the pages handed over before it are on disk."""
+    from flows.report_jobs import run_digest
+
+    folder = workdir / "var" / "reports" / "2024-07-15"
+    (folder / "units" / "yangpu.html").mkdir(parents=True)  # a folder where a unit's page goes
+    with pytest.raises(IsADirectoryError):
+        run_digest(plan_path="plan.yaml", today=dt.date(2024, 7, 15), email=False)
+    assert (folder / "index.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert len(list((folder / "tasks").glob("task-*.html"))) > 16  # more than MAX_PENDING before it
     assert gc.isenabled() and gc.get_freeze_count() == 0
