@@ -69,6 +69,7 @@ class _Rows:
                                f"</span></td><td>{STATE_LABELS[state]}</td>") for state in State}
         self.rungs = {kind: f"<td>{label}</td></tr>\n" for kind, label in RUNG_LABELS.items()}
         self.tails: dict[tuple[dt.date, State, dt.date | None, str | None], str] = {}
+        self.unit_page_heads: dict[str, str] = {}
 
     def _title(self, row: Any) -> str:
         found = self.titles.get(row.milestone_id)
@@ -97,7 +98,7 @@ class _Rows:
         """On a unit's page (``unit_page``) with the task column and what the unit reported;
         on a task's page with the unit, linked if it has a page."""
         out: list[str] = []
-        tails = self.tails
+        tails, heads = self.tails, self.unit_page_heads
         for row, state, worst in entries:
             submitted = row.submitted_on if state in (State.ON_TIME, State.LATE) else None
             # The cells after the title repeat across the units that owe a milestone.
@@ -111,7 +112,10 @@ class _Rows:
             if not unit_page:
                 out.append(f"<tr><td>{self._title(row)}</td>{self._unit(row)}{tail}")
                 continue
-            out.append(f"<tr>{self._task(row.task_number)}<td>{self._title(row)}</td>{tail}")
+            head = heads.get(row.milestone_id)
+            if head is None:  # a milestone's task and title cells, once per milestone
+                head = heads[row.milestone_id] = f"<tr>{self._task(row.task_number)}<td>{self._title(row)}</td>"
+            out.append(head + tail)
             reported = self.progress.get(row.id)
             if reported is not None and reported.lines():
                 lines = "<br>".join(str(escape(line)) for line in reported.lines())
