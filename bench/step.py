@@ -170,14 +170,22 @@ def op_digest(args: argparse.Namespace) -> dict[str, Any]:
     from flows.report_jobs import run_digest
 
     migrate(get_engine())
+    cpu = time.process_time()
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
     seconds, result = timed(lambda: run_digest(plan_path=args.plan, today=dt.date.fromisoformat(args.today),
                                                email=True))
+    cpu = time.process_time() - cpu
+    # The PDF brief is drawn by a child process (notifications/digest_pdf.py), waited for
+    # within the step: its CPU is reported beside ours.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = after.ru_utime + after.ru_stime - child.ru_utime - child.ru_stime
     # The leadership email must stay under 1 MB at any scale (capped lists, the ledger attached).
     with get_engine().connect() as conn:
         bodies = conn.execute(text("SELECT body_html, body_text FROM outbox WHERE kind = 'digest' AND run_date = :day"),
                               {"day": dt.date.fromisoformat(args.today)}).first()
     html_bytes, text_bytes = (len((b or "").encode()) for b in bodies) if bodies else (0, 0)
-    return {"seconds": seconds, "queued": len(result.queued),
+    return {"seconds": seconds, "cpu_seconds": round(cpu, 2), "child_cpu_seconds": round(child_cpu, 2),
+            "queued": len(result.queued),
             "email_html_kb": round(html_bytes / 1024, 1), "email_text_kb": round(text_bytes / 1024, 1),
             "workbook_mb": round(os.path.getsize(result.files["workbook"]) / 2**20, 2),
             "dashboard_mb": round(sum(f.stat().st_size for f in Path(result.folder).rglob("*.html")) / 2**20, 1)}

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from flows.gc_pause import gc_paused
 from models import evaluations as ev
 from models import ledger
 from models.db import session_scope, var_dir
@@ -171,6 +172,14 @@ def run_digest(*, plan_path: str = "plan.yaml", today: dt.date, email: bool = Tr
     """Build the digest as of ``today``; keep its snapshot; write the dashboard, Markdown,
     workbook and the one-page PDF 简报 under var/reports/<date>/; queue the email to the
     leadership with the PDF and the workbook attached (once per date)."""
+    # The cyclic collector waits while the digest runs: the 200,000 rows, their states and
+    # list items all live until the end, and its ~1,700 collections kept re-walking them
+    # (~0.9 s of a 4–5 s national digest, measured).  Reference counting still frees the rest.
+    with gc_paused():
+        return _run_digest(plan_path, today, email)
+
+
+def _run_digest(plan_path: str, today: dt.date, email: bool) -> DigestResult:
     plan = load_plan(plan_path)
     calendar = WorkCalendar(plan.calendar)
     classifier = Classifier(calendar, today, plan.escalation.due_soon)

@@ -46,6 +46,9 @@ def test_bench_tiny_writes_json(tmp_path: Path) -> None:
     assert sheets["sheets"] > 0 and sheets["sheets_mb"] > 0
     assert sheets["cpu_seconds"] >= sheets["sheet_cpu_seconds"]
     assert sheets["ratio"] == round(sheets["seconds"] / sweep["seconds"], 2)
+    # The digest's CPU: its own process and the child that draws the PDF brief.
+    digest = next(r for r in report["results"] if r["section"] == "synthetic digest")
+    assert digest["cpu_seconds"] > 0 and digest["child_cpu_seconds"] > 0
     delivery = next(r for r in report["results"] if r["section"] == "delivery")
     assert (delivery["sent"], delivery["failed"]) == (100, 0)
     read_only = [r for r in report["results"] if r["section"] == "read-only commands"]
