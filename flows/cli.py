@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flows.commands.app import BROKEN_PIPE_EXIT, quiet_broken_pipe
+from flows.commands.pipe import BROKEN_PIPE_EXIT, quiet_broken_pipe
 
 if TYPE_CHECKING:
     import typer
@@ -76,24 +77,62 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _replay_help(args: tuple[str, ...], cache: Path) -> str | None:
+    """Prints ``duban --help`` as the last identical call did and exits; when there is no
+    such page, returns its key (flows.commands.help_cache) so that main records the page it
+    draws.  None for any other command line."""
+    from flows.commands import help_cache
+
+    if args not in help_cache.HELP_ARGS:
+        return None
+    key = help_cache.fingerprint(args)
+    page = help_cache.cached_page(cache, key)
+    if page is None:
+        return key
+    try:
+        sys.stdout.write(page)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        sys.exit(BROKEN_PIPE_EXIT)
+    sys.exit(0)
+
+
 def main() -> None:
-    from flows.prefect_env import setup_cli_logging
     from models.db import var_dir
+
+    cache = var_dir() / "cache"
+    # Before typer, rich and the command modules are imported: a replay needs none of them.
+    help_key = _replay_help(tuple(sys.argv[1:]), cache)
+
+    from flows.commands.help_cache import Recorder
+    from flows.prefect_env import setup_cli_logging
     from plan.plan_file import set_cache_dir
 
     setup_cli_logging()
     # Commands run one after another on an unchanged plan: parse it once (see plan.plan_file).
-    set_cache_dir(var_dir() / "cache")
+    set_cache_dir(cache)
     code: Any = 0
     first = sys.argv[1] if len(sys.argv) > 1 else None
     app = load_commands(first)
+    recorders = (Recorder(sys.stdout), Recorder(sys.stderr)) if help_key else None
+    if recorders:
+        sys.stdout, sys.stderr = recorders
     try:
         app()
     except SystemExit as exit_:
         code = exit_.code
+    finally:
+        if recorders:
+            sys.stdout, sys.stderr = recorders[0]._stream, recorders[1]._stream
     try:
         sys.stdout.flush()  # buffered output to a pipe fails here, not where it was printed
     except BrokenPipeError:
         quiet_broken_pipe()
         code = BROKEN_PIPE_EXIT
+    if help_key and recorders and code == 0 and not recorders[1].parts \
+            and not any(r.bypassed for r in recorders):
+        from flows.commands.help_cache import store_page
+
+        store_page(help_key, "".join(recorders[0].parts))
     sys.exit(code)
