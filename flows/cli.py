@@ -105,7 +105,6 @@ def main() -> None:
     # Before typer, rich and the command modules are imported: a replay needs none of them.
     help_key = _replay_help(tuple(sys.argv[1:]), cache)
 
-    from flows.commands.help_cache import Recorder
     from flows.prefect_env import setup_cli_logging
     from plan.plan_file import set_cache_dir
 
@@ -115,24 +114,23 @@ def main() -> None:
     code: Any = 0
     first = sys.argv[1] if len(sys.argv) > 1 else None
     app = load_commands(first)
-    recorders = (Recorder(sys.stdout), Recorder(sys.stderr)) if help_key else None
-    if recorders:
-        sys.stdout, sys.stderr = recorders
+    recording = None
+    if help_key:
+        from flows.commands.help_cache import Recording
+
+        recording = Recording()
     try:
         app()
     except SystemExit as exit_:
         code = exit_.code
     finally:
-        if recorders:
-            sys.stdout, sys.stderr = recorders[0]._stream, recorders[1]._stream
+        if recording:
+            recording.stop()
     try:
         sys.stdout.flush()  # buffered output to a pipe fails here, not where it was printed
     except BrokenPipeError:
         quiet_broken_pipe()
         code = BROKEN_PIPE_EXIT
-    if help_key and recorders and code == 0 and not recorders[1].parts \
-            and not any(r.bypassed for r in recorders):
-        from flows.commands.help_cache import store_page
-
-        store_page(help_key, "".join(recorders[0].parts))
+    if recording and help_key and code == 0:
+        recording.store(help_key)
     sys.exit(code)

@@ -171,3 +171,24 @@ def test_the_recorder_gives_up_when_output_goes_around_it() -> None:
     assert recorder.encoding == "utf-8"
     recorder.buffer.write(b"x")
     assert recorder.bypassed
+
+
+def test_a_page_with_anything_on_stderr_is_not_kept(tmp_path: Path) -> None:
+    from plan import plan_file
+
+    (tmp_path / "var").mkdir()
+    plan_file.set_cache_dir(tmp_path / "var" / "cache")
+    try:
+        for warned in (False, True):
+            recording = help_cache.Recording()
+            try:
+                print("用法：duban")
+                if warned:
+                    print("警告：…", file=sys.stderr)
+            finally:
+                recording.stop()
+            recording.store(f"key-{warned}")
+    finally:
+        plan_file.set_cache_dir(None)
+    assert [p.name for p in pages(tmp_path / "var")] == ["help-key-False.txt"]
+    assert (tmp_path / "var" / "cache" / "help-key-False.txt").read_text(encoding="utf-8") == "用法：duban\n"

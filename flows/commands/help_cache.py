@@ -143,3 +143,19 @@ class Recorder:
         if name in ("buffer", "writelines", "detach"):
             self.bypassed = True
         return getattr(self._stream, name)
+
+
+class Recording:
+    """Records stdout and stderr from now until :meth:`stop`; :meth:`store` keeps stdout's
+    text as the page for ``key`` when nothing went to stderr or around the recorders."""
+
+    def __init__(self) -> None:
+        self.stdout, self.stderr = Recorder(sys.stdout), Recorder(sys.stderr)
+        sys.stdout, sys.stderr = self.stdout, self.stderr
+
+    def stop(self) -> None:
+        sys.stdout, sys.stderr = self.stdout._stream, self.stderr._stream
+
+    def store(self, key: str) -> None:
+        if not self.stderr.parts and not self.stdout.bypassed and not self.stderr.bypassed:
+            store_page(key, "".join(self.stdout.parts))
