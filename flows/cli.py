@@ -33,6 +33,7 @@ COMMAND_MODULES = {
     "mail": "mail", "outbox": "outbox",
 }
 ALL_MODULES = tuple(sorted(set(COMMAND_MODULES.values())))
+HELP_ARGS = (("--help",), ("-h",))  # the command lines whose page is replayed (help_cache)
 
 PANELS = {
     "每天": ("run", "status", "preview", "outbox"),
@@ -81,10 +82,10 @@ def _replay_help(args: tuple[str, ...], cache: Path) -> str | None:
     """Prints ``duban --help`` as the last identical call did and exits; when there is no
     such page, returns its key (flows.commands.help_cache) so that main records the page it
     draws.  None for any other command line."""
+    if args not in HELP_ARGS:
+        return None
     from flows.commands import help_cache
 
-    if args not in help_cache.HELP_ARGS:
-        return None
     key = help_cache.fingerprint(args)
     page = help_cache.cached_page(cache, key)
     if page is None:

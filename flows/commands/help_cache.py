@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-HELP_ARGS = (("--help",), ("-h",))
 _DUBAN = Path(__file__).resolve().parents[2]
 # Every package of duban: a help text may be built from a constant anywhere in them.
 _PACKAGES = ("flows", "flows/commands", "flows/scheduling", "plan", "models", "notifications")
