@@ -40,7 +40,8 @@ FORMS: dict[str, tuple[tuple[str, ...], dict[str, str], int | None]] = {
 def base_env() -> dict[str, str]:
     """The test's environment without anything that changes how help is drawn."""
     return {k: v for k, v in os.environ.items()
-            if k not in help_cache._ENV_NAMES and not k.startswith(help_cache._ENV_PREFIXES)}
+            if k not in help_cache._ENV_NAMES and not k.startswith(help_cache._ENV_PREFIXES)
+            and not k.endswith(help_cache._ENV_SUFFIXES)}
 
 
 def _in_terminal(command: list[str], env: dict[str, str], cwd: Path, columns: int) -> tuple[int, bytes, bytes]:
@@ -138,7 +139,7 @@ def test_the_key_follows_the_code_the_terminal_and_the_environment(
     source.write_text("'''单位'''\n", encoding="utf-8")
     monkeypatch.setattr(help_cache, "_DUBAN", tmp_path)
     for name in list(os.environ):
-        if name in help_cache._ENV_NAMES or name.startswith(help_cache._ENV_PREFIXES):
+        if name not in base_env():
             monkeypatch.delenv(name)
     key = help_cache.fingerprint(("--help",))
     assert help_cache.fingerprint(("--help",)) == key
@@ -150,7 +151,9 @@ def test_the_key_follows_the_code_the_terminal_and_the_environment(
     monkeypatch.setenv("HOME_OF_SOMETHING_ELSE", "x")  # unrelated variables do not matter
     assert help_cache.fingerprint(("--help",)) == key
     for name, value in (("COLUMNS", "100"), ("TERM", "dumb"), ("NO_COLOR", "1"), ("TYPER_USE_RICH", "0"),
-                        ("_TYPER_FORCE_DISABLE_TERMINAL", "1"), ("DUBAN_VAR", "elsewhere")):
+                        ("_TYPER_FORCE_DISABLE_TERMINAL", "1"), ("DUBAN_VAR", "elsewhere"),
+                        ("UNICODE_VERSION", "9.0.0"), ("_DUBAN_COMPLETE", "bash_source"),
+                        ("_DUBAN2_COMPLETE", "zsh_source")):
         monkeypatch.setenv(name, value)
         assert help_cache.fingerprint(("--help",)) != key, name
         monkeypatch.delenv(name)

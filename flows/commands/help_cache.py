@@ -26,14 +26,18 @@ _DUBAN = Path(__file__).resolve().parents[2]
 # Every package of duban: a help text may be built from a constant anywhere in them.
 _PACKAGES = ("flows", "flows/commands", "flows/scheduling", "plan", "models", "notifications")
 _LIBRARIES = ("typer", "rich", "click")
-# What rich (Console: size, colour, tty detection) and typer (rich_utils, core) read from the
-# environment, plus the locale and duban's own settings for good measure.
+# What rich (Console: size, colour, tty detection; cells: UNICODE_VERSION for character widths)
+# and typer (rich_utils, core) read from the environment, click's shell completion
+# (``_DUBAN_COMPLETE``, COMP_WORDS: its output is not the help page), plus the locale and duban's
+# own settings for good measure.
 _ENV_NAMES = frozenset({
     "COLUMNS", "LINES", "JUPYTER_COLUMNS", "JUPYTER_LINES", "NO_COLOR", "FORCE_COLOR", "PY_COLORS",
     "GITHUB_ACTIONS", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "TERM", "COLORTERM", "TERMINAL_WIDTH",
-    "DATABRICKS_RUNTIME_VERSION", "LANG", "LANGUAGE", "PYTHONIOENCODING", "PYTHONUTF8",
+    "DATABRICKS_RUNTIME_VERSION", "UNICODE_VERSION", "LANG", "LANGUAGE", "PYTHONIOENCODING",
+    "PYTHONUTF8",
 })
-_ENV_PREFIXES = ("TYPER", "_TYPER", "RICH", "CLICK", "DUBAN", "LC_")
+_ENV_PREFIXES = ("TYPER", "_TYPER", "RICH", "CLICK", "DUBAN", "_DUBAN", "COMP_", "LC_")
+_ENV_SUFFIXES = ("_COMPLETE",)  # click's completion switch, named after the program
 _KEEP = 16  # pages kept: one per terminal size and setting in use, the oldest go
 
 
@@ -87,7 +91,8 @@ def fingerprint(args: tuple[str, ...]) -> str:
     parts += _library_stamps()
     parts += _terminal()
     parts += sorted(f"{name}={value}" for name, value in os.environ.items()
-                    if name in _ENV_NAMES or name.startswith(_ENV_PREFIXES))
+                    if name in _ENV_NAMES or name.startswith(_ENV_PREFIXES)
+                    or name.endswith(_ENV_SUFFIXES))
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
