@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flows.commands.app import BROKEN_PIPE_EXIT, quiet_broken_pipe
+from flows.commands.pipe import BROKEN_PIPE_EXIT, quiet_broken_pipe
 
 if TYPE_CHECKING:
     import typer
@@ -32,6 +33,7 @@ COMMAND_MODULES = {
     "mail": "mail", "outbox": "outbox",
 }
 ALL_MODULES = tuple(sorted(set(COMMAND_MODULES.values())))
+HELP_ARGS = (("--help",), ("-h",))  # the command lines whose page is replayed (help_cache)
 
 PANELS = {
     "每天": ("run", "status", "preview", "outbox"),
@@ -76,24 +78,60 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _replay_help(args: tuple[str, ...], cache: Path) -> str | None:
+    """Prints ``duban --help`` as the last identical call did and exits; when there is no
+    such page, returns its key (flows.commands.help_cache) so that main records the page it
+    draws.  None for any other command line."""
+    if args not in HELP_ARGS:
+        return None
+    from flows.commands import help_cache
+
+    key = help_cache.fingerprint(args)
+    page = help_cache.cached_page(cache, key)
+    if page is None:
+        return key
+    try:
+        sys.stdout.write(page)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        sys.exit(BROKEN_PIPE_EXIT)
+    sys.exit(0)
+
+
 def main() -> None:
-    from flows.prefect_env import setup_cli_logging
     from models.db import var_dir
+
+    cache = var_dir() / "cache"
+    # Before typer, rich and the command modules are imported: a replay needs none of them.
+    help_key = _replay_help(tuple(sys.argv[1:]), cache)
+
+    from flows.prefect_env import setup_cli_logging
     from plan.plan_file import set_cache_dir
 
     setup_cli_logging()
     # Commands run one after another on an unchanged plan: parse it once (see plan.plan_file).
-    set_cache_dir(var_dir() / "cache")
+    set_cache_dir(cache)
     code: Any = 0
     first = sys.argv[1] if len(sys.argv) > 1 else None
     app = load_commands(first)
+    recording = None
+    if help_key:
+        from flows.commands.help_cache import Recording
+
+        recording = Recording()
     try:
         app()
     except SystemExit as exit_:
         code = exit_.code
+    finally:
+        if recording:
+            recording.stop()
     try:
         sys.stdout.flush()  # buffered output to a pipe fails here, not where it was printed
     except BrokenPipeError:
         quiet_broken_pipe()
         code = BROKEN_PIPE_EXIT
+    if recording and help_key and code == 0:
+        recording.store(help_key)
     sys.exit(code)

@@ -53,7 +53,12 @@ def test_bench_tiny_writes_json(tmp_path: Path) -> None:
     assert (delivery["sent"], delivery["failed"]) == (100, 0)
     read_only = [r for r in report["results"] if r["section"] == "read-only commands"]
     assert read_only[0]["case"] == "python -c pass (floor)"
-    assert {r["case"] for r in read_only[1:]} >= {"duban status", "duban sync", "duban --help"}
+    assert {r["case"] for r in read_only[1:]} >= {"duban status", "duban sync", "duban --help",
+                                                  "duban --help (drawn, no page kept)"}
+    # the drawing imports the command machinery that a replayed page does without
+    drawn, replayed = (next(r for r in read_only if r["case"] == c)
+                       for c in ("duban --help (drawn, no page kept)", "duban --help"))
+    assert "pydantic" in drawn["imports"] and replayed["imports"] == []
     for row in read_only[1:]:  # each beside the floor, with what it imported
         assert row["ratio"] == round(row["cpu_seconds"] / max(read_only[0]["cpu_seconds"], 0.001), 1)
         assert row["prefect_imported"] is False and "sqlalchemy" not in row["imports"]

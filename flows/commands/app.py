@@ -11,8 +11,6 @@ here rather than there: a command module never imports ``flows.cli`` (no circle)
 
 from __future__ import annotations
 
-import os
-import sys
 import traceback
 from typing import Any
 
@@ -21,14 +19,13 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from flows.commands.console import err
+from flows.commands.pipe import BROKEN_PIPE_EXIT, quiet_broken_pipe
 from flows.commands.terminal import fold
 from flows.commands.zh import install as install_chinese
 from models.db import var_dir
 from plan.errors import DubanError, PlanError
 
 UNEXPECTED_EXIT = 3
-# 128 + SIGPIPE, what a shell reports for a command whose reader went away (``| head``).
-BROKEN_PIPE_EXIT = 141
 # typer vendors its own click: its Exit/Abort and usage errors (TyperException) are how
 # commands end normally (exit 0/1/2) and must pass through, not be logged as unexpected.
 CLI_CONTROL = (typer.Exit, typer.Abort, TyperException)
@@ -43,16 +40,6 @@ def _log_unexpected(exc: BaseException) -> str:
     except OSError:
         return "(日志无法写入)"
     return str(path)
-
-
-def quiet_broken_pipe() -> None:
-    """The reader of our stdout is gone (``duban status --json | head``): that is a normal
-    end.  Point stdout at /dev/null so Python's final flush cannot complain again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 def print_problems(lines: list[str]) -> None:
