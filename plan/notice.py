@@ -53,6 +53,32 @@ class NoticeItem:
             raise ValueError(f"unknown rung kind {self.rung_kind!r}")
 
 
+_set = object.__setattr__
+_new = object.__new__
+
+
+def new_item(entry_id: int, unit_id: str, unit_name: str, milestone_id: str, title: str, task_number: int | None,
+             task_title: str | None, due: dt.date, rung_id: str, rung_kind: str, days: int,
+             formats: tuple[str, ...], stats_table: bool, assumed: bool, note: str | None,
+             earlier: tuple[EarlierRung, ...]) -> NoticeItem:
+    """A :class:`NoticeItem` equal to ``NoticeItem(...)`` with these fields, made faster.
+
+    A sweep makes one per winning firing (84,000 on a national catch-up day); the frozen
+    dataclass's ``__init__`` sets each of its 16 fields through ``object.__setattr__``,
+    which was a third of the time of making the items.  Here the instance's ``__dict__`` is
+    set in one go.  ``rung_kind`` is still checked (the ``__post_init__`` rule).
+    """
+    if rung_kind not in RUNG_KINDS:
+        raise ValueError(f"unknown rung kind {rung_kind!r}")
+    item = _new(NoticeItem)
+    _set(item, "__dict__", {
+        "entry_id": entry_id, "unit_id": unit_id, "unit_name": unit_name, "milestone_id": milestone_id,
+        "title": title, "task_number": task_number, "task_title": task_title, "due": due, "rung_id": rung_id,
+        "rung_kind": rung_kind, "days": days, "formats": formats, "stats_table": stats_table,
+        "assumed": assumed, "note": note, "earlier": earlier})
+    return item
+
+
 @dataclass(frozen=True)
 class ReceiptFile:
     name: str
