@@ -139,6 +139,37 @@ class Ladder:
                 day += dt.timedelta(days=1)
         return sorted(found)
 
+    def reached_ranges(self) -> list[tuple[bool, str, dt.date | None, dt.date]] | None:
+        """(enforceable, rung id, after, through): entries due in (after, through] reach the
+        rung today (``after`` None: every earlier due date too), or None when the reached due
+        dates do not form such ranges (then the sweep reads every open entry).
+
+        An entry can fire only a reached rung it has no row for, so the sweep asks the
+        database for those entries alone (``models.sweep.Pending``): the day after a catch-up
+        7,000 of 54,000.  The ranges come from the same rule as :meth:`firings`
+        (``_reached_for_due``) over each day from ``start`` to the horizon; before ``start``
+        every rung is reached (checked here), so ``shift`` being monotone, an earlier due date
+        reaches what ``start`` reaches.  Each rung's days are checked to be one range.
+        """
+        one = dt.timedelta(days=1)
+        start = self.today - dt.timedelta(days=3 * max(abs(r.offset) for r in self.rungs) + 40)
+        if any(self.today < self.calendar.shift(start, r.offset) for r in self.rungs):
+            return None
+        days: dict[tuple[bool, str], list[dt.date]] = {}
+        day, end = start, self.horizon()
+        while day <= end:
+            for enforceable in (True, False):
+                for rung in self._reached(day, enforceable):
+                    days.setdefault((enforceable, rung.id), []).append(day)
+            day += one
+        ranges = []
+        for (enforceable, rung_id), found in days.items():
+            first, last = found[0], found[-1]
+            if (last - first).days + 1 != len(found):
+                return None
+            ranges.append((enforceable, rung_id, None if first == start else first - one, last))
+        return ranges
+
     def _reached_for_due(self, due: dt.date, enforceable: bool) -> tuple[Rung, ...]:
         """The rungs that may fire today for entries due on ``due``."""
         rungs = self.rungs if enforceable else [r for r in self.rungs if r.kind in UNENFORCED_KINDS]
