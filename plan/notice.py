@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from plan.supervision import EarlierRung, SheetItem, SupervisionSheet
@@ -172,7 +173,7 @@ class Notice:
         elif not self.items and not self.unmatched and not self.undelivered:
             raise ValueError("a notice needs at least one item")
 
-    @property
+    @cached_property  # asked by the sweep and by the outbox row: the rung set is worked out once
     def key(self) -> str:
         if self.kind == "receipt":  # one 回执 per unit per run date, whatever it lists
             return f"receipt|{self.unit_id}|{self.run_date.isoformat()}"
