@@ -235,8 +235,8 @@ class Router:
         self.info = PlanInfo.from_plan(plan)
         self.milestones = {m.id: m for m in plan.milestones()}
         self.undeliverable: set[str] = set()
-        # id(firing) → its NoticeItem, for the firings that won a place in some notice (the
-        # firings passed to notices() must outlive the use of this).
+        # id(firing) → its NoticeItem, for the firings that won a place in the last notices()
+        # call's messages (its firings must outlive the use of this).
         self.item_of: dict[int, NoticeItem] = {}
         self.rank = {rung.id: i for i, rung in enumerate(plan.escalation.rungs)}
         self._unit_emails = {u.id: _emails(u.contacts) for u in plan.units.values()}
@@ -359,7 +359,8 @@ class Router:
                 if earlier is None or rank[rung.id] > rank[earlier.rung.id]:
                     winners[entry_id] = firing
         # One NoticeItem per winning firing, shared by every draft it won in (items are frozen).
-        made = self.item_of
+        # A fresh map per call: an id from an earlier call's firings may belong to another now.
+        made = self.item_of = {}
         notices = []
         for draft in drafts.values():
             cc = tuple(a for a in draft.cc if a not in draft.to)

@@ -79,3 +79,34 @@ def test_new_item_is_the_dataclass():
         made.days = 3  # type: ignore[misc]
     with pytest.raises(ValueError, match="unknown rung kind"):
         new_item(*{**values, "rung_kind": "nag"}.values())
+
+
+def test_item_of_maps_each_winning_firing_to_its_item_for_the_last_call_only(plan):
+    rungs = {rung.id: rung for rung in plan.escalation.rungs}
+    units = list(plan.units)[:3]
+    milestone = plan.milestones()[0]
+
+    def firings(first_id: int) -> list[Firing]:
+        out = []
+        for n, unit_id in enumerate(units):
+            c = Candidate(first_id + n, unit_id, milestone.id, milestone.title, milestone.task,
+                          TODAY - dt.timedelta(days=30))
+            # Chase and supervise fire together: supervise wins the unit's message, chase wins nothing.
+            out += [Firing(c, rungs["overdue"], 20), Firing(c, rungs["supervise"], 20)]
+        return out
+
+    router = Router(plan, TODAY)
+    first = firings(1)
+    notices = router.notices(first)
+    in_notices = {id(item): item for notice in notices for item in notice.items}
+    assert set(map(id, router.item_of.values())) == set(in_notices)
+    for f in first:
+        item = router.item_of.get(id(f))
+        if f.rung.id == "overdue":
+            assert item is None
+        else:
+            assert item is not None and (item.entry_id, item.rung_id) == (f.candidate.entry_id, f.rung.id)
+    second = firings(100)
+    router.notices(second)
+    assert len(router.item_of) == len(units)
+    assert all(item.entry_id >= 100 for item in router.item_of.values())
