@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from plan.supervision import EarlierRung, SheetItem, SupervisionSheet
@@ -51,6 +52,34 @@ class NoticeItem:
     def __post_init__(self) -> None:
         if self.rung_kind not in RUNG_KINDS:
             raise ValueError(f"unknown rung kind {self.rung_kind!r}")
+
+
+_new = object.__new__
+
+
+def new_item(entry_id: int, unit_id: str, unit_name: str, milestone_id: str, title: str, task_number: int | None,
+             task_title: str | None, due: dt.date, rung_id: str, rung_kind: str, days: int,
+             formats: tuple[str, ...], stats_table: bool, assumed: bool, note: str | None,
+             earlier: tuple[EarlierRung, ...]) -> NoticeItem:
+    """A :class:`NoticeItem` equal to ``NoticeItem(...)`` with these fields, made faster.
+
+    A sweep makes one per winning firing (84,000 on a national catch-up day); the frozen
+    dataclass's ``__init__`` sets each of its 16 fields through ``object.__setattr__``,
+    which was a third of the time of making the items.  Here the values go straight into the
+    instance's ``__dict__``.  ``rung_kind`` is still checked (the ``__post_init__`` rule).
+    """
+    if rung_kind not in RUNG_KINDS:
+        raise ValueError(f"unknown rung kind {rung_kind!r}")
+    item = _new(NoticeItem)
+    # Key by key into the instance's own dict, in field order: it stays a key-sharing dict
+    # (a new dict literal per item took 528 bytes an item instead of 288).
+    fields = item.__dict__
+    fields["entry_id"], fields["unit_id"], fields["unit_name"] = entry_id, unit_id, unit_name
+    fields["milestone_id"], fields["title"], fields["task_number"] = milestone_id, title, task_number
+    fields["task_title"], fields["due"], fields["rung_id"], fields["rung_kind"] = task_title, due, rung_id, rung_kind
+    fields["days"], fields["formats"], fields["stats_table"] = days, formats, stats_table
+    fields["assumed"], fields["note"], fields["earlier"] = assumed, note, earlier
+    return item
 
 
 @dataclass(frozen=True)
@@ -144,7 +173,7 @@ class Notice:
         elif not self.items and not self.unmatched and not self.undelivered:
             raise ValueError("a notice needs at least one item")
 
-    @property
+    @cached_property  # asked by the sweep and by the outbox row: the rung set is worked out once
     def key(self) -> str:
         if self.kind == "receipt":  # one 回执 per unit per run date, whatever it lists
             return f"receipt|{self.unit_id}|{self.run_date.isoformat()}"
