@@ -112,6 +112,7 @@ class Scope:
 
 # Whether an entry may climb above 催办: a seed/confirmed date of a reporting unit (1) or not (0).
 ENFORCEABLE_SQL = "CASE WHEN m.source = 'assumed' OR u.role = 'task-only' THEN 0 ELSE 1 END"
+_ENTRY_JOINS = "FROM ledger_entry e JOIN milestone m ON m.id = e.milestone_id LEFT JOIN unit u ON u.id = e.unit_id"
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,14 @@ class Pending:
 
     ranges: tuple[tuple[bool, str, dt.date | None, dt.date], ...]
 
-    def sql(self, params: dict[str, Any]) -> str:
+    def sql(self, params: dict[str, Any], *, postgresql: bool = False) -> str:
         """The WHERE clause on ``e`` (ledger_entry, with ``m`` and ``u``); parameters go into ``params``.
 
         A rung reached over the same dates whether or not the entry is enforceable gets one
-        clause without the enforceable test; the cheap date tests come first.
+        clause without the enforceable test; the cheap date tests come first.  On PostgreSQL
+        each rung's clause is its own subquery, which it runs as one anti-join against the
+        escalation rows: an OR of correlated NOT EXISTS ran as a subplan per entry and per
+        rung (the national next day's server CPU 0.35 → 0.98 s).
         """
         flags: dict[tuple[str, dt.date | None, dt.date], set[bool]] = {}
         for enforceable, rung_id, after, through in self.ranges:
@@ -145,7 +149,12 @@ class Pending:
                 clause += f" AND {ENFORCEABLE_SQL} = {1 if True in which else 0}"
             clauses.append(f"({clause} AND NOT EXISTS (SELECT 1 FROM escalation x "
                            f"WHERE x.entry_id = e.id AND x.rung_id = {{rung{n}}}))")
-        return f" AND ({' OR '.join(clauses)})" if clauses else " AND 1 = 0"
+        if not clauses:
+            return " AND 1 = 0"
+        if postgresql:
+            branches = [f"SELECT e.id {_ENTRY_JOINS} WHERE {clause}" for clause in clauses]
+            return f" AND e.id IN ({' UNION ALL '.join(branches)})"
+        return f" AND ({' OR '.join(clauses)})"
 
 
 # Entries not submitted (as of today), not waived, due by the horizon; milestones tied to a
@@ -154,7 +163,7 @@ CANDIDATES_SQL = """
 SELECT e.id, e.unit_id, e.milestone_id, m.title, m.task_number, CAST(e.due AS VARCHAR),
        """ + ENFORCEABLE_SQL + """,
        CASE WHEN m.source = 'assumed' THEN 1 ELSE 0 END
-FROM ledger_entry e JOIN milestone m ON m.id = e.milestone_id LEFT JOIN unit u ON u.id = e.unit_id
+""" + _ENTRY_JOINS + """
 WHERE e.archived_at IS NULL AND m.archived_at IS NULL AND m.report_id IS NULL AND e.status <> 'waived'
   AND (e.submitted_on IS NULL OR e.submitted_on > {today}) AND e.due <= {horizon}
 """
@@ -169,7 +178,13 @@ def open_candidates(session: Session, *, today: dt.date, horizon: dt.date,
     says whether the entry is enforceable (a seed/confirmed date of a reporting unit).
     """
     params: dict[str, Any] = {"today": today, "horizon": horizon}
-    sql = CANDIDATES_SQL + (scope.sql(params) if scope else "") + (pending.sql(params) if pending else "")
+    postgresql = session.connection().dialect.name == "postgresql"
+    sql = (CANDIDATES_SQL + (scope.sql(params) if scope else "")
+           + (pending.sql(params, postgresql=postgresql) if pending else ""))
+    if pending and postgresql:
+        # In entry order, as PostgreSQL's scan returns them without the subqueries: escalation
+        # rows are inserted (and numbered) in the order their entries are read.
+        sql += " ORDER BY e.id"
     dates = IsoDates()
     return [Candidate(entry_id, unit_id, milestone_id, title, task, dates[due], bool(enforceable), bool(assumed))
             for entry_id, unit_id, milestone_id, title, task, due, enforceable, assumed
@@ -305,12 +320,9 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     scope = None
     if mark is not None and mark.fingerprint == fingerprint and mark.swept_on <= today:
         scope = Scope(tuple(ladder.dues_reaching(mark.swept_on)), mark.at - CHANGED_MARGIN)
-    # On PostgreSQL the OR of correlated NOT EXISTS runs as a subplan per entry and per rung
-    # (the national next day: 0.35 → 0.98 s of the server's CPU), so there every open entry is
-    # still read; SQLite probes the (entry_id, rung_id) index in the scan it makes anyway.
     # Before the first sweep (no mark) there is nothing recorded to leave out: the probes and
     # the count of open entries would only cost (0.09 s of the national catch-up).
-    use_pending = mark is not None and session.connection().dialect.name == "sqlite"
+    use_pending = mark is not None
     ranges = ladder.reached_ranges() if use_pending else None
     pending = None if ranges is None else Pending(tuple(ranges))
     candidates = open_candidates(session, today=today, horizon=horizon, scope=scope, pending=pending)

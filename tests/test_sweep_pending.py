@@ -59,6 +59,9 @@ def test_the_pending_filter_keeps_exactly_the_entries_that_may_fire(synced, db_u
             kept = open_candidates(session, today=today, horizon=horizon, pending=Pending(tuple(ranges)))
             assert {c.entry_id for c in kept} == may_fire, today
             assert set(kept) <= set(everything)
+            # In the order the unfiltered read gives them: escalation rows are numbered in it.
+            position = {c.entry_id: i for i, c in enumerate(everything)}
+            assert [position[c.entry_id] for c in kept] == sorted(position[c.entry_id] for c in kept), today
             checked += len(may_fire)
             if n:  # after the catch-up: most open entries fired all they reach
                 partly += 0 < len(may_fire) < len(everything) / 2
