@@ -211,6 +211,10 @@ def _environment(bytecode_cache: BytecodeCache | None = None) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # A process renders with the templates it started with, the ones TEMPLATE_VERSION
+        # names: Jinja's default re-reads a template whose file changed, so an upgrade made
+        # while a run was sending could mix old and new wording under one stored version.
+        auto_reload=False,
     )
     env.filters.update(cn_date=cn_date, cn_ordinal=cn_ordinal, materials=materials,
                        task_label=task_label, days_text=days_text, days_html=days_html,

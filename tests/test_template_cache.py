@@ -89,3 +89,11 @@ def test_init_compiles_every_template_a_notice_uses(var: Path, monkeypatch: pyte
     for notice in (*NOTICES, receipt):
         render.render_notice(notice)
     gbt9704._template.cache_clear()
+
+
+def test_a_process_renders_with_the_templates_it_started_with() -> None:
+    """Stored notices name TEMPLATE_VERSION, read from the template files when duban starts;
+    Jinja would otherwise look at each file's mtime on every render and pick up an edit made
+    while a run is sending, under the version read at start."""
+    assert render._ENV.auto_reload is False
+    assert render._environment().auto_reload is False
