@@ -214,6 +214,18 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
             raise
 
 
+def in_code_order(session: Session, column: Any) -> Any:
+    """``column`` to ORDER BY as SQLite orders text (by code point), on either backend.
+
+    PostgreSQL compares text by the database's collation (a locale such as en_US.UTF-8, which
+    skips hyphens at first): ids such as ``half-year-summary`` sorted differently there, and
+    the same ledger listed a unit's entries in another order on each backend.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column.collate("C")
+    return column
+
+
 # PostgreSQL plans queries from statistics that autovacuum refreshes only about a minute after
 # a bulk write; until then a freshly loaded 200,000-entry ledger looks empty to the planner,
 # which picked nested loops for the evaluation's read (1.46 s instead of 0.2 s).

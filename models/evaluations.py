@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select
 from sqlmodel import Session, col
 
+from models.db import in_code_order
 from models.driver_rows import Days, driver_rows
 from models.generated_entries import ensure_entries, ensure_milestones, waive
 from models.ledger import audit, get_entry, get_unit, record_submission
@@ -57,7 +58,7 @@ def obligations(session: Session, *, units: Sequence[str], today: dt.date, cutof
                col(Milestone.report_id).is_(None), col(e.due) <= cutoff,
                col(Milestone.source) != "assumed", col(Unit.role) == "reporting",
                col(e.unit_id).in_(list(units)))
-        .order_by(col(e.due), col(e.milestone_id)))
+        .order_by(col(e.due), in_code_order(session, col(e.milestone_id))))
     # Each entry's worst rung fired by today and the first day it fired (as fired_rungs, with
     # the worst picked while reading instead of a dict per entry).
     worst: dict[int | None, tuple[int, dt.date]] = {}

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from models.db import in_code_order
 from models.intake_tables import InboxFile, ProgressUpdate, StatsFigure, StatsReport
 from models.ledger import audit, get_unit
 from models.ledger_read import flag_texts
@@ -186,7 +187,8 @@ def unit_names(session: Session, unit_ids: Iterable[str]) -> dict[str, str]:
 
 def stats_history(session: Session, *, period: str) -> list[StatsReport]:
     return list(session.execute(select(StatsReport).where(col(StatsReport.period) == period)
-                                .order_by(col(StatsReport.unit_id), col(StatsReport.version))).scalars())
+                                .order_by(in_code_order(session, col(StatsReport.unit_id)),
+                                          col(StatsReport.version))).scalars())
 
 
 # -- ledger workbook progress --------------------------------------------------------------

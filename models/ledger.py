@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from models.db import in_code_order
 from models.driver_rows import Days, driver_rows
 from models.ledger_read import EntryRow
 from models.tables import AuditLog, LedgerEntry, Milestone, Submission, Task, Unit, utcnow
@@ -26,6 +27,9 @@ def entry_rows(session: Session, *, unit: str | None = None, task: int | None = 
     title and task title made SQLite carry those strings through its sort, and the report
     self-join probed the index for each of 200,000 entries at national scale, most of the
     read's time.  The report entries are read once, for the milestones tied to a report.
+
+    The order is the same on both backends: reports (no task) first among one day's entries,
+    as SQLite puts NULL first and PostgreSQL last unless told; ids by code point.
     """
     e = LedgerEntry
     query = (
@@ -33,7 +37,8 @@ def entry_rows(session: Session, *, unit: str | None = None, task: int | None = 
         .join(Unit, col(Unit.id) == col(e.unit_id))
         .join(Milestone, col(Milestone.id) == col(e.milestone_id))
         .where(col(e.archived_at).is_(None))
-        .order_by(col(e.due), col(Milestone.task_number), col(e.milestone_id), col(e.unit_id))
+        .order_by(col(e.due), col(Milestone.task_number).nulls_first(), in_code_order(session, col(e.milestone_id)),
+                  in_code_order(session, col(e.unit_id)))
     )
     if unit:
         query = query.where(col(e.unit_id) == unit)
@@ -117,7 +122,7 @@ def get_entry(session: Session, *, unit_id: str, milestone_id: str) -> LedgerEnt
         owers = list(session.execute(
             select(col(LedgerEntry.unit_id)).where(col(LedgerEntry.milestone_id) == milestone_id,
                                                    col(LedgerEntry.archived_at).is_(None))
-            .order_by(col(LedgerEntry.unit_id))).scalars())
+            .order_by(in_code_order(session, col(LedgerEntry.unit_id)))).scalars())
         who = "、".join(owers[:5]) + (f" 等 {len(owers)} 个单位" if len(owers) > 5 else "")
         raise DubanError(f"单位「{unit_id}」不需要报送「{milestone_id}」",
                          (f"「{milestone_id}」由 {who} 报送；" if owers else "")

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session, col
 
+from models.db import in_code_order
 from models.locks import take_lock
 from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, SweepMark, Unit, utcnow
 from plan.errors import DubanError
@@ -568,7 +569,7 @@ def supervision_list(session: Session, *, today: dt.date,
                col(e.archived_at).is_(None), col(e.status) != "waived", col(Escalation.fired_on) <= today,
                or_(col(e.submitted_on).is_(None), col(e.submitted_on) > today))
         .group_by(col(e.id), col(e.unit_id), col(e.milestone_id), col(e.due), col(Escalation.kind))
-        .order_by(col(e.unit_id), col(e.due))
+        .order_by(in_code_order(session, col(e.unit_id)), col(e.due))
     )
     return [SupervisedEntry(*row) for row in rows]
 

@@ -80,6 +80,7 @@ def _old_entry_rows(session: Any, **where: Any) -> list[tuple[Any, ...]]:
     from models.tables import Task
 
     e, rep = LedgerEntry, aliased(LedgerEntry)
+    pg = session.get_bind().dialect.name == "postgresql"
     query = (
         select(col(e.id), col(e.unit_id), col(Unit.name), col(e.milestone_id), col(Milestone.title),
                col(Milestone.kind), col(Milestone.task_number), col(Task.title), col(e.due),
@@ -91,7 +92,9 @@ def _old_entry_rows(session: Any, **where: Any) -> list[tuple[Any, ...]]:
         .outerjoin(Task, col(Task.number) == col(Milestone.task_number))
         .outerjoin(rep, and_(col(rep.milestone_id) == col(Milestone.report_id), col(rep.unit_id) == col(e.unit_id)))
         .where(col(e.archived_at).is_(None))
-        .order_by(col(e.due), col(Milestone.task_number), col(e.milestone_id), col(e.unit_id)))
+        # The order both backends give (reports, whose task is NULL, first; ids by code point).
+        .order_by(col(e.due), col(Milestone.task_number).nulls_first(), col(e.milestone_id).collate("C")
+                  if pg else col(e.milestone_id), col(e.unit_id).collate("C") if pg else col(e.unit_id)))
     if where.get("unit"):
         query = query.where(col(e.unit_id) == where["unit"])
     if where.get("task") is not None:
