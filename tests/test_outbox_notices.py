@@ -24,7 +24,7 @@ from notifications.compose import materialise, outbox_row
 from notifications.delivery import DeliveryReport, deliver_pending
 from notifications.render import TEMPLATE_VERSION, render_notice, render_subject
 from notifications.transport import FolderTransport, eml_name
-from plan.notice import UndeliveredMail, UnmatchedFile, notice_from_json, notice_to_json
+from plan.notice import NOTICE_FORMAT, UndeliveredMail, UnmatchedFile, notice_from_json, notice_to_json
 from plan.supervision import EarlierRung, SheetItem, SupervisionSheet
 from tests.test_notifications_samples import (
     NOW,
@@ -74,7 +74,8 @@ def test_a_stored_notice_reads_back_equal_and_renders_the_same(index: int) -> No
 
 
 def test_an_unknown_stored_format_is_refused() -> None:
-    stored = notice_to_json(_samples()[0]).replace('"format":1', '"format":99')
+    stored = notice_to_json(_samples()[0]).replace(f'"format":{NOTICE_FORMAT}', '"format":99')
+    assert '"format":99' in stored
     with pytest.raises(ValueError, match="format"):
         notice_from_json(stored)
 
