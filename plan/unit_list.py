@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
-from heapq import nsmallest
 from typing import Any
 
 from plan.notice import ListTally, NoticeItem, UnitTally
@@ -38,14 +36,6 @@ def all_escalated_before(items: Iterable[NoticeItem]) -> bool:
     return all(sent_on(i, "chase") and sent_on(i, "supervise") for i in items)
 
 
-@dataclass
-class _Unit:
-    name: str
-    items: list[NoticeItem]
-    max_days: int
-    first_entry_id: int
-
-
 def tally(items: Iterable[NoticeItem]) -> tuple[ListTally, tuple[NoticeItem, ...]]:
     """The list's counts and the items it shows, units in the list's order.
 
@@ -55,28 +45,23 @@ def tally(items: Iterable[NoticeItem]) -> tuple[ListTally, tuple[NoticeItem, ...
     would put baoshan before huangpu in an official list.  Counts, days and the wording's
     facts are over every item, shown or not.
     """
-    units: dict[str, _Unit] = {}
-    rung_ids: set[str] = set()
-    count, min_days, escalated = 0, None, True
+    by_unit: dict[str, list[NoticeItem]] = {}
     for item in items:
-        count += 1
-        rung_ids.add(item.rung_id)
-        if min_days is None or item.days < min_days:
-            min_days = item.days
-        if escalated and not (sent_on(item, "chase") and sent_on(item, "supervise")):
-            escalated = False
-        unit = units.get(item.unit_id)
-        if unit is None:
-            units[item.unit_id] = _Unit(item.unit_name, [item], item.days, item.entry_id)
-            continue
-        unit.items.append(item)
-        unit.max_days = max(unit.max_days, item.days)
-        unit.first_entry_id = min(unit.first_entry_id, item.entry_id)
-    ordered = sorted(units.items(), key=lambda kv: (-kv[1].max_days, kv[1].first_entry_id, kv[0]))
+        found = by_unit.get(item.unit_id)
+        if found is None:
+            by_unit[item.unit_id] = [item]
+        else:
+            found.append(item)
+    every = [item for unit_items in by_unit.values() for item in unit_items]
+    order = {unit_id: (-max(i.days for i in unit_items), min(i.entry_id for i in unit_items), unit_id)
+             for unit_id, unit_items in by_unit.items()}
     shown: list[NoticeItem] = []
-    tallies = []
-    for unit_id, unit in ordered:
-        shown.extend(nsmallest(MAX_ITEMS_PER_UNIT, unit.items, key=item_order))
-        tallies.append(UnitTally(unit_id, unit.name, len(unit.items), unit.max_days, unit.first_entry_id))
-    return ListTally(units=tuple(tallies), item_count=count, min_days=0 if min_days is None else min_days,
-                     all_escalated=escalated, rung_ids=tuple(sorted(rung_ids))), tuple(shown)
+    units = []
+    for unit_id in sorted(by_unit, key=order.__getitem__):
+        unit_items = by_unit[unit_id]
+        shown += sorted(unit_items, key=item_order)[:MAX_ITEMS_PER_UNIT]
+        max_days, first_entry_id, _ = order[unit_id]
+        units.append(UnitTally(unit_id, unit_items[0].unit_name, len(unit_items), -max_days, first_entry_id))
+    return ListTally(units=tuple(units), item_count=len(every), min_days=min((i.days for i in every), default=0),
+                     all_escalated=all_escalated_before(every),
+                     rung_ids=tuple(sorted({i.rung_id for i in every}))), tuple(shown)
