@@ -341,20 +341,7 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     result.sheets = sorted(router.sheets, key=lambda sheet: order.get(sheet.unit_id, len(order)))
     result.undeliverable = sorted(router.undeliverable)
     result.fired = firings
-    # An escalation remembers the message that told the unit itself, when there is one, and
-    # every address told: item → (message key, recipients).  Keyed by the item object: the
-    # Router makes one item per winning firing and every notice holding that (entry, rung)
-    # holds that object (router.item_of), so no (entry, rung) tuple is made per item and per
-    # firing (123,000 of each on a catch-up day).
-    told: dict[int, tuple[str, list[str]]] = {}
-    for notice in sorted(result.notices, key=lambda n: n.kind != "unit-notice"):
-        key, to = notice.key, notice.to
-        for item in notice.items:
-            found = told.get(id(item))
-            if found is None:
-                told[id(item)] = (key, list(to))
-            else:
-                found[1].extend(to)
+    told = router.told  # id(item) → (message key, recipients), over every item, named or counted
     if firings:
         nobody: tuple[None, list[str]] = (None, [])
         item_of = router.item_of

@@ -18,8 +18,9 @@ from typing import Any
 from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from plan.notice import Notice, NoticeItem
+from plan.notice import ListTally, Notice, NoticeItem
 from plan.supervision import cn_month_day, sheet_file_name
+from plan.unit_list import UNIT_LISTS, all_escalated_before, item_order, sent_on, tally
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -46,24 +47,14 @@ class Section:
     items: tuple[NoticeItem, ...]
 
 
-# The coordinator's list and the interview proposal name at most this many items per unit;
-# the rest are counted ("另有 N 项") — a national-scale list must stay readable.
-MAX_ITEMS_PER_UNIT = 10
-
-
 @dataclass(frozen=True)
 class UnitGroup:
+    """One unit on a list of units: the items the message names, and how many more it has."""
+
     unit_id: str
     unit_name: str
-    items: tuple[NoticeItem, ...]
-
-    @property
-    def shown(self) -> tuple[NoticeItem, ...]:
-        return self.items[:MAX_ITEMS_PER_UNIT]
-
-    @property
-    def more(self) -> int:
-        return max(0, len(self.items) - MAX_ITEMS_PER_UNIT)
+    shown: tuple[NoticeItem, ...]
+    more: int
 
 
 def one_line(value: str) -> str:
@@ -92,17 +83,13 @@ def assumed_note(item: NoticeItem) -> str:
     return text + (f"（{item.note}）" if item.note else "")
 
 
-def _sent(item: NoticeItem, kind: str) -> dt.date | None:
-    return next((r.sent_on for r in item.earlier if r.kind == kind), None)
-
-
 def history_text(item: NoticeItem) -> str:
     """What was actually done before for an item at the supervise or interview rung.
 
     Only rungs recorded as sent on an earlier run date are named; when duban reaches several
     rungs at once (it started late, or the rungs fell due together) the sentence says so.
     """
-    chased, supervised = _sent(item, "chase"), _sent(item, "supervise")
+    chased, supervised = sent_on(item, "chase"), sent_on(item, "supervise")
     if item.rung_kind == "supervise":
         if chased:
             return f"已于{cn_month_day(chased)}催办，仍未报送，现予督办。"
@@ -140,11 +127,6 @@ def unit_subject(notice: Notice, top: Section) -> str:
     return f"【督办】{sheet.number}：请于{cn_month_day(sheet.deadline)}前报送{what}"
 
 
-def all_escalated_before(items: Iterable[NoticeItem]) -> bool:
-    """Every item on a 约谈建议 was recorded as both chased and supervised earlier."""
-    return all(_sent(i, "chase") and _sent(i, "supervise") for i in items)
-
-
 def materials(item: NoticeItem) -> str:
     """What the unit must send for an item, e.g. ``Word 版、PDF 盖章版；随附行政保护案件统计表``."""
     parts = "、".join(FORMAT_LABELS.get(f, f) for f in item.formats) or "电子件"
@@ -176,30 +158,26 @@ def short_hash(value: str) -> str:
     return value[:12] if value else "—"
 
 
-def _sort_key(item: NoticeItem) -> tuple[Any, ...]:
-    return (item.due, item.task_number or 0, item.title, item.unit_id, item.entry_id)
-
-
 def sections(items: Iterable[NoticeItem]) -> list[Section]:
     """Items grouped by rung kind, most serious first; within a rung by due date."""
     items = list(items)
-    return [Section(kind, tuple(sorted((i for i in items if i.rung_kind == kind), key=_sort_key)))
+    return [Section(kind, tuple(sorted((i for i in items if i.rung_kind == kind), key=item_order)))
             for kind in RUNG_ORDER if any(i.rung_kind == kind for i in items)]
 
 
-def by_unit(items: Iterable[NoticeItem]) -> list[UnitGroup]:
-    """Items grouped by unit, the longest overdue unit first, then in the plan's order.
+def by_unit(notice: Notice) -> tuple[list[UnitGroup], ListTally]:
+    """A list of units' groups, in the list's order, and what it says of all its items.
 
-    The plan's order of units (黄浦、徐汇 … 临港, then the divisions and centres) is the order
-    sync created their ledger entries in, so the lowest entry id stands for it — never the
-    English id, which would put baoshan before huangpu in an official list."""
-    groups: dict[str, list[NoticeItem]] = {}
-    for item in items:
-        groups.setdefault(item.unit_id, []).append(item)
-    ordered = sorted(groups.items(), key=lambda kv: (-max(i.days for i in kv[1]),
-                                                     min(i.entry_id for i in kv[1]), kv[0]))
-    return [UnitGroup(uid, its[0].unit_name, tuple(sorted(its, key=_sort_key)))
-            for uid, its in ordered]
+    A sweep stores the list already cut to the items it names, with its tally; a message
+    stored before that (or made by hand) holds every item and is cut here the same way.
+    """
+    counted, named = (notice.tally, notice.items) if notice.tally is not None else tally(notice.items)
+    shown: dict[str, list[NoticeItem]] = {}
+    for item in named:  # already in order: a unit's items by due date, task, title
+        shown.setdefault(item.unit_id, []).append(item)
+    groups = [UnitGroup(u.unit_id, u.unit_name, tuple(shown.get(u.unit_id, ())),
+                        u.count - len(shown.get(u.unit_id, ()))) for u in counted.units]
+    return groups, counted
 
 
 def _environment(bytecode_cache: BytecodeCache | None = None) -> Environment:
@@ -234,6 +212,10 @@ def _receipt_context(notice: Notice) -> dict[str, Any]:
 def _context(notice: Notice) -> dict[str, Any]:
     if notice.kind == "receipt":
         return _receipt_context(notice)
+    if notice.kind in UNIT_LISTS:
+        groups, counted = by_unit(notice)
+        return {"notice": notice, "plan": notice.plan, "units": groups, "item_count": counted.item_count,
+                "min_days": counted.min_days, "all_escalated": counted.all_escalated}
     grouped = sections(notice.items)
     return {
         "notice": notice,
@@ -242,7 +224,6 @@ def _context(notice: Notice) -> dict[str, Any]:
         "unit_subject": unit_subject(notice, grouped[0]) if notice.kind == "unit-notice" else "",
         "all_escalated": all_escalated_before(notice.items),
         "sheet": notice.sheet,
-        "units": by_unit(notice.items),
         "item_count": len(notice.items),
         "max_days": max((i.days for i in notice.items), default=0),
         "min_days": min((i.days for i in notice.items), default=0),
@@ -264,13 +245,16 @@ def render_subject(notice: Notice) -> str:
     """
     if notice.kind == "receipt":
         return _subject(notice.kind, _receipt_context(notice))
-    context: dict[str, Any] = {"notice": notice, "plan": notice.plan, "item_count": len(notice.items),
-                               "units": list(dict.fromkeys(i.unit_id for i in notice.items)),
-                               "unit_subject": ""}
+    if notice.tally is not None:
+        units = [u.unit_id for u in notice.tally.units]
+    else:
+        units = list(dict.fromkeys(i.unit_id for i in notice.items))
+    context: dict[str, Any] = {"notice": notice, "plan": notice.plan, "item_count": notice.item_count,
+                               "units": units, "unit_subject": ""}
     if notice.kind == "unit-notice":
         kinds = {i.rung_kind for i in notice.items}
         kind = next(k for k in RUNG_ORDER if k in kinds)
-        first = min((i for i in notice.items if i.rung_kind == kind), key=_sort_key)
+        first = min((i for i in notice.items if i.rung_kind == kind), key=item_order)
         context["unit_subject"] = unit_subject(notice, Section(kind, (first,)))
     return _subject(notice.kind, context)
 

@@ -21,9 +21,10 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from plan.model import Plan
-from plan.notice import Notice, NoticeItem, PlanInfo, new_item
+from plan.notice import ListTally, Notice, NoticeItem, PlanInfo, new_item
 from plan.schema import RUNG_KIND_NAMES, Rung
 from plan.supervision import EarlierRung, SupervisionSheet, build_sheet
+from plan.unit_list import UNIT_LISTS, tally
 from plan.workdays import WorkCalendar
 
 KIND_ORDER = {"supervise": 0, "chase": 1, "interview": 2, "remind": 3}
@@ -223,6 +224,26 @@ class _Draft:
     items: dict[int, Firing]
 
 
+def _told(notices: Iterable[tuple[Notice, Iterable[NoticeItem]]]) -> dict[int, tuple[str, list[str]]]:
+    """id(item) → (message key, recipients) over every item of every message, named or counted.
+
+    An escalation remembers the message that told the unit itself, when there is one, and
+    every address told.  Keyed by the item object: the Router makes one item per winning
+    firing and every message holding that (entry, rung) holds that object, so no (entry,
+    rung) tuple is made per item (123,000 on a catch-up day).
+    """
+    told: dict[int, tuple[str, list[str]]] = {}
+    for notice, items in sorted(notices, key=lambda pair: pair[0].kind != "unit-notice"):
+        key, to = notice.key, notice.to
+        for item in items:
+            found = told.get(id(item))
+            if found is None:
+                told[id(item)] = (key, list(to))
+            else:
+                found[1].extend(to)
+    return told
+
+
 class Router:
     """Turns firings into one Notice per recipient (unit, coordinator, leadership)."""
 
@@ -238,6 +259,9 @@ class Router:
         # id(firing) → its NoticeItem, for the firings that won a place in the last notices()
         # call's messages (its firings must outlive the use of this).
         self.item_of: dict[int, NoticeItem] = {}
+        # id(item) → (the key of the message that told its unit, else the first that told
+        # anyone; every address told), for the items of the last notices() call.
+        self.told: dict[int, tuple[str, list[str]]] = {}
         self.rank = {rung.id: i for i, rung in enumerate(plan.escalation.rungs)}
         self._unit_emails = {u.id: _emails(u.contacts) for u in plan.units.values()}
         self._leads: dict[int | None, tuple[str, ...]] = {}
@@ -361,7 +385,7 @@ class Router:
         # One NoticeItem per winning firing, shared by every draft it won in (items are frozen).
         # A fresh map per call: an id from an earlier call's firings may belong to another now.
         made = self.item_of = {}
-        notices = []
+        notices: list[tuple[Notice, list[NoticeItem]]] = []  # each with all its items
         for draft in drafts.values():
             cc = tuple(a for a in draft.cc if a not in draft.to)
             picked = []
@@ -370,15 +394,22 @@ class Router:
                 if item is None:
                     item = made[id(firing)] = self._item(firing)
                 picked.append(item)
-            items = sorted(picked, key=lambda i: (KIND_ORDER[i.rung_kind], i.unit_id, i.due, i.milestone_id))
+            counted: ListTally | None = None
+            if draft.kind in UNIT_LISTS:  # names a few items per unit, counts them all
+                counted, named = tally(picked)
+            else:
+                named = tuple(sorted(picked, key=lambda i: (KIND_ORDER[i.rung_kind], i.unit_id, i.due,
+                                                            i.milestone_id)))
             sheet = None
-            supervised = [i for i in items if i.rung_kind == "supervise"]
+            supervised = [i for i in named if i.rung_kind == "supervise"]
             if draft.kind == "unit-notice" and draft.unit_id and supervised:
                 sheet = build_sheet(self.plan, self.calendar, unit_id=draft.unit_id, items=supervised,
                                     today=self.today, milestones=self.milestones)
                 self.sheets.append(sheet)
-            notices.append(Notice(kind=draft.kind, run_date=self.today, to=draft.to, cc=cc,
-                                  recipient_name=draft.recipient_name, unit_id=draft.unit_id,
-                                  items=tuple(items), plan=self.info, reply_by=self.reply_by,
-                                  sheet=sheet))
-        return sorted(notices, key=lambda n: (n.kind, n.unit_id or "", n.to))
+            notice = Notice(kind=draft.kind, run_date=self.today, to=draft.to, cc=cc,
+                            recipient_name=draft.recipient_name, unit_id=draft.unit_id, items=named,
+                            plan=self.info, reply_by=self.reply_by, sheet=sheet, tally=counted)
+            notices.append((notice, picked))
+        notices.sort(key=lambda pair: (pair[0].kind, pair[0].unit_id or "", pair[0].to))
+        self.told = _told(notices)
+        return [notice for notice, _ in notices]

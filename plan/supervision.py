@@ -87,6 +87,24 @@ def feedback_text(*, number: str, deadline: dt.date, mailbox: str) -> str:
             f"同时书面反馈逾期原因和整改措施；邮件主题注明单位名称和督办编号{number}。")
 
 
+_new = object.__new__
+
+
+def sheet_item(item: NoticeItem) -> SheetItem:
+    """The 督办事项 of a notice item: equal to ``SheetItem(...)`` with its fields, made faster.
+
+    A national catch-up day puts 39,000 items on 督办单; the frozen dataclass's ``__init__``
+    sets each field through ``object.__setattr__``.  Here they go straight into the
+    instance's ``__dict__``, key by key in field order (as ``plan.notice.new_item`` does).
+    """
+    made = _new(SheetItem)
+    fields = made.__dict__
+    fields["milestone_id"], fields["title"], fields["due"] = item.milestone_id, item.title, item.due
+    fields["working_days_overdue"], fields["formats"] = item.days, item.formats
+    fields["stats_table"], fields["earlier"] = item.stats_table, item.earlier
+    return made
+
+
 def build_sheet(plan: Plan, calendar: WorkCalendar, *, unit_id: str, items: Sequence[NoticeItem],
                 today: dt.date, milestones: Mapping[str, Any]) -> SupervisionSheet:
     """The 督办单 for one unit's items at the supervise rung today (items sorted by due date).
@@ -105,9 +123,7 @@ def build_sheet(plan: Plan, calendar: WorkCalendar, *, unit_id: str, items: Sequ
     unit = plan.units[unit_id]
     return SupervisionSheet(
         number=number, unit_id=unit_id, unit_name=unit.name,
-        items=tuple(SheetItem(milestone_id=i.milestone_id, title=i.title, due=i.due,
-                              working_days_overdue=i.days, formats=i.formats,
-                              stats_table=i.stats_table, earlier=i.earlier) for i in ordered),
+        items=tuple(map(sheet_item, ordered)),
         issued_on=today, deadline=deadline,
         feedback=feedback_text(number=number, deadline=deadline, mailbox=meta.mailbox),
         issuer=f"{meta.issuer}（{plan.coordinator.name}）", doc_number=meta.doc_number,

@@ -1,7 +1,9 @@
 """A season of sweeps on the shipped plan, reduced to one digest per run date.
 
 ``tests/test_sweep_golden.py`` replays it and compares with ``sweep_golden.json``, which was
-written by running this module against main at 90844ee (before the sweep's bulk rewrite).
+written by running this module against main at 90844ee (before the sweep's bulk rewrite);
+written again when the stored notice format became 2, after a run without the stored JSON
+matched the previous code's day by day.
 Each notice row stores ``TEMPLATE_VERSION``, a digest of every template and of the renderer's
 module; the file records only that the row holds the current one, so a change to an unrelated
 template (the digest's) does not move it, while the bodies each message renders to still do.

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import email
 import email.policy
+import json
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from notifications.compose import materialise, outbox_row
 from notifications.delivery import DeliveryReport, deliver_pending
 from notifications.render import TEMPLATE_VERSION, render_notice, render_subject
 from notifications.transport import FolderTransport, eml_name
-from plan.notice import UndeliveredMail, UnmatchedFile, notice_from_json, notice_to_json
+from plan.notice import NOTICE_FORMAT, UndeliveredMail, UnmatchedFile, dumps, notice_from_json, notice_to_json
 from plan.supervision import EarlierRung, SheetItem, SupervisionSheet
 from tests.test_notifications_samples import (
     NOW,
@@ -74,7 +75,8 @@ def test_a_stored_notice_reads_back_equal_and_renders_the_same(index: int) -> No
 
 
 def test_an_unknown_stored_format_is_refused() -> None:
-    stored = notice_to_json(_samples()[0]).replace('"format":1', '"format":99')
+    stored = notice_to_json(_samples()[0]).replace(f'"format":{NOTICE_FORMAT}', '"format":99')
+    assert '"format":99' in stored
     with pytest.raises(ValueError, match="format"):
         notice_from_json(stored)
 
@@ -185,3 +187,20 @@ def test_delivery_renders_each_message_once_per_attempt(synced, tmp_path: Path,
     # Messages with several recipients (a unit's contacts, Cc to the lead) are still rendered once.
     assert sorted(rendered) == sorted(keys)
     assert any(len(r.to) + len(r.cc) > 1 for r in _rows())
+
+
+def test_stored_notices_are_the_standard_librarys_json() -> None:
+    # orjson writes them; the bytes must be json.dumps(ensure_ascii=False)'s, whatever a unit
+    # name or title holds (control characters, quotes, line separators, astral characters).
+    awkward = "黄浦\"区\\局\x00\x1f\x7f\u2028\u2029\t\n😀/<b>"
+    notice = _samples()[1]
+    notice = dataclasses.replace(notice, recipient_name=awkward,
+                                 items=tuple(dataclasses.replace(i, unit_name=awkward, title=awkward)
+                                             for i in notice.items))
+    stored = notice_to_json(notice)
+    assert awkward in json.loads(stored)["recipient_name"]
+    assert stored == json.dumps(json.loads(stored), ensure_ascii=False, separators=(",", ":"))
+    assert notice_from_json(stored) == notice
+    # A value orjson refuses (beyond 64 bits) is written by the standard library instead.
+    assert dumps({"n": 2**70, "s": awkward}) == json.dumps({"n": 2**70, "s": awkward}, ensure_ascii=False,
+                                                           separators=(",", ":"))

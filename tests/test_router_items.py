@@ -110,3 +110,18 @@ def test_item_of_maps_each_winning_firing_to_its_item_for_the_last_call_only(pla
     router.notices(second)
     assert len(router.item_of) == len(units)
     assert all(item.entry_id >= 100 for item in router.item_of.values())
+
+
+def test_sheet_item_is_the_dataclass():
+    from plan.supervision import SheetItem, sheet_item
+
+    earlier = (EarlierRung("chase", dt.date(2024, 7, 1)),)
+    notice_item = new_item(7, "huangpu", "黄浦区知识产权局", "m1", "总结", 3, "专项", dt.date(2024, 7, 5),
+                           "supervise", "supervise", 6, ("word", "pdf-stamped"), True, False, None, earlier)
+    made = sheet_item(notice_item)
+    plain = SheetItem(milestone_id="m1", title="总结", due=dt.date(2024, 7, 5), working_days_overdue=6,
+                      formats=("word", "pdf-stamped"), stats_table=True, earlier=earlier)
+    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
+    assert list(vars(made)) == [f.name for f in dataclasses.fields(SheetItem)]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.title = "改"  # type: ignore[misc]

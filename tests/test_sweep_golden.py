@@ -1,7 +1,8 @@
 """The sweep writes what it wrote before its bulk rewrite, run date by run date.
 
 ``sweep_golden.json`` was written by ``tests/sweep_scenario.py`` against main at 90844ee (and
-again when the template version moved, nothing else differing); the
+again when the template version moved, and when the stored notice format became 2 (lists of
+units store the items they name, with counts), nothing else differing); the
 same scenario (a season on the shipped plan with submissions, a waiver, failed messages and
 a week off) must give the same escalation rows, outbox rows and rendered messages here, on
 every backend.

@@ -159,7 +159,7 @@ def preview(
     rendered = [(n, materialise(SimpleNamespace(**outbox_row(n, sender=sender)))) for n in notices]
     if as_json:
         print_json([{"kind": n.kind, "key": n.key, "to": list(n.to), "cc": list(n.cc),
-                     "subject": r.subject, "items": len(n.items), "text": r.text,
+                     "subject": r.subject, "items": n.item_count, "text": r.text,
                      "html": r.html if html else None} for n, r in rendered])
         return
     if not result.working_day:
