@@ -154,7 +154,8 @@ class Escalation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("entry_id", "rung_id", name="uq_escalation_entry_rung"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    entry_id: int = Field(foreign_key="ledger_entry.id", index=True)
+    # No index of its own: uq_escalation_entry_rung begins with it (migration 0016).
+    entry_id: int = Field(foreign_key="ledger_entry.id")
     rung_id: str = Field(max_length=64)
     kind: str = Field(max_length=16)  # remind | chase | supervise | interview
     fired_on: dt.date = Field(index=True)

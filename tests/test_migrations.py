@@ -82,3 +82,20 @@ def test_database_at_0001_upgrades_in_place(db_url: str, plan) -> None:
     rows = table_snapshot(db_url)
     assert len(rows["submission"]) == 1
     assert len(rows["ledger_entry"]) == len(plan.obligations())
+
+
+def test_escalations_are_found_by_entry_through_the_unique_index(db_url: str) -> None:
+    """ix_escalation_entry_id was dropped (0016): uq_escalation_entry_rung's first column serves."""
+    engine = get_engine(db_url)
+    migrate(engine)
+    indexes = {ix["name"] for ix in inspect(engine).get_indexes("escalation")}
+    assert "ix_escalation_entry_id" not in indexes
+    query = "SELECT rung_id FROM escalation WHERE entry_id = 7"
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+            assert "USING" in plan and "INDEX" in plan, plan  # e.g. COVERING INDEX sqlite_autoindex_…
+        else:
+            conn.execute(text("SET enable_seqscan = off"))  # a scan then means no index can serve it
+            plan = " ".join(row[0] for row in conn.execute(text(f"EXPLAIN {query}")))
+            assert "uq_escalation_entry_rung" in plan, plan
