@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -45,8 +45,6 @@ class SweepResult:
     undeliverable: list[str] = field(default_factory=list)
     # The 督办单 of each unit reached at the supervise rung today (for the printable .docx).
     sheets: list[SupervisionSheet] = field(default_factory=list)
-    # The escalation rows fire_rungs(write=False) left for its caller to write.
-    unwritten: list[EscalationRow] = field(default_factory=list)
 
     @property
     def escalations(self) -> int:
@@ -297,16 +295,20 @@ def rules_fingerprint(session: Session, plan: Plan) -> str:
 
 def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = True,
                unmatched: Sequence[UnmatchedFile] = (), undelivered: Sequence[UndeliveredMail] = (),
-               attach_sheets: bool = False, write: bool = True) -> SweepResult:
+               attach_sheets: bool = False,
+               writer: Callable[[list[EscalationRow]], object] | None = None) -> SweepResult:
     """Fire due rungs as of ``today``: record the escalation rows and return the notices.
 
     The caller queues the notices (``flows.sweep.run_sweep``) in the same transaction and
     commits (or, for a preview, rolls back).  ``unmatched`` (files intake could not place)
     are listed in the coordinator's notice, which is made for them alone when nothing else
     is due; so is ``undelivered`` (mail the server refused for good).  With
-    ``attach_sheets`` each 督办 notice says its printable 督办单 travels with it.  With
-    ``write=False`` the escalation rows are left in ``result.unwritten`` for the caller to
-    write (:func:`start_writing`) in the same transaction.
+    ``attach_sheets`` each 督办 notice says its printable 督办单 travels with it.
+
+    The escalation rows are known once the firings are routed, before the notices are built:
+    they are written then, by ``writer`` when given (``flows.sweep`` hands them to an
+    :class:`EscalationWriter`, so PostgreSQL inserts them while the notices are built), else
+    here.  Until the notices are built this uses the session no more.
     """
     calendar = WorkCalendar(plan.calendar)
     result = SweepResult(today=today, working_day=calendar.sends_on(today))
@@ -333,7 +335,22 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     if mark is None or mark.swept_on <= today:  # a back-dated run (--force) leaves the mark
         session.merge(SweepMark(name=MARK, swept_on=today, fingerprint=fingerprint, at=began))
     router = Router(plan, today, calendar)
-    result.notices = with_unmatched(router.notices(firings), plan=plan, today=today, unmatched=unmatched,
+    router.route(firings)
+    if firings:
+        # Each row names the message that told the unit, when one did, and every address told.
+        told = router.told
+        nobody: tuple[None, list[str]] = (None, [])
+        rows: list[EscalationRow] = []
+        for f in firings:
+            entry_id, rung = f.candidate.entry_id, f.rung
+            # nobody: a firing outranked in every message, or one that told nobody
+            message_key, recipients = told.get(id(f), nobody)
+            rows.append((entry_id, rung.id, rung.kind, recipients, message_key))
+        if writer is None:
+            insert_escalations(session, rows, fired_on=today, created_at=utcnow())
+        else:
+            writer(rows)
+    result.notices = with_unmatched(router.build(), plan=plan, today=today, unmatched=unmatched,
                                     undelivered=undelivered)
     if attach_sheets:
         result.notices = [replace(n, sheet_attached=True) if n.sheet else n for n in result.notices]
@@ -341,20 +358,6 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     result.sheets = sorted(router.sheets, key=lambda sheet: order.get(sheet.unit_id, len(order)))
     result.undeliverable = sorted(router.undeliverable)
     result.fired = firings
-    told = router.told  # id(item) → (message key, recipients), over every item, named or counted
-    if firings:
-        nobody: tuple[None, list[str]] = (None, [])
-        item_of = router.item_of
-        rows: list[EscalationRow] = []
-        for f in firings:
-            entry_id, rung = f.candidate.entry_id, f.rung
-            won = item_of.get(id(f))  # None: a firing outranked in every message, or told nobody
-            message_key, recipients = nobody if won is None else told.get(id(won), nobody)
-            rows.append((entry_id, rung.id, rung.kind, recipients, message_key))
-        if write:
-            insert_escalations(session, rows, fired_on=today, created_at=utcnow())
-        else:
-            result.unwritten = rows
     return result
 
 

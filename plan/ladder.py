@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from plan.model import Plan
-from plan.notice import ListTally, Notice, NoticeItem, PlanInfo, new_item
+from plan.notice import ListTally, Notice, NoticeItem, PlanInfo, message_key, new_item
 from plan.schema import RUNG_KIND_NAMES, Rung
 from plan.supervision import EarlierRung, SupervisionSheet, build_sheet
 from plan.unit_list import UNIT_LISTS, tally
@@ -224,21 +224,21 @@ class _Draft:
     items: dict[int, Firing]
 
 
-def _told(notices: Iterable[tuple[Notice, Iterable[NoticeItem]]]) -> dict[int, tuple[str, list[str]]]:
-    """id(item) → (message key, recipients) over every item of every message, named or counted.
+def _told(drafts: Iterable[_Draft], today: dt.date) -> dict[int, tuple[str, list[str]]]:
+    """id(firing) → (message key, recipients) for every firing that won a place in a message.
 
     An escalation remembers the message that told the unit itself, when there is one, and
-    every address told.  Keyed by the item object: the Router makes one item per winning
-    firing and every message holding that (entry, rung) holds that object, so no (entry,
-    rung) tuple is made per item (123,000 on a catch-up day).
+    every address told: each message's own items and those a list of units only counts.
+    Known once the firings are routed, before any notice is built (see :meth:`Router.route`).
     """
     told: dict[int, tuple[str, list[str]]] = {}
-    for notice, items in sorted(notices, key=lambda pair: pair[0].kind != "unit-notice"):
-        key, to = notice.key, notice.to
-        for item in items:
-            found = told.get(id(item))
+    for draft in sorted(drafts, key=lambda d: d.kind != "unit-notice"):
+        winners = draft.items.values()
+        key, to = message_key(draft.kind, draft.to[0], today, {f.rung.id for f in winners}), draft.to
+        for firing in winners:
+            found = told.get(id(firing))
             if found is None:
-                told[id(item)] = (key, list(to))
+                told[id(firing)] = (key, list(to))
             else:
                 found[1].extend(to)
     return told
@@ -259,9 +259,10 @@ class Router:
         # id(firing) → its NoticeItem, for the firings that won a place in the last notices()
         # call's messages (its firings must outlive the use of this).
         self.item_of: dict[int, NoticeItem] = {}
-        # id(item) → (the key of the message that told its unit, else the first that told
-        # anyone; every address told), for the items of the last notices() call.
+        # id(firing) → (the key of the message that told its unit, else the first that told
+        # anyone; every address told), for the firings last routed that won a place.
         self.told: dict[int, tuple[str, list[str]]] = {}
+        self._drafts: list[_Draft] = []
         self.rank = {rung.id: i for i, rung in enumerate(plan.escalation.rungs)}
         self._unit_emails = {u.id: _emails(u.contacts) for u in plan.units.values()}
         self._leads: dict[int | None, tuple[str, ...]] = {}
@@ -365,6 +366,17 @@ class Router:
         return tuple(targets)
 
     def notices(self, firings: Iterable[Firing]) -> list[Notice]:
+        """One notice per recipient for these firings (:meth:`route`, then :meth:`build`)."""
+        self.route(firings)
+        return self.build()
+
+    def route(self, firings: Iterable[Firing]) -> None:
+        """Put each firing in the messages it goes in, at its entry's highest rung in each.
+
+        Afterwards ``told`` says which message each firing's escalation row names and whom it
+        told, before :meth:`build` makes a single notice: the sweep writes the rows then, and
+        on PostgreSQL the server inserts them while the notices are built.
+        """
         drafts: dict[tuple[str, str], _Draft] = {}
         rank = self.rank
         # Which audiences a rung reaches depends on the entry's unit and, for a lead, its task.
@@ -382,11 +394,17 @@ class Router:
                 earlier = winners.get(entry_id)
                 if earlier is None or rank[rung.id] > rank[earlier.rung.id]:
                     winners[entry_id] = firing
+        # In the order the notices come out: by kind, unit, addresses.
+        self._drafts = sorted(drafts.values(), key=lambda d: (d.kind, d.unit_id or "", d.to))
+        self.told = _told(self._drafts, self.today)
+
+    def build(self) -> list[Notice]:
+        """The notices of the firings last routed, in :meth:`route`'s order of messages."""
         # One NoticeItem per winning firing, shared by every draft it won in (items are frozen).
         # A fresh map per call: an id from an earlier call's firings may belong to another now.
         made = self.item_of = {}
-        notices: list[tuple[Notice, list[NoticeItem]]] = []  # each with all its items
-        for draft in drafts.values():
+        notices: list[Notice] = []
+        for draft in self._drafts:
             cc = tuple(a for a in draft.cc if a not in draft.to)
             picked = []
             for firing in draft.items.values():
@@ -409,7 +427,5 @@ class Router:
             notice = Notice(kind=draft.kind, run_date=self.today, to=draft.to, cc=cc,
                             recipient_name=draft.recipient_name, unit_id=draft.unit_id, items=named,
                             plan=self.info, reply_by=self.reply_by, sheet=sheet, tally=counted)
-            notices.append((notice, picked))
-        notices.sort(key=lambda pair: (pair[0].kind, pair[0].unit_id or "", pair[0].to))
-        self.told = _told(notices)
-        return [notice for notice, _ in notices]
+            notices.append(notice)
+        return notices

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -166,6 +167,11 @@ class ListTally:
     rung_ids: tuple[str, ...]  # of all its items, sorted: the message's key names them
 
 
+def message_key(kind: str, first_address: str, run_date: dt.date, rung_ids: Iterable[str]) -> str:
+    """The outbox key of a sweep's message: its kind, first recipient, run date and rungs."""
+    return f"{kind}|{first_address}|{run_date.isoformat()}|{'+'.join(sorted(set(rung_ids)))}"
+
+
 @dataclass(frozen=True)
 class Notice:
     """One message to one recipient for one run date."""
@@ -204,9 +210,8 @@ class Notice:
     def key(self) -> str:
         if self.kind == "receipt":  # one 回执 per unit per run date, whatever it lists
             return f"receipt|{self.unit_id}|{self.run_date.isoformat()}"
-        rung_ids = self.tally.rung_ids if self.tally is not None else sorted({i.rung_id for i in self.items})
-        rungs = "+".join(rung_ids)
-        return f"{self.kind}|{self.to[0]}|{self.run_date.isoformat()}|{rungs}"
+        rung_ids = self.tally.rung_ids if self.tally is not None else {i.rung_id for i in self.items}
+        return message_key(self.kind, self.to[0], self.run_date, rung_ids)
 
     @property
     def item_count(self) -> int:

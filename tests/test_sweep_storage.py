@@ -207,3 +207,30 @@ def test_escalations_written_beside_the_caller_raise_in_the_caller(synced, db_ur
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
             bad.finish()
         session.rollback()
+
+
+def test_escalation_rows_are_handed_over_before_the_notices_are_built(synced, monkeypatch) -> None:
+    """The rows (with their message keys) are known once the firings are routed: the sweep
+    hands them to the writer then, so PostgreSQL inserts them while the notices are built."""
+    from models.sweep import fire_rungs
+    from plan.ladder import Router
+
+    events: list[str] = []
+    build = Router.build
+
+    def recording_build(self: Router) -> list:
+        events.append("build")
+        return build(self)
+
+    monkeypatch.setattr(Router, "build", recording_build)
+    handed: list = []
+    with session_scope() as session:
+        result = fire_rungs(session, plan=synced, today=dt.date(2024, 7, 8),
+                            writer=lambda rows: (events.append("rows"), handed.extend(rows)))
+        session.rollback()
+    assert events == ["rows", "build"]
+    assert len(handed) == result.escalations > 0
+    keys = {n.key for n in result.notices}
+    # Each row names a message that was then built, or none (told nobody).
+    assert {key for *_, key in handed} - {None} <= keys
+    assert {key for *_, key in handed if key and key.startswith("unit-notice|")}

@@ -99,7 +99,6 @@ def test_the_router_names_ten_per_unit_and_tells_every_item(plan) -> None:
     assert proposal.tally is not None and proposal.tally.units[0].count == 14
     # Every firing, named or only counted, is remembered as told by the proposal.
     for firing in firings:
-        item = router.item_of[id(firing)]
-        key, recipients = router.told[id(item)]
+        key, recipients = router.told[id(firing)]
         assert key == proposal.key
         assert set(proposal.to) <= set(recipients)
