@@ -308,7 +308,7 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     The escalation rows are known once the firings are routed, before the notices are built:
     they are written then, by ``writer`` when given (``flows.sweep`` hands them to an
     :class:`EscalationWriter`, so PostgreSQL inserts them while the notices are built), else
-    here.  Until the notices are built this uses the session no more.
+    here.  After handing the rows to ``writer`` this does not touch the session again.
     """
     calendar = WorkCalendar(plan.calendar)
     result = SweepResult(today=today, working_day=calendar.sends_on(today))

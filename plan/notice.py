@@ -152,15 +152,13 @@ class UnitTally:
     unit_id: str
     unit_name: str
     count: int  # all its items on the list; the message names the first few
-    max_days: int  # its longest overdue item, in working days
-    first_entry_id: int  # its lowest ledger entry id: the plan's order of units
 
 
 @dataclass(frozen=True)
 class ListTally:
     """What a list of units says of all its items, when it names only some (plan.unit_list)."""
 
-    units: tuple[UnitTally, ...]  # in the list's order
+    units: tuple[UnitTally, ...]  # in the list's order (plan.unit_list.tally decides it)
     item_count: int
     min_days: int
     all_escalated: bool  # every item was chased and supervised on an earlier run date
@@ -336,14 +334,13 @@ def _tally_json(tally: ListTally, names: dict[str, str]) -> dict[str, Any]:
     # Every unit on a list has an item named on it, so its name is in the notice's units.
     for unit in tally.units:
         names.setdefault(unit.unit_id, unit.unit_name)
-    return {"units": [[u.unit_id, u.count, u.max_days, u.first_entry_id] for u in tally.units],
+    return {"units": [[u.unit_id, u.count] for u in tally.units],
             "item_count": tally.item_count, "min_days": tally.min_days,
             "all_escalated": tally.all_escalated, "rung_ids": list(tally.rung_ids)}
 
 
 def _tally_from_json(data: dict[str, Any], names: dict[str, str]) -> ListTally:
-    return ListTally(units=tuple(UnitTally(unit_id, names[unit_id], count, max_days, first)
-                                 for unit_id, count, max_days, first in data["units"]),
+    return ListTally(units=tuple(UnitTally(unit_id, names[unit_id], count) for unit_id, count in data["units"]),
                      item_count=data["item_count"], min_days=data["min_days"],
                      all_escalated=data["all_escalated"], rung_ids=tuple(data["rung_ids"]))
 

@@ -53,15 +53,17 @@ def tally(items: Iterable[NoticeItem]) -> tuple[ListTally, tuple[NoticeItem, ...
         else:
             found.append(item)
     every = [item for unit_items in by_unit.values() for item in unit_items]
-    order = {unit_id: (-max(i.days for i in unit_items), min(i.entry_id for i in unit_items), unit_id)
-             for unit_id, unit_items in by_unit.items()}
+
+    def unit_order(unit_id: str) -> tuple[int, int, str]:
+        unit_items = by_unit[unit_id]
+        return -max(i.days for i in unit_items), min(i.entry_id for i in unit_items), unit_id
+
     shown: list[NoticeItem] = []
     units = []
-    for unit_id in sorted(by_unit, key=order.__getitem__):
+    for unit_id in sorted(by_unit, key=unit_order):
         unit_items = by_unit[unit_id]
         shown += sorted(unit_items, key=item_order)[:MAX_ITEMS_PER_UNIT]
-        max_days, first_entry_id, _ = order[unit_id]
-        units.append(UnitTally(unit_id, unit_items[0].unit_name, len(unit_items), -max_days, first_entry_id))
+        units.append(UnitTally(unit_id, unit_items[0].unit_name, len(unit_items)))
     return ListTally(units=tuple(units), item_count=len(every), min_days=min((i.days for i in every), default=0),
                      all_escalated=all_escalated_before(every),
                      rung_ids=tuple(sorted({i.rung_id for i in every}))), tuple(shown)
