@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -165,10 +166,37 @@ PREFECT_COMMANDS = (("duban run", ["run", "--today", "2024-07-08"]),
                     ("duban evaluate", ["evaluate", "--period", "half-year", "--today", "2024-07-22"]))
 
 
+PREFECT_ROUNDS = 2
+# What a command writes under var/ besides the ledger (kept: the compiled templates and Prefect's own).
+RUN_OUTPUT = ("outbox", "attachments", "reports", "files")
+
+
+def keep_ledger(var: Path) -> Path:
+    """A copy of ``var``'s SQLite ledger as it stands (after ``duban init``), for :func:`restore_ledger`."""
+    ledger = var / "duban.db"
+    with closing(sqlite3.connect(ledger)) as db:  # everything in the main file, none in the WAL
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    pristine = var.parent / "duban-kept.db"
+    shutil.copy(ledger, pristine)
+    return pristine
+
+
+def restore_ledger(var: Path, pristine: Path) -> None:
+    """Put the kept ledger back and remove what earlier commands wrote: the next round's
+    commands do the same work as the first round's."""
+    for suffix in ("-wal", "-shm"):
+        (var / f"duban.db{suffix}").unlink(missing_ok=True)
+    shutil.copy(pristine, var / "duban.db")
+    for name in RUN_OUTPUT:
+        shutil.rmtree(var / name, ignore_errors=True)
+
+
 def bench_prefect_overhead(rows: list[dict[str, Any]], scratch: Path) -> None:
     """Per-command Prefect cost on the real plan: each orchestrated command in local
     (ephemeral) mode, then the same commands on a fresh copy with ``duban api`` running
-    (the warm API recorded in var/prefect/api.json), with a bare flow in each mode."""
+    (the warm API recorded in var/prefect/api.json), with a bare flow in each mode.  Each
+    mode runs the commands in :data:`PREFECT_ROUNDS` rounds, each on the ledger as ``duban
+    init`` left it, and keeps each command's faster run."""
     duban = str(Path(sys.executable).parent / "duban")
     results: dict[tuple[str, str], dict[str, Any]] = {}
     for mode in ("ephemeral", "warm API"):
@@ -188,14 +216,23 @@ def bench_prefect_overhead(rows: list[dict[str, Any]], scratch: Path) -> None:
                 if api.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("duban api did not start")
                 time.sleep(0.2)
+        pristine = keep_ledger(folder / "var")
         try:
-            for name, command in (*((name, [duban, *args]) for name, args in PREFECT_COMMANDS),
-                                  ("bare Prefect flow", [sys.executable, "-c", BARE_FLOW]),
-                                  ("bare Prefect flow, heartbeats", [sys.executable, "-c", BARE_FLOW_HEARTBEATS])):
-                result = timed_command(command, env, folder)
-                results[(name, mode)] = result
+            # Two rounds on the same fresh ledger, the faster of each command kept: the first
+            # command after ``duban api`` starts paid ~0.8 s of the server's own warming up
+            # (measured: ``duban run`` 3.7 s then 2.9 s), which the bare flow, run last, never did.
+            for _ in range(PREFECT_ROUNDS):
+                restore_ledger(folder / "var", pristine)
+                for name, command in (*((name, [duban, *args]) for name, args in PREFECT_COMMANDS),
+                                      ("bare Prefect flow", [sys.executable, "-c", BARE_FLOW]),
+                                      ("bare Prefect flow, heartbeats", [sys.executable, "-c", BARE_FLOW_HEARTBEATS])):
+                    result = timed_command(command, env, folder)
+                    if (name, mode) not in results or result["seconds"] < results[(name, mode)]["seconds"]:
+                        results[(name, mode)] = result
+            for name in (*(name for name, _ in PREFECT_COMMANDS), "bare Prefect flow",
+                         "bare Prefect flow, heartbeats"):
                 rows.append({"section": "Prefect per command", "case": f"{name}, {mode}",
-                             "backend": "sqlite", **result})
+                             "backend": "sqlite", **results[(name, mode)]})
         finally:
             if api is not None:
                 api.terminate()

@@ -64,3 +64,34 @@ def test_bench_tiny_writes_json(tmp_path: Path) -> None:
         assert row["prefect_imported"] is False and "sqlalchemy" not in row["imports"]
     assert {"nproc", "cpu", "memory_gb", "python", "sqlite"} <= set(report["machine"])
     assert "duban bench" in result.stdout
+
+
+def test_prefect_rounds_start_from_the_ledger_init_left(tmp_path: Path) -> None:
+    """Each round of the Prefect section runs on the ledger as it was kept, WAL included,
+    and without what the earlier round wrote under var/."""
+    import sqlite3
+    from contextlib import closing
+
+    from bench.run import keep_ledger, restore_ledger
+
+    var = tmp_path / "var"
+    var.mkdir()
+    db = sqlite3.connect(var / "duban.db")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE t (v TEXT)")
+    db.execute("INSERT INTO t VALUES ('init')")
+    db.commit()  # left in the WAL while this connection stays open
+    pristine = keep_ledger(var)
+    db.execute("INSERT INTO t VALUES ('round 1')")
+    db.commit()
+    db.close()
+    (var / "outbox").mkdir()
+    (var / "outbox" / "1.eml").write_text("x", encoding="utf-8")
+    (var / "cache").mkdir()
+
+    restore_ledger(var, pristine)
+
+    with closing(sqlite3.connect(var / "duban.db")) as again:
+        assert [v for (v,) in again.execute("SELECT v FROM t")] == ["init"]
+    assert not (var / "outbox").exists()
+    assert (var / "cache").is_dir()  # the compiled templates stay
