@@ -283,9 +283,12 @@ def addressees(plan: Plan) -> str:
         return "，".join(u.name for u in plan.units.values() if u.reports_publicly)
     names = []
     for member in group.members:
-        units = plan.expand([member])
-        if any(plan.units[u].reports_publicly for u in units):
-            names.append(plan.groups[member].name if member in plan.groups else plan.units[member].name)
+        if member in plan.groups:
+            if any(plan.units[u].reports_publicly for u in plan.expand([member])):
+                names.append(plan.groups[member].name)
+        # A unit named directly: expanding it walked every unit, quadratic on a group of units.
+        elif member in plan.units and plan.units[member].reports_publicly:
+            names.append(plan.units[member].name)
     return "，".join(names)
 
 

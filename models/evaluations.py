@@ -291,14 +291,15 @@ def sync_follow_ups(session: Session, *, period: str, run: EvaluationRun, critic
                    actor=actor)
     withdrawn = []
     reason = f"{label}评估调整：不再列入通报批评名单"
+    listed = set(criticised)  # asked once per earlier record: a list made a re-run quadratic
     for unit_id, rect in existing_r.items():
-        if unit_id not in criticised and rect.active:
+        if unit_id not in listed and rect.active:
             rect.active = False
             session.add(rect)
             waive(session, milestone_id=rect.milestone_id, unit_id=unit_id, reason=reason, actor=actor)
             withdrawn.append(unit_id)
     for unit_id, meeting in existing_i.items():
-        if unit_id not in criticised and meeting.active:
+        if unit_id not in listed and meeting.active:
             meeting.active = False
             session.add(meeting)
             waive(session, milestone_id=meeting.milestone_id, unit_id=coordinator, reason=reason, actor=actor)

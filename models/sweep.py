@@ -26,7 +26,7 @@ from plan.errors import DubanError
 from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router, earlier_rungs
 from plan.model import Plan
 from plan.notice import Notice, NoticeItem, UndeliveredMail, UnmatchedFile
-from plan.supervision import SupervisionSheet, build_sheet, cn_month_day
+from plan.supervision import SupervisionSheet, build_sheet, cn_month_day, unit_sequence
 from plan.unmatched import with_unmatched
 from plan.workdays import WorkCalendar
 
@@ -606,7 +606,7 @@ def supervision_sheets(session: Session, *, plan: Plan, today: dt.date) -> list[
             formats=plan.formats_for(milestone, unit_id) if milestone else (),
             stats_table=milestone.stats_table if milestone else False,
             earlier=earlier_rungs(recorded.get(entry_id, {}), today, "supervise")))
-    order = list(plan.units)
+    sequence = unit_sequence(plan)
     return [build_sheet(plan, calendar, unit_id=unit_id, items=by_unit[unit_id], today=today,
-                        milestones=milestones)
-            for unit_id in sorted(by_unit, key=order.index)]
+                        milestones=milestones, sequence=sequence)
+            for unit_id in sorted(by_unit, key=sequence.__getitem__)]

@@ -23,7 +23,7 @@ from typing import NamedTuple
 from plan.model import Plan
 from plan.notice import ListTally, Notice, NoticeItem, PlanInfo, message_key, new_item
 from plan.schema import RUNG_KIND_NAMES, Rung
-from plan.supervision import EarlierRung, SupervisionSheet, build_sheet
+from plan.supervision import EarlierRung, SupervisionSheet, build_sheet, unit_sequence
 from plan.unit_list import UNIT_LISTS, tally
 from plan.workdays import WorkCalendar
 
@@ -255,6 +255,7 @@ class Router:
         self.sheets: list[SupervisionSheet] = []
         self.info = PlanInfo.from_plan(plan)
         self.milestones = {m.id: m for m in plan.milestones()}
+        self.sequence = unit_sequence(plan)
         self.undeliverable: set[str] = set()
         # id(firing) → its NoticeItem, for the firings that won a place in the last notices()
         # call's messages (its firings must outlive the use of this).
@@ -422,7 +423,7 @@ class Router:
             supervised = [i for i in named if i.rung_kind == "supervise"]
             if draft.kind == "unit-notice" and draft.unit_id and supervised:
                 sheet = build_sheet(self.plan, self.calendar, unit_id=draft.unit_id, items=supervised,
-                                    today=self.today, milestones=self.milestones)
+                                    today=self.today, milestones=self.milestones, sequence=self.sequence)
                 self.sheets.append(sheet)
             notice = Notice(kind=draft.kind, run_date=self.today, to=draft.to, cc=cc,
                             recipient_name=draft.recipient_name, unit_id=draft.unit_id, items=named,
