@@ -441,6 +441,29 @@ def bench_replay(rows: list[dict[str, Any]], scratch: Path, start: str, end: str
     rows.append(row)
 
 
+SCALE_TARGET = 12.0  # #13: 2,000,000 entries within 12× the 200,000 figures
+
+
+def scale_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each synthetic step measured at both national sizes: its 2,000,000-entry seconds ÷ its
+    200,000-entry seconds, in the same run (the floors' own growth beside duban's, no target)."""
+    sized = {(r["section"], r["backend"], r.get("size")): r for r in rows
+             if r["section"].startswith("synthetic") and r.get("seconds") and not r.get("timed_out")}
+    out = []
+    for (section, backend, size), large in sized.items():
+        small = sized.get((section, backend, "national"))
+        if size != "national-x10" or small is None:
+            continue
+        ratio = large["seconds"] / small["seconds"]
+        row: dict[str, Any] = {"section": "scale 10×", "case": section.removeprefix("synthetic "),
+                               "backend": backend, "ratio": round(ratio, 1),
+                               "note": f"{large['seconds']:.2f} s ÷ {small['seconds']:.2f} s"}
+        if not section.endswith("floor"):
+            row.update(target=f"≤ {SCALE_TARGET:g}×", met=ratio <= SCALE_TARGET)
+        out.append(row)
+    return out
+
+
 # -- machine and output ----------------------------------------------------------------------
 def machine(pg: str | None) -> dict[str, Any]:
     info: dict[str, Any] = {"nproc": os.cpu_count(), "python": platform.python_version(),
@@ -522,8 +545,12 @@ def main(argv: list[str] | None = None) -> int:
             sizes = args.sizes.split(",")
         if "synthetic" not in args.skip:
             for size in sizes:
+                first = len(rows)
                 bench_synthetic(rows, scratch, size, backends, args.pg, tuple(args.ops.split(",")),
                                 args.step_timeout)
+                for row in rows[first:]:
+                    row["size"] = size
+            rows.extend(scale_rows(rows))
         if "delivery" not in args.skip:
             bench_delivery(rows, scratch, count)
         if "replay" not in args.skip:

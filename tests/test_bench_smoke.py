@@ -95,3 +95,26 @@ def test_prefect_rounds_start_from_the_ledger_init_left(tmp_path: Path) -> None:
         assert [v for (v,) in again.execute("SELECT v FROM t")] == ["init"]
     assert not (var / "outbox").exists()
     assert (var / "cache").is_dir()  # the compiled templates stay
+
+
+def test_scale_rows_divide_each_step_at_ten_times_by_the_same_step_at_national_size() -> None:
+    from bench.run import scale_rows
+
+    rows = [
+        {"section": "synthetic sweep", "backend": "sqlite", "size": "national", "seconds": 2.0},
+        {"section": "synthetic sweep", "backend": "sqlite", "size": "national-x10", "seconds": 26.0},
+        {"section": "synthetic sweep floor", "backend": "sqlite", "size": "national", "seconds": 1.0},
+        {"section": "synthetic sweep floor", "backend": "sqlite", "size": "national-x10", "seconds": 11.0},
+        {"section": "synthetic digest", "backend": "postgresql", "size": "national", "seconds": 4.0},
+        {"section": "synthetic digest", "backend": "postgresql", "size": "national-x10", "seconds": 40.0},
+        {"section": "synthetic evaluate", "backend": "sqlite", "size": "national-x10", "seconds": 9.0},
+        {"section": "synthetic sync", "backend": "sqlite", "size": "national", "seconds": 3.0},
+        {"section": "synthetic sync", "backend": "sqlite", "size": "national-x10", "timed_out": True},
+        {"section": "delivery", "backend": "sqlite", "seconds": 5.0},
+    ]
+    scaled = {(r["case"], r["backend"]): r for r in scale_rows(rows)}
+    # Only steps measured at both sizes (and finished) get a row.
+    assert set(scaled) == {("sweep", "sqlite"), ("sweep floor", "sqlite"), ("digest", "postgresql")}
+    assert scaled["sweep", "sqlite"]["ratio"] == 13.0 and scaled["sweep", "sqlite"]["met"] is False
+    assert scaled["digest", "postgresql"]["ratio"] == 10.0 and scaled["digest", "postgresql"]["met"] is True
+    assert "met" not in scaled["sweep floor", "sqlite"]  # a floor's growth is shown, not judged
