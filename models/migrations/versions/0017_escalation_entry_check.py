@@ -9,6 +9,10 @@ its ledger entry row for it: a third of the server's work in a national catch-up
 * the entry stays: ledger entries are never deleted (they are archived), which a trigger
   now enforces for every entry, with or without escalation rows.
 
+On SQLite a later batch migration of ``ledger_entry`` recreates the table, which drops its
+triggers: such a migration must create them again (``tests/test_sweep_storage.py`` checks
+them on the newest schema).
+
 Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-01 14:40:00
