@@ -433,9 +433,24 @@ def insert_escalations(session: Session, rows: list[EscalationRow], *, fired_on:
         if dialect.name == "postgresql":
             copy_escalations(cursor, values)
         else:
+            ids = json.dumps(sorted({row[0] for row in values}))
+            cursor.execute(_UNKNOWN_ENTRIES.format(ids="j.value", source="json_each(?) j"), (ids,))
+            refuse_unknown_entries([entry_id for (entry_id,) in cursor.fetchall()])
             cursor.executemany(escalation_insert_sql("?"), values)
     finally:
         cursor.close()
+
+
+# Escalation rows name their ledger entry without a foreign key (migration 0017): a batch is
+# checked at once before it goes in (what the key checked row by row, on PostgreSQL taking a
+# lock on each entry's row), and a trigger keeps entries from being deleted.
+_UNKNOWN_ENTRIES = "SELECT {ids} FROM {source} LEFT JOIN ledger_entry e ON e.id = {ids} WHERE e.id IS NULL LIMIT 5"
+
+
+def refuse_unknown_entries(unknown: Sequence[int]) -> None:
+    """Raise if escalation rows about to be written name ledger entries that do not exist."""
+    if unknown:
+        raise ValueError(f"escalation rows for ledger entries that do not exist: {sorted(unknown)}")
 
 
 def escalation_values(session: Session, rows: list[EscalationRow], *, fired_on: dt.date,
@@ -523,6 +538,8 @@ def copy_escalations(cursor: Any, values: list[tuple[Any, ...]]) -> None:
     with cursor.copy(f"COPY {_BATCH} (ord, {columns}) FROM STDIN") as copy:
         for at in range(0, len(lines), 10_000):
             copy.write("".join(lines[at:at + 10_000]))
+    cursor.execute(_UNKNOWN_ENTRIES.format(ids="b.entry_id", source=f"{_BATCH} b"))
+    refuse_unknown_entries([entry_id for (entry_id,) in cursor.fetchall()])
     cursor.execute("SELECT set_config('work_mem', %s, true)", (_BATCH_WORK_MEM,))
     cursor.execute(f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
                    f"SELECT entry_id, rung_id, kind, %s, %s, recipients, message_key FROM {_BATCH} ORDER BY ord "

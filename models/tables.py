@@ -154,8 +154,10 @@ class Escalation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("entry_id", "rung_id", name="uq_escalation_entry_rung"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    # No index of its own: uq_escalation_entry_rung begins with it (migration 0016).
-    entry_id: int = Field(foreign_key="ledger_entry.id")
+    # No index of its own: uq_escalation_entry_rung begins with it (migration 0016).  No
+    # foreign key either (0017): the sweep checks each batch of rows against ledger_entry at
+    # once, and a trigger keeps ledger entries from being deleted.
+    entry_id: int
     rung_id: str = Field(max_length=64)
     kind: str = Field(max_length=16)  # remind | chase | supervise | interview
     fired_on: dt.date = Field(index=True)

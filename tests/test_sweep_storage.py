@@ -194,7 +194,6 @@ def test_outbox_rows_pipelined_on_postgresql_match_the_statement(workdir, db_url
 def test_escalations_written_beside_the_caller_raise_in_the_caller(synced, db_url: str) -> None:
     """The rows written in a thread while the sweep builds its outbox rows: their error
     reaches the caller at finish(), and the rows that went in are those given."""
-    import psycopg
 
     with session_scope() as session:
         entry = session.execute(text("SELECT min(id) FROM ledger_entry")).scalar_one()
@@ -204,9 +203,38 @@ def test_escalations_written_beside_the_caller_raise_in_the_caller(synced, db_ur
         assert session.execute(text("SELECT entry_id, rung_id FROM escalation")).all() == [(entry, "remind-1")]
         bad = EscalationWriter(session, [(-1, "remind-1", "remind", [], None)], fired_on=dt.date(2024, 7, 8))
         bad.wait()
-        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        with pytest.raises(ValueError, match=r"ledger entries that do not exist: \[-1\]"):
             bad.finish()
         session.rollback()
+
+
+def test_escalation_rows_for_unknown_entries_are_refused_whole(synced, db_url: str) -> None:
+    """Without a foreign key (migration 0017) a batch naming an entry that does not exist is
+    refused before any of its rows goes in, on both backends."""
+    from models.sweep import insert_escalations
+
+    with session_scope() as session:
+        entry = session.execute(text("SELECT min(id) FROM ledger_entry")).scalar_one()
+        rows = [(entry, "remind-1", "remind", ["a@x.test"], None), (10**9, "remind-1", "remind", [], None),
+                (-5, "overdue", "chase", [], None)]
+        with pytest.raises(ValueError, match=r"do not exist: \[-5, 1000000000\]"):
+            insert_escalations(session, rows, fired_on=dt.date(2024, 7, 8), created_at=dt.datetime.now(dt.UTC))
+        assert session.execute(text("SELECT count(*) FROM escalation")).scalar_one() == 0
+        session.rollback()
+
+
+def test_ledger_entries_cannot_be_deleted_or_renumbered(synced, db_url: str) -> None:
+    """Escalation rows rely on their entry staying (migration 0017's trigger): a delete or a
+    change of id is refused with a message that says to archive; other updates go through."""
+    from sqlalchemy.exc import DBAPIError
+
+    for statement in ("DELETE FROM ledger_entry WHERE id = (SELECT min(id) FROM ledger_entry)",
+                      "UPDATE ledger_entry SET id = id + 1000000 WHERE id = (SELECT max(id) FROM ledger_entry)"):
+        with session_scope() as session, pytest.raises(DBAPIError, match="台账条目不能删除（可归档）"):
+            session.execute(text(statement))
+    with session_scope() as session:
+        session.execute(text("UPDATE ledger_entry SET status = 'waived' WHERE id = (SELECT min(id) FROM ledger_entry)"))
+        assert session.execute(text("SELECT count(*) FROM ledger_entry WHERE status = 'waived'")).scalar_one() == 1
 
 
 def test_escalation_rows_are_handed_over_before_the_notices_are_built(synced, monkeypatch) -> None:
