@@ -217,20 +217,20 @@ def bench_prefect_overhead(rows: list[dict[str, Any]], scratch: Path) -> None:
                     raise RuntimeError("duban api did not start")
                 time.sleep(0.2)
         pristine = keep_ledger(folder / "var")
+        commands = (*((name, [duban, *args]) for name, args in PREFECT_COMMANDS),
+                    ("bare Prefect flow", [sys.executable, "-c", BARE_FLOW]),
+                    ("bare Prefect flow, heartbeats", [sys.executable, "-c", BARE_FLOW_HEARTBEATS]))
         try:
             # Two rounds on the same fresh ledger, the faster of each command kept: the first
             # command after ``duban api`` starts paid ~0.8 s of the server's own warming up
             # (measured: ``duban run`` 3.7 s then 2.9 s), which the bare flow, run last, never did.
             for _ in range(PREFECT_ROUNDS):
                 restore_ledger(folder / "var", pristine)
-                for name, command in (*((name, [duban, *args]) for name, args in PREFECT_COMMANDS),
-                                      ("bare Prefect flow", [sys.executable, "-c", BARE_FLOW]),
-                                      ("bare Prefect flow, heartbeats", [sys.executable, "-c", BARE_FLOW_HEARTBEATS])):
+                for name, command in commands:
                     result = timed_command(command, env, folder)
                     if (name, mode) not in results or result["seconds"] < results[(name, mode)]["seconds"]:
                         results[(name, mode)] = result
-            for name in (*(name for name, _ in PREFECT_COMMANDS), "bare Prefect flow",
-                         "bare Prefect flow, heartbeats"):
+            for name, _ in commands:
                 rows.append({"section": "Prefect per command", "case": f"{name}, {mode}",
                              "backend": "sqlite", **results[(name, mode)]})
         finally:

@@ -354,8 +354,8 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
                                     undelivered=undelivered)
     if attach_sheets:
         result.notices = [replace(n, sheet_attached=True) if n.sheet else n for n in result.notices]
-    order = {unit_id: i for i, unit_id in enumerate(plan.units)}  # list.index per sheet was quadratic
-    result.sheets = sorted(router.sheets, key=lambda sheet: order.get(sheet.unit_id, len(order)))
+    sequence = router.sequence  # the plan's order of units, as the sheets' numbers follow it
+    result.sheets = sorted(router.sheets, key=lambda sheet: sequence.get(sheet.unit_id, len(sequence) + 1))
     result.undeliverable = sorted(router.undeliverable)
     result.fired = firings
     return result

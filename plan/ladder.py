@@ -257,8 +257,8 @@ class Router:
         self.milestones = {m.id: m for m in plan.milestones()}
         self.sequence = unit_sequence(plan)
         self.undeliverable: set[str] = set()
-        # id(firing) → its NoticeItem, for the firings that won a place in the last notices()
-        # call's messages (its firings must outlive the use of this).
+        # id(firing) → its NoticeItem, for the firings that won a place in the messages of the
+        # last build() (its firings must outlive the use of this).
         self.item_of: dict[int, NoticeItem] = {}
         # id(firing) → (the key of the message that told its unit, else the first that told
         # anyone; every address told), for the firings last routed that won a place.
