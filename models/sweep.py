@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -510,37 +510,37 @@ SQLITE_BATCH_ROWS = 10_000
 
 @dataclass(frozen=True)
 class SqliteBatch:
-    """One SQLite insert's parameters: the run date and creation time as stored, and the rows
-    as JSON arrays of at most :data:`SQLITE_BATCH_ROWS` rows."""
+    """One SQLite insert: the run date and creation time as stored, and the rows, turned
+    into JSON arrays of at most :data:`SQLITE_BATCH_ROWS` rows as they go in (by the writer's
+    thread, so the caller does not wait for it, and only one array is held at a time)."""
 
     fired_on: str
     created_at: str
-    chunks: tuple[str, ...]
+    rows: list[EscalationRow]
+    recipients_of: Callable[[list[str]], Any]
+
+    def chunks(self) -> Iterator[str]:
+        recipients_of = self.recipients_of
+        for at in range(0, len(self.rows), SQLITE_BATCH_ROWS):
+            yield dumps([(entry_id, rung_id, kind, recipients_of(recipients), message_key)
+                         for entry_id, rung_id, kind, recipients, message_key in self.rows[at:at + SQLITE_BATCH_ROWS]])
 
 
 def escalation_batch(session: Session, rows: list[EscalationRow], *, fired_on: dt.date,
                      created_at: dt.datetime) -> SqliteBatch:
     """``rows`` as :func:`insert_escalations_sqlite` takes them (SQLite)."""
     day, now, recipients_of = _converters(session, fired_on=fired_on, created_at=created_at)
-    return SqliteBatch(day, now, tuple(
-        dumps([(entry_id, rung_id, kind, recipients_of(recipients), message_key)
-               for entry_id, rung_id, kind, recipients, message_key in rows[at:at + SQLITE_BATCH_ROWS]])
-        for at in range(0, len(rows), SQLITE_BATCH_ROWS)))
+    return SqliteBatch(day, now, rows, recipients_of)
 
 
 def insert_escalations_sqlite(cursor: Any, batch: SqliteBatch) -> None:
     """SQLite: insert ``batch`` in its rows' order, skipping the (entry, rung) pairs already
     recorded; refused whole, before any row goes in, if a row names an unknown entry.  A
-    statement per chunk, no Python per row."""
-    entry_id = "json_extract(j.value, '$[0]')"
-    unknown: list[int] = []
-    for chunk in batch.chunks:
-        if len(unknown) >= 5:  # as many as the message names on PostgreSQL
-            break
-        cursor.execute(_UNKNOWN_ENTRIES.format(ids=entry_id, source="json_each(?) j"), (chunk,))
-        unknown.extend(found for (found,) in cursor.fetchall() if found not in unknown)
-    refuse_unknown_entries(unknown)
-    for chunk in batch.chunks:
+    statement per array of rows, no Python per row but making the arrays."""
+    ids = json.dumps(sorted({row[0] for row in batch.rows}))
+    cursor.execute(_UNKNOWN_ENTRIES.format(ids="j.value", source="json_each(?) j"), (ids,))
+    refuse_unknown_entries([found for (found,) in cursor.fetchall()])
+    for chunk in batch.chunks():
         cursor.execute(_SQLITE_INSERT, (batch.fired_on, batch.created_at, chunk))
 
 
