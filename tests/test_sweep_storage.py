@@ -201,16 +201,25 @@ def test_outbox_rows_pipelined_on_postgresql_match_the_statement(workdir, db_url
         assert outbox.queue(session, rows) == []
 
 
-def test_escalations_written_beside_the_caller_raise_in_the_caller(synced, db_url: str) -> None:
+def test_escalations_written_beside_the_caller_raise_in_the_caller(synced, db_url: str, monkeypatch) -> None:
     """The rows written in a thread while the sweep builds its outbox rows (both backends):
     their error reaches the caller at finish(), and the rows that went in are those given."""
+    import threading
 
+    import models.sweep
+
+    writers: list[int] = []
+    for name in ("copy_escalations", "insert_escalations_sqlite"):
+        write = getattr(models.sweep, name)
+        monkeypatch.setattr(models.sweep, name, lambda *args, write=write: (
+            writers.append(threading.get_ident()), write(*args))[1])
     with session_scope() as session:
         entry = session.execute(text("SELECT min(id) FROM ledger_entry")).scalar_one()
         good = EscalationWriter(session, [(entry, "remind-1", "remind", ["a@x.test"], None)],
                                 fired_on=dt.date(2024, 7, 8))
         good.finish()
         assert session.execute(text("SELECT entry_id, rung_id FROM escalation")).all() == [(entry, "remind-1")]
+        assert len(writers) == 1 and writers[0] != threading.get_ident()  # not in the caller's thread
         bad = EscalationWriter(session, [(-1, "remind-1", "remind", [], None)], fired_on=dt.date(2024, 7, 8))
         bad.wait()
         with pytest.raises(ValueError, match=r"ledger entries that do not exist: \[-1\]"):
