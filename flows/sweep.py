@@ -44,8 +44,8 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
         writers.append(EscalationWriter(session, escalations, fired_on=today))
 
     with gc_paused():  # the allocation-heavy part: firings, notices, their rows
-        # On PostgreSQL the server inserts the escalation rows while the notices and their
-        # outbox rows are built (the rows are known once the firings are routed).
+        # The database inserts the escalation rows while the notices and their outbox rows
+        # are built (the rows are known once the firings are routed).
         try:
             result = fire_rungs(session, plan=plan, today=today, lock=lock, unmatched=unmatched,
                                 undelivered=undelivered, attach_sheets=sheet_writer is not None,

@@ -1,8 +1,8 @@
 """The sweep's fast paths store exactly what the ORM path stores.
 
-The catch-up sweep writes escalation rows through the SQLite driver's ``executemany``
-(SQLAlchemy's per-row parameter processing cost more than the insert) and through ``COPY``
-on PostgreSQL; the text in the database must not depend on which path wrote it.  The
+The catch-up sweep writes escalation rows past SQLAlchemy (its per-row parameter processing
+cost more than the insert): as JSON arrays read by ``json_each`` on SQLite, by ``COPY`` on
+PostgreSQL; the text in the database must not depend on which path wrote it.  The
 migration check reads the heads from the migration files; they must be alembic's heads.
 """
 
@@ -21,9 +21,11 @@ from models.locks import upsert
 from models.sweep import (
     EscalationWriter,
     copy_escalations,
+    escalation_batch,
     escalation_insert_sql,
     escalation_values,
     insert_escalations,
+    insert_escalations_sqlite,
 )
 from models.tables import Escalation, LedgerEntry, OutboxMessage
 from tests.conftest import PG_URL
@@ -85,42 +87,52 @@ def _tricky_rows(entry_ids: list[int]) -> list[tuple[int, str, str, list[str], s
     return rows
 
 
-@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-@pytest.mark.skipif(not PG_URL, reason="needs DUBAN_TEST_DATABASE_URL")
-def test_escalations_copied_on_postgresql_match_executemany(synced, db_url: str) -> None:
-    """The COPY path (PostgreSQL) stores what ``executemany`` stores, in the same order,
-    and skips the pairs already recorded as the INSERT's ON CONFLICT does."""
+def test_escalation_batches_match_executemany(synced, db_url: str, monkeypatch) -> None:
+    """The batch paths (``COPY`` on PostgreSQL, JSON arrays read by ``json_each`` on SQLite)
+    store what ``executemany`` of the one-row INSERT stores, in the same order, and skip the
+    pairs already recorded as its ON CONFLICT does."""
+    monkeypatch.setattr("models.sweep.SQLITE_BATCH_ROWS", 5)  # the 25 rows in several arrays
     fired_on = dt.date(2024, 2, 29)
     created_at = dt.datetime(2024, 7, 8, 9, 2, 3, 456789, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    read = text("SELECT id, entry_id, rung_id, kind, fired_on, created_at, recipients::text, message_key"
-                " FROM escalation ORDER BY id")
+    postgresql = db_url.startswith("postgresql")
+    placeholder = "%s" if postgresql else "?"
+    read = text("SELECT id, entry_id, rung_id, kind, fired_on, created_at, "
+                f"{'recipients::text' if postgresql else 'recipients'}, message_key FROM escalation ORDER BY id")
     stored: dict[str, list[tuple[object, ...]]] = {}
     with session_scope() as session:
         ids = list(session.execute(text("SELECT id FROM ledger_entry ORDER BY id LIMIT 12")).scalars())
         # Reversed and interleaved: the ids must follow the rows' order, not the entries'.
         rows = _tricky_rows(ids[::-1])
         already = rows[3]
-        for how in ("executemany", "copy"):
+        for how in ("executemany", "batch"):
             with session.begin_nested() as nested:
                 cursor = session.connection().connection.cursor()
                 first = escalation_values(session, [already], fired_on=fired_on, created_at=created_at)
-                cursor.execute(escalation_insert_sql("%s"), first[0])
-                values = escalation_values(session, [*rows, rows[0]], fired_on=fired_on, created_at=created_at)
-                if how == "copy":
-                    copy_escalations(cursor, values)
+                cursor.execute(escalation_insert_sql(placeholder), first[0])
+                given = [*rows, rows[0]]
+                if how == "executemany":
+                    cursor.executemany(escalation_insert_sql(placeholder),
+                                       escalation_values(session, given, fired_on=fired_on, created_at=created_at))
+                elif postgresql:
+                    copy_escalations(cursor, escalation_values(session, given, fired_on=fired_on,
+                                                               created_at=created_at))
                 else:
-                    cursor.executemany(escalation_insert_sql("%s"), values)
+                    insert_escalations_sqlite(cursor, escalation_batch(session, given, fired_on=fired_on,
+                                                                       created_at=created_at))
                 found = session.execute(read).all()
                 stored[how] = [tuple(row[1:]) for row in found]
                 # Ids in the rows' order: the recorded pair first, then the others as given.
                 assert [row[0] for row in found] == sorted(row[0] for row in found)
                 nested.rollback()
         assert session.execute(text("SELECT count(*) FROM escalation")).scalar() == 0
-    assert stored["copy"] == stored["executemany"]
-    assert len(stored["copy"]) == len(rows)
-    assert [row[:2] for row in stored["copy"]] == [already[:2], *(r[:2] for r in rows if r != already)]
-    assert stored["copy"][0][3:5] == (fired_on, created_at)
-    texts = {row[1]: (row[2], row[5], row[6]) for row in stored["copy"]}
+    assert stored["batch"] == stored["executemany"]
+    assert len(stored["batch"]) == len(rows)
+    assert [row[:2] for row in stored["batch"]] == [already[:2], *(r[:2] for r in rows if r != already)]
+    # As each backend stores a date and a time (SQLite: SQLAlchemy's text, in UTC).
+    when = (fired_on, created_at) if postgresql else ("2024-02-29", "2024-07-08 01:02:03.456789")
+    assert stored["batch"][0][3:5] == when
+    # The JSON column's text: PostgreSQL's own, SQLAlchemy's json.dumps on SQLite (ASCII).
+    texts = {row[1]: (row[2], row[5], row[6]) for row in stored["batch"]}
     for n, value in enumerate(TRICKY):
         recipients = [value, f"名 <{n}@x.test>"]
         assert texts[f"r{n}{value}"] == (f"k{value}"[:16], json.dumps(recipients), value)
@@ -131,7 +143,7 @@ def test_escalations_copied_on_postgresql_match_executemany(synced, db_url: str)
             insert_escalations(session, rows, fired_on=fired_on, created_at=created_at)
     with session_scope() as session:
         assert [tuple(row[1:]) for row in session.execute(read)] == [
-            (r[0], r[1], r[2], fired_on, created_at, json.dumps(r[3]), r[4]) for r in rows]
+            (r[0], r[1], r[2], *when, json.dumps(r[3]), r[4]) for r in rows]
 
 
 def _tricky_messages() -> list[dict[str, object]]:
@@ -189,18 +201,25 @@ def test_outbox_rows_pipelined_on_postgresql_match_the_statement(workdir, db_url
         assert outbox.queue(session, rows) == []
 
 
-@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-@pytest.mark.skipif(not PG_URL, reason="needs DUBAN_TEST_DATABASE_URL")
-def test_escalations_written_beside_the_caller_raise_in_the_caller(synced, db_url: str) -> None:
-    """The rows written in a thread while the sweep builds its outbox rows: their error
-    reaches the caller at finish(), and the rows that went in are those given."""
+def test_escalations_written_beside_the_caller_raise_in_the_caller(synced, db_url: str, monkeypatch) -> None:
+    """The rows written in a thread while the sweep builds its outbox rows (both backends):
+    their error reaches the caller at finish(), and the rows that went in are those given."""
+    import threading
 
+    import models.sweep
+
+    writers: list[int] = []
+    for name in ("copy_escalations", "insert_escalations_sqlite"):
+        write = getattr(models.sweep, name)
+        monkeypatch.setattr(models.sweep, name, lambda *args, write=write: (
+            writers.append(threading.get_ident()), write(*args))[1])
     with session_scope() as session:
         entry = session.execute(text("SELECT min(id) FROM ledger_entry")).scalar_one()
         good = EscalationWriter(session, [(entry, "remind-1", "remind", ["a@x.test"], None)],
                                 fired_on=dt.date(2024, 7, 8))
         good.finish()
         assert session.execute(text("SELECT entry_id, rung_id FROM escalation")).all() == [(entry, "remind-1")]
+        assert len(writers) == 1 and writers[0] != threading.get_ident()  # not in the caller's thread
         bad = EscalationWriter(session, [(-1, "remind-1", "remind", [], None)], fired_on=dt.date(2024, 7, 8))
         bad.wait()
         with pytest.raises(ValueError, match=r"ledger entries that do not exist: \[-1\]"):
@@ -208,10 +227,13 @@ def test_escalations_written_beside_the_caller_raise_in_the_caller(synced, db_ur
         session.rollback()
 
 
-def test_escalation_rows_for_unknown_entries_are_refused_whole(synced, db_url: str) -> None:
+def test_escalation_rows_for_unknown_entries_are_refused_whole(synced, db_url: str, monkeypatch) -> None:
     """Without a foreign key (migration 0017) a batch naming an entry that does not exist is
-    refused before any of its rows goes in, on both backends."""
+    refused before any of its rows goes in, on both backends (on SQLite, also when the
+    unknown entries are in a later array than a known one)."""
     from models.sweep import insert_escalations
+
+    monkeypatch.setattr("models.sweep.SQLITE_BATCH_ROWS", 1)
 
     with session_scope() as session:
         entry = session.execute(text("SELECT min(id) FROM ledger_entry")).scalar_one()
