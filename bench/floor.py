@@ -130,10 +130,10 @@ def floor_sweep(connection: Any, *, plan: Plan, today: dt.date, placeholder: str
         to = coordinator if kind == "coordinator" else leadership if kind == "leadership" else emails.get(group, [])
         if not to:
             continue
-        key = f"{kind}|{to[0]}|{today}|" + "+".join(sorted({i[4] for i in items}))
-        message_id = f"<floor.{hashlib.sha256(key.encode()).hexdigest()[:24]}@bench.invalid>"
-        rows.append((key, message_id, kind, day_param, group if kind == "unit" else None, plan.meta.mailbox,
-                     json.dumps(to), "[]", key, json.dumps(items, ensure_ascii=False, separators=(",", ":")),
+        message_key = f"{kind}|{to[0]}|{today}|" + "+".join(sorted({i[4] for i in items}))
+        message_id = f"<floor.{hashlib.sha256(message_key.encode()).hexdigest()[:24]}@bench.invalid>"
+        rows.append((message_key, message_id, kind, day_param, group if kind == "unit" else None, plan.meta.mailbox,
+                     json.dumps(to), "[]", message_key, json.dumps(items, ensure_ascii=False, separators=(",", ":")),
                      now, now))
     cursor.executemany(OUTBOX.format(p=p), rows)
     connection.commit()

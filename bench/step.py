@@ -52,7 +52,7 @@ def op_sweep(args: argparse.Namespace) -> dict[str, Any]:
     plan = load_plan(args.plan)
     migrate(get_engine())
 
-    server: list[float] = []
+    server: list[float | None] = []  # the backend's CPU before and after (None on SQLite)
 
     def sweep() -> Any:
         with session_scope() as session:
@@ -67,9 +67,15 @@ def op_sweep(args: argparse.Namespace) -> dict[str, Any]:
     cpu = time.process_time() - cpu
     # On PostgreSQL much of the work is the server's: its backend's CPU is reported beside ours.
     return {"seconds": seconds, "cpu_seconds": round(cpu, 2),
-            "server_cpu_seconds": round(server[1] - server[0], 2) if None not in server else None,
+            "server_cpu_seconds": server_cpu(server),
             "entries_checked": result.entries_checked, "escalations": result.escalations,
             "queued": len(result.queued)}
+
+
+def server_cpu(readings: list[float | None]) -> float | None:
+    """The backend's CPU seconds between the two readings (None on SQLite)."""
+    before, after = readings
+    return round(after - before, 2) if before is not None and after is not None else None
 
 
 def backend_pid(session: Any) -> int | None:
