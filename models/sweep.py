@@ -370,10 +370,10 @@ class EscalationWriter:
     waits, while the caller builds the outbox rows (pure Python, no database).  On
     PostgreSQL the server does the work in its own process; on SQLite the rows go in by a
     statement per 10,000 (:func:`insert_escalations_sqlite`), each one call into SQLite,
-    during which the thread holds no GIL.  The thread uses the session's DB-API connection alone (psycopg's
-    connections are thread-safe; SQLAlchemy opens a SQLite file with ``check_same_thread``
-    off, and the caller leaves the connection alone meanwhile): :meth:`finish` must be
-    called before the session is used again.
+    during which the thread holds no GIL.  The thread uses the session's DB-API connection
+    alone (psycopg's connections are thread-safe; SQLAlchemy opens a SQLite file with
+    ``check_same_thread`` off, and the caller leaves the connection alone meanwhile):
+    :meth:`finish` must be called before the session is used again.
     """
 
     def __init__(self, session: Session, rows: list[EscalationRow], *, fired_on: dt.date) -> None:
@@ -542,13 +542,6 @@ def insert_escalations_sqlite(cursor: Any, batch: SqliteBatch) -> None:
     refuse_unknown_entries([found for (found,) in cursor.fetchall()])
     for chunk in batch.chunks():
         cursor.execute(_SQLITE_INSERT, (batch.fired_on, batch.created_at, chunk))
-
-
-def escalation_insert_sql(placeholder: str) -> str:
-    """The one-row INSERT that ``executemany`` repeats (``placeholder``: ``?`` or ``%s``)."""
-    return (f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
-            f"VALUES ({', '.join(placeholder for _ in ESCALATION_COLUMNS)}) "
-            "ON CONFLICT (entry_id, rung_id) DO NOTHING")
 
 
 # A scratch table with escalation's own column types (so COPY parses and checks each value

@@ -19,10 +19,10 @@ from models import outbox
 from models.db import _script_heads, get_engine, head_revisions, session_scope
 from models.locks import upsert
 from models.sweep import (
+    ESCALATION_COLUMNS,
     EscalationWriter,
     copy_escalations,
     escalation_batch,
-    escalation_insert_sql,
     escalation_values,
     insert_escalations,
     insert_escalations_sqlite,
@@ -31,6 +31,14 @@ from models.tables import Escalation, LedgerEntry, OutboxMessage
 from tests.conftest import PG_URL
 
 CREATED = dt.datetime(2024, 7, 8, 1, 2, 3, 456789, tzinfo=dt.UTC)
+
+
+def escalation_insert_sql(placeholder: str) -> str:
+    """The one-row INSERT that ``executemany`` repeats (``placeholder``: ``?`` or ``%s``): the
+    plain path the sweep's batch paths must store exactly as."""
+    return (f"INSERT INTO escalation ({', '.join(ESCALATION_COLUMNS)}) "
+            f"VALUES ({', '.join(placeholder for _ in ESCALATION_COLUMNS)}) "
+            "ON CONFLICT (entry_id, rung_id) DO NOTHING")
 
 
 def _rows(entry_ids: list[int]) -> list[dict[str, object]]:
