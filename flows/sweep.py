@@ -18,6 +18,7 @@ from sqlmodel import Session
 from flows.gc_pause import gc_paused
 from models.outbox import queue
 from models.sweep import EscalationRow, EscalationWriter, SweepResult, fire_rungs
+from models.sweep_basis import BasisRows
 from notifications.attachments import freeze, plan_attachment
 from notifications.compose import default_sender, outbox_row
 from plan.model import Plan
@@ -40,8 +41,8 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     """
     writers: list[EscalationWriter] = []
 
-    def start_writing(escalations: list[EscalationRow]) -> None:
-        writers.append(EscalationWriter(session, escalations, fired_on=today))
+    def start_writing(escalations: list[EscalationRow], basis: BasisRows | None) -> None:
+        writers.append(EscalationWriter(session, escalations, basis, fired_on=today))
 
     with gc_paused():  # the allocation-heavy part: firings, notices, their rows
         # The database inserts the escalation rows while the notices and their outbox rows

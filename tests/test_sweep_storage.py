@@ -284,7 +284,7 @@ def test_escalation_rows_are_handed_over_before_the_notices_are_built(synced, mo
     handed: list = []
     with session_scope() as session:
         result = fire_rungs(session, plan=synced, today=dt.date(2024, 7, 8),
-                            writer=lambda rows: (events.append("rows"), handed.extend(rows)))
+                            writer=lambda rows, basis: (events.append("rows"), handed.extend(rows)))
         session.rollback()
     assert events == ["rows", "build"]
     assert len(handed) == result.escalations > 0
