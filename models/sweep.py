@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -165,8 +166,8 @@ def open_candidates(session: Session, *, today: dt.date, horizon: dt.date,
     postgresql = session.connection().dialect.name == "postgresql"
     sql = (CANDIDATES_SQL + (UNVOUCHED_SQL.format(enforceable=ENFORCEABLE_SQL) if unvouched else "")
            + (pending.sql(params, postgresql=postgresql) if pending else ""))
-    if pending and postgresql:
-        # In entry order, as PostgreSQL's scan returns them without the subqueries: escalation
+    if (pending or unvouched) and postgresql:
+        # In entry order, as PostgreSQL's scan returns them without the filters: escalation
         # rows are inserted (and numbered) in the order their entries are read.
         sql += " ORDER BY e.id"
     dates = IsoDates()
@@ -280,7 +281,7 @@ def rules_fingerprint(session: Session, plan: Plan) -> str:
 def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = True,
                unmatched: Sequence[UnmatchedFile] = (), undelivered: Sequence[UndeliveredMail] = (),
                attach_sheets: bool = False,
-               writer: Callable[[list[EscalationRow], BasisRows | None], object] | None = None) -> SweepResult:
+               writer: SweepWriter | None = None) -> SweepResult:
     """Fire due rungs as of ``today``: record the escalation rows and return the notices.
 
     The caller queues the notices (``flows.sweep.run_sweep``) in the same transaction and
@@ -289,11 +290,12 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     is due; so is ``undelivered`` (mail the server refused for good).  With
     ``attach_sheets`` each 督办 notice says its printable 督办单 travels with it.
 
-    The escalation rows are known once the firings are routed, before the notices are built:
-    they are written then, with the examined entries' basis rows (models.sweep_basis), by
-    ``writer`` when given (``flows.sweep`` hands them to an :class:`EscalationWriter`, so the
-    database inserts them while the notices are built), else here.  After handing the rows
-    to ``writer`` this does not touch the session again.
+    The examined entries' basis rows (models.sweep_basis) are known once the entries are
+    read, the escalation rows once the firings are routed, before the notices are built:
+    each is handed to ``writer`` then (``flows.sweep`` gives a threaded :class:`SweepWriter`,
+    so the database inserts them while the firings are routed and the notices built; without
+    one they are written at once).  After handing over the basis rows this does not touch
+    the session again.
     """
     calendar = WorkCalendar(plan.calendar)
     result = SweepResult(today=today, working_day=calendar.sends_on(today))
@@ -316,14 +318,17 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     unvouched = current and mark is not None and mark.swept_on <= today
     ranges = ladder.reached_ranges() if mark is not None and not unvouched else None
     pending = None if ranges is None else Pending(tuple(ranges))
+    if mark is None or mark.swept_on <= today:  # a back-dated run (--force) leaves the mark
+        # Merged (and read, if new) now: once the writer has the connection, this does not touch it.
+        session.merge(SweepMark(name=MARK, swept_on=today, fingerprint=fingerprint, at=began))
     candidates = open_candidates(session, today=today, horizon=horizon, unvouched=unvouched, pending=pending)
     result.entries_checked = (len(candidates) if not unvouched and pending is None
                               else count_open(session, today=today, horizon=horizon))
-    firings = ladder.firings(candidates, fired_rungs(session, [c.entry_id for c in candidates]))
-    # Every entry read was examined: its basis row says so (written with the escalation rows).
-    basis = basis_rows(candidates, ladder, fresh=not current) if candidates else None
-    if mark is None or mark.swept_on <= today:  # a back-dated run (--force) leaves the mark
-        session.merge(SweepMark(name=MARK, swept_on=today, fingerprint=fingerprint, at=began))
+    fired = fired_rungs(session, [c.entry_id for c in candidates])
+    writer = writer or SweepWriter(session, fired_on=today, threaded=False)
+    if candidates:  # every entry read is examined: its basis row says so
+        writer.basis(basis_rows(candidates, ladder, fresh=not current))
+    firings = ladder.firings(candidates, fired)
     router = Router(plan, today, calendar)
     router.route(firings)
     # Each row names the message that told the unit, when one did, and every address told.
@@ -335,11 +340,7 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
         # nobody: a firing outranked in every message, or one that told nobody
         message_key, recipients = told.get(id(f), nobody)
         rows.append((entry_id, rung.id, rung.kind, recipients, message_key))
-    if rows or basis:
-        if writer is None:
-            write_sweep_rows(session, rows, basis, fired_on=today)
-        else:
-            writer(rows, basis)
+    writer.escalations(rows)
     result.notices = with_unmatched(router.build(), plan=plan, today=today, unmatched=unmatched,
                                     undelivered=undelivered)
     if attach_sheets:
@@ -351,37 +352,61 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     return result
 
 
-class EscalationWriter:
-    """The escalation rows of a sweep (and its basis rows) being written while the caller
-    goes on.
+class SweepWriter:
+    """A sweep's rows written in the order handed over: its basis rows, then its escalation
+    rows, by a thread while the caller goes on (or at once, with ``threaded`` off).
 
-    The catch-up day's insert is 123,000 rows: about half a second of SQLite's own work, and
-    seconds of the PostgreSQL server's CPU.  A thread hands the rows to the database and
-    waits, while the caller builds the outbox rows (pure Python, no database).  On
-    PostgreSQL the server does the work in its own process; on SQLite the rows go in by a
-    statement per 10,000 (:func:`insert_escalations_sqlite`), each one call into SQLite,
-    during which the thread holds no GIL.  The thread uses the session's DB-API connection
-    alone (psycopg's connections are thread-safe; SQLAlchemy opens a SQLite file with
-    ``check_same_thread`` off, and the caller leaves the connection alone meanwhile):
-    :meth:`finish` must be called before the session is used again.
+    The catch-up day's insert is 123,000 escalation rows: about half a second of SQLite's own
+    work, and seconds of the PostgreSQL server's CPU; its basis rows are 52,000.  The basis
+    rows are known once the entries are read: they go in while the firings are worked out
+    and routed.  The escalation rows go in while the notices and their outbox rows are built
+    (pure Python, no database).  On PostgreSQL the server does the work in its own process;
+    on SQLite each statement is one call into SQLite (:func:`insert_escalations_sqlite`,
+    ``models.sweep_basis``), during which the thread holds no GIL.  The thread uses the
+    session's DB-API connection alone (psycopg's connections are thread-safe; SQLAlchemy
+    opens a SQLite file with ``check_same_thread`` off, and the caller leaves the connection
+    alone meanwhile): :meth:`finish` must be called before the session is used again.  After
+    an error the later rows are not written; :meth:`finish` raises it.
     """
 
-    def __init__(self, session: Session, rows: list[EscalationRow], basis: BasisRows | None = None, *,
-                 fired_on: dt.date) -> None:
+    def __init__(self, session: Session, *, fired_on: dt.date, threaded: bool = True) -> None:
         self.error: BaseException | None = None
+        self._session = session
+        self._fired_on = fired_on
+        self._threaded = threaded
+        self._jobs: queue.SimpleQueue[Callable[[Any], None] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        if not rows and not basis:
-            return
-        write = _rows_writer(session, rows, basis, fired_on=fired_on, created_at=utcnow())
-        dbapi = session.connection().connection
-        self._thread = threading.Thread(target=self._write, args=(dbapi, write), name="escalations")
-        self._thread.start()
 
-    def _write(self, dbapi: Any, write: Callable[[Any], None]) -> None:
+    def basis(self, basis: BasisRows) -> None:
+        postgresql = self._session.connection().dialect.name == "postgresql"
+        self._submit(lambda cursor: write_basis(cursor, basis, postgresql=postgresql))
+
+    def escalations(self, rows: list[EscalationRow]) -> None:
+        if rows:
+            self._submit(_batch_writer(self._session, rows, fired_on=self._fired_on, created_at=utcnow()))
+
+    def _submit(self, job: Callable[[Any], None]) -> None:
+        dbapi = self._session.connection().connection
+        if not self._threaded:
+            self._run_one(dbapi, job)
+            if self.error is not None:
+                raise self.error
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, args=(dbapi,), name="sweep-rows")
+            self._thread.start()
+        self._jobs.put(job)
+
+    def _run(self, dbapi: Any) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self.error is None:  # after an error, nothing more goes in
+                self._run_one(dbapi, job)
+
+    def _run_one(self, dbapi: Any, job: Callable[[Any], None]) -> None:
         try:
             cursor = dbapi.cursor()
             try:
-                write(cursor)
+                job(cursor)
             finally:
                 cursor.close()
         except BaseException as error:  # handed to finish(), in the caller's thread
@@ -390,7 +415,9 @@ class EscalationWriter:
     def wait(self) -> None:
         """Wait for the rows (whether or not they went in)."""
         if self._thread is not None:
+            self._jobs.put(None)
             self._thread.join()
+            self._thread = None
 
     def finish(self) -> None:
         """Wait for the rows; raise what writing them raised."""
@@ -423,32 +450,6 @@ def insert_escalations(session: Session, rows: list[EscalationRow], *, fired_on:
         write(cursor)
     finally:
         cursor.close()
-
-
-def write_sweep_rows(session: Session, rows: list[EscalationRow], basis: BasisRows | None, *,
-                     fired_on: dt.date) -> None:
-    """Write a sweep's escalation rows and basis rows in the caller's thread."""
-    write = _rows_writer(session, rows, basis, fired_on=fired_on, created_at=utcnow())
-    cursor = session.connection().connection.cursor()
-    try:
-        write(cursor)
-    finally:
-        cursor.close()
-
-
-def _rows_writer(session: Session, rows: list[EscalationRow], basis: BasisRows | None, *, fired_on: dt.date,
-                 created_at: dt.datetime) -> Callable[[Any], None]:
-    """What writes ``rows`` and then ``basis`` on a DB-API cursor of the session's connection."""
-    escalations = _batch_writer(session, rows, fired_on=fired_on, created_at=created_at) if rows else None
-    postgresql = session.connection().dialect.name == "postgresql"
-
-    def write(cursor: Any) -> None:
-        if escalations is not None:
-            escalations(cursor)
-        if basis is not None:
-            write_basis(cursor, basis, postgresql=postgresql)
-
-    return write
 
 
 def _batch_writer(session: Session, rows: list[EscalationRow], *, fired_on: dt.date,
