@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from flows.gc_pause import gc_paused
 from models.outbox import queue
-from models.sweep import EscalationRow, EscalationWriter, SweepResult, fire_rungs
+from models.sweep import SweepResult, SweepWriter, fire_rungs
 from notifications.attachments import freeze, plan_attachment
 from notifications.compose import default_sender, outbox_row
 from plan.model import Plan
@@ -38,26 +38,20 @@ def run_sweep(session: Session, *, plan: Plan, today: dt.date, sender: str | Non
     With ``sheet_writer`` (a real run), each 督办 message carries its printable 督办单: the
     writer makes the .docx and the outbox freezes a copy, so a retry sends the same file.
     """
-    writers: list[EscalationWriter] = []
-
-    def start_writing(escalations: list[EscalationRow]) -> None:
-        writers.append(EscalationWriter(session, escalations, fired_on=today))
-
+    writer = SweepWriter(session, fired_on=today)
     with gc_paused():  # the allocation-heavy part: firings, notices, their rows
-        # The database inserts the escalation rows while the notices and their outbox rows
-        # are built (the rows are known once the firings are routed).
+        # The database inserts the basis rows while the firings are routed, and the escalation
+        # rows while the notices and their outbox rows are built.
         try:
             result = fire_rungs(session, plan=plan, today=today, lock=lock, unmatched=unmatched,
                                 undelivered=undelivered, attach_sheets=sheet_writer is not None,
-                                writer=start_writing)
+                                writer=writer)
             if result.notices:
                 sender = sender or default_sender(plan.meta.mailbox, plan.meta.issuer)
                 rows = [outbox_row(n, sender=sender) for n in result.notices]
         finally:
-            for writer in writers:
-                writer.wait()  # the session's connection is free again, whatever happened here
-        for writer in writers:
-            writer.finish()
+            writer.wait()  # the session's connection is free again, whatever happened here
+        writer.finish()
         if not result.notices:
             return result
     frozen: dict[str, list[tuple[Any, bytes]]] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ from sqlmodel import Session, col
 
 from models.db import in_code_order
 from models.locks import take_lock
+from models.sweep_basis import UNVOUCHED_SQL, BasisRows, basis_rows, drop_basis, write_basis
 from models.tables import Escalation, LedgerEntry, Milestone, OutboxMessage, SweepMark, Unit, utcnow
 from plan.errors import DubanError
 from plan.ladder import Candidate, FiredRung, Firing, Ladder, Router, earlier_rungs
@@ -92,23 +94,6 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The entries a sweep after a mark must look at: due on one of ``dues`` (a rung reached
-    since the mark) or changed since ``changed_since``.  None: every open entry."""
-
-    dues: tuple[dt.date, ...]
-    changed_since: dt.datetime
-
-    def sql(self, params: dict[str, Any]) -> str:
-        """The WHERE clause on ``e`` (ledger_entry); its parameters are added to ``params``."""
-        params["changed_since"] = self.changed_since
-        names = [f"due{n}" for n in range(len(self.dues))]
-        params.update(zip(names, self.dues, strict=True))
-        within = f"e.due IN ({', '.join('{' + n + '}' for n in names)}) OR " if names else ""
-        return f" AND ({within}e.updated_at > {{changed_since}})"
-
-
 # Whether an entry may climb above 催办: a seed/confirmed date of a reporting unit (1) or not (0).
 ENFORCEABLE_SQL = "CASE WHEN m.source = 'assumed' OR u.role = 'task-only' THEN 0 ELSE 1 END"
 _ENTRY_JOINS = "FROM ledger_entry e JOIN milestone m ON m.id = e.milestone_id LEFT JOIN unit u ON u.id = e.unit_id"
@@ -169,19 +154,20 @@ WHERE e.archived_at IS NULL AND m.archived_at IS NULL AND m.report_id IS NULL AN
 
 
 def open_candidates(session: Session, *, today: dt.date, horizon: dt.date,
-                    scope: Scope | None = None, pending: Pending | None = None) -> list[Candidate]:
-    """Entries not submitted (as of today), not waived, due by ``horizon`` (and in ``scope``,
-    and with a reached rung not recorded yet when ``pending`` is given).
+                    unvouched: bool = False, pending: Pending | None = None) -> list[Candidate]:
+    """Entries not submitted (as of today), not waived, due by ``horizon`` (and, with
+    ``unvouched``, without a basis row that vouches for them today; with ``pending``, with a
+    reached rung not recorded yet).
 
     Milestones tied to a report are left out: they follow their report's entry.  Each row
     says whether the entry is enforceable (a seed/confirmed date of a reporting unit).
     """
     params: dict[str, Any] = {"today": today, "horizon": horizon}
     postgresql = session.connection().dialect.name == "postgresql"
-    sql = (CANDIDATES_SQL + (scope.sql(params) if scope else "")
+    sql = (CANDIDATES_SQL + (UNVOUCHED_SQL.format(enforceable=ENFORCEABLE_SQL) if unvouched else "")
            + (pending.sql(params, postgresql=postgresql) if pending else ""))
-    if pending and postgresql:
-        # In entry order, as PostgreSQL's scan returns them without the subqueries: escalation
+    if (pending or unvouched) and postgresql:
+        # In entry order, as PostgreSQL's scan returns them without the filters: escalation
         # rows are inserted (and numbered) in the order their entries are read.
         sql += " ORDER BY e.id"
     dates = IsoDates()
@@ -191,7 +177,7 @@ def open_candidates(session: Session, *, today: dt.date, horizon: dt.date,
 
 
 def count_open(session: Session, *, today: dt.date, horizon: dt.date) -> int:
-    """How many entries :func:`open_candidates` returns without a scope (what a run reports
+    """How many entries :func:`open_candidates` returns without a filter (what a run reports
     as checked, whichever of them it had to read)."""
     sql = "SELECT COUNT(*) FROM (" + CANDIDATES_SQL + ") AS open_entries"
     return int(_fetch(session, sql, {"today": today, "horizon": horizon})[0][0])
@@ -274,11 +260,9 @@ def check_run_date(session: Session, *, plan: Plan, today: dt.date) -> None:
 
 
 MARK = "sweep"
-# How far before the last sweep an entry's change still sends it to be looked at again: a
-# change written (updated_at) before that sweep began may have committed after it read.
-CHANGED_MARGIN = dt.timedelta(days=1)
-# Bump when the firing rules in plan/ladder.py change: a mark left by other rules is not used.
-RULES_VERSION = "1"
+# Bump when the firing rules in plan/ladder.py change: a mark (and basis rows) left by other
+# rules is not used.  2: basis rows (models.sweep_basis) replaced the changed-since window.
+RULES_VERSION = "2"
 
 
 def rules_fingerprint(session: Session, plan: Plan) -> str:
@@ -297,7 +281,7 @@ def rules_fingerprint(session: Session, plan: Plan) -> str:
 def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = True,
                unmatched: Sequence[UnmatchedFile] = (), undelivered: Sequence[UndeliveredMail] = (),
                attach_sheets: bool = False,
-               writer: Callable[[list[EscalationRow]], object] | None = None) -> SweepResult:
+               writer: SweepWriter | None = None) -> SweepResult:
     """Fire due rungs as of ``today``: record the escalation rows and return the notices.
 
     The caller queues the notices (``flows.sweep.run_sweep``) in the same transaction and
@@ -306,10 +290,12 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     is due; so is ``undelivered`` (mail the server refused for good).  With
     ``attach_sheets`` each 督办 notice says its printable 督办单 travels with it.
 
-    The escalation rows are known once the firings are routed, before the notices are built:
-    they are written then, by ``writer`` when given (``flows.sweep`` hands them to an
-    :class:`EscalationWriter`, so the database inserts them while the notices are built),
-    else here.  After handing the rows to ``writer`` this does not touch the session again.
+    The examined entries' basis rows (models.sweep_basis) are known once the entries are
+    read, the escalation rows once the firings are routed, before the notices are built:
+    each is handed to ``writer`` then (``flows.sweep`` gives a threaded :class:`SweepWriter`,
+    so the database inserts them while the firings are routed and the notices built; without
+    one they are written at once).  After handing over the basis rows this does not touch
+    the session again.
     """
     calendar = WorkCalendar(plan.calendar)
     result = SweepResult(today=today, working_day=calendar.sends_on(today))
@@ -321,36 +307,40 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     horizon = ladder.horizon()
     began, fingerprint = utcnow(), rules_fingerprint(session, plan)
     mark = session.get(SweepMark, MARK)
-    scope = None
-    if mark is not None and mark.fingerprint == fingerprint and mark.swept_on <= today:
-        scope = Scope(tuple(ladder.dues_reaching(mark.swept_on)), mark.at - CHANGED_MARGIN)
-    # Before the first sweep (no mark) there is nothing recorded to leave out: the probes and
-    # the count of open entries would only cost (0.09 s of the national catch-up).
-    use_pending = mark is not None
-    ranges = ladder.reached_ranges() if use_pending else None
+    current = mark is not None and mark.fingerprint == fingerprint
+    if not current:  # the basis rows' next days were worked out by other rules (or none yet)
+        drop_basis(session)
+    # Same rules, a later run date: only entries whose basis rows do not vouch for them.  A
+    # back-dated run (--force) or new rules: every open entry with a reached rung not yet
+    # recorded (Pending).  Before the first sweep (no mark) there is nothing recorded to
+    # leave out: the probes and the count of open entries would only cost (0.09 s of the
+    # national catch-up).
+    unvouched = current and mark is not None and mark.swept_on <= today
+    ranges = ladder.reached_ranges() if mark is not None and not unvouched else None
     pending = None if ranges is None else Pending(tuple(ranges))
-    candidates = open_candidates(session, today=today, horizon=horizon, scope=scope, pending=pending)
-    result.entries_checked = (len(candidates) if scope is None and pending is None
-                              else count_open(session, today=today, horizon=horizon))
-    firings = ladder.firings(candidates, fired_rungs(session, [c.entry_id for c in candidates]))
     if mark is None or mark.swept_on <= today:  # a back-dated run (--force) leaves the mark
+        # Merged (and read, if new) now: once the writer has the connection, this does not touch it.
         session.merge(SweepMark(name=MARK, swept_on=today, fingerprint=fingerprint, at=began))
+    candidates = open_candidates(session, today=today, horizon=horizon, unvouched=unvouched, pending=pending)
+    result.entries_checked = (len(candidates) if not unvouched and pending is None
+                              else count_open(session, today=today, horizon=horizon))
+    fired = fired_rungs(session, [c.entry_id for c in candidates])
+    writer = writer or SweepWriter(session, fired_on=today, threaded=False)
+    if candidates:  # every entry read is examined: its basis row says so
+        writer.basis(basis_rows(candidates, ladder, fresh=not current))
+    firings = ladder.firings(candidates, fired)
     router = Router(plan, today, calendar)
     router.route(firings)
-    if firings:
-        # Each row names the message that told the unit, when one did, and every address told.
-        told = router.told
-        nobody: tuple[None, list[str]] = (None, [])
-        rows: list[EscalationRow] = []
-        for f in firings:
-            entry_id, rung = f.candidate.entry_id, f.rung
-            # nobody: a firing outranked in every message, or one that told nobody
-            message_key, recipients = told.get(id(f), nobody)
-            rows.append((entry_id, rung.id, rung.kind, recipients, message_key))
-        if writer is None:
-            insert_escalations(session, rows, fired_on=today, created_at=utcnow())
-        else:
-            writer(rows)
+    # Each row names the message that told the unit, when one did, and every address told.
+    told = router.told
+    nobody: tuple[None, list[str]] = (None, [])
+    rows: list[EscalationRow] = []
+    for f in firings:
+        entry_id, rung = f.candidate.entry_id, f.rung
+        # nobody: a firing outranked in every message, or one that told nobody
+        message_key, recipients = told.get(id(f), nobody)
+        rows.append((entry_id, rung.id, rung.kind, recipients, message_key))
+    writer.escalations(rows)
     result.notices = with_unmatched(router.build(), plan=plan, today=today, unmatched=unmatched,
                                     undelivered=undelivered)
     if attach_sheets:
@@ -362,35 +352,61 @@ def fire_rungs(session: Session, *, plan: Plan, today: dt.date, lock: bool = Tru
     return result
 
 
-class EscalationWriter:
-    """The escalation rows of a sweep being written while the caller goes on.
+class SweepWriter:
+    """A sweep's rows written in the order handed over: its basis rows, then its escalation
+    rows, by a thread while the caller goes on (or at once, with ``threaded`` off).
 
-    The catch-up day's insert is 123,000 rows: about half a second of SQLite's own work, and
-    seconds of the PostgreSQL server's CPU.  A thread hands the rows to the database and
-    waits, while the caller builds the outbox rows (pure Python, no database).  On
-    PostgreSQL the server does the work in its own process; on SQLite the rows go in by a
-    statement per 10,000 (:func:`insert_escalations_sqlite`), each one call into SQLite,
-    during which the thread holds no GIL.  The thread uses the session's DB-API connection
-    alone (psycopg's connections are thread-safe; SQLAlchemy opens a SQLite file with
-    ``check_same_thread`` off, and the caller leaves the connection alone meanwhile):
-    :meth:`finish` must be called before the session is used again.
+    The catch-up day's insert is 123,000 escalation rows: about half a second of SQLite's own
+    work, and seconds of the PostgreSQL server's CPU; its basis rows are 52,000.  The basis
+    rows are known once the entries are read: they go in while the firings are worked out
+    and routed.  The escalation rows go in while the notices and their outbox rows are built
+    (pure Python, no database).  On PostgreSQL the server does the work in its own process;
+    on SQLite each statement is one call into SQLite (:func:`insert_escalations_sqlite`,
+    ``models.sweep_basis``), during which the thread holds no GIL.  The thread uses the
+    session's DB-API connection alone (psycopg's connections are thread-safe; SQLAlchemy
+    opens a SQLite file with ``check_same_thread`` off, and the caller leaves the connection
+    alone meanwhile): :meth:`finish` must be called before the session is used again.  After
+    an error the later rows are not written; :meth:`finish` raises it.
     """
 
-    def __init__(self, session: Session, rows: list[EscalationRow], *, fired_on: dt.date) -> None:
+    def __init__(self, session: Session, *, fired_on: dt.date, threaded: bool = True) -> None:
         self.error: BaseException | None = None
+        self._session = session
+        self._fired_on = fired_on
+        self._threaded = threaded
+        self._jobs: queue.SimpleQueue[Callable[[Any], None] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        if not rows:
-            return
-        write = _batch_writer(session, rows, fired_on=fired_on, created_at=utcnow())
-        dbapi = session.connection().connection
-        self._thread = threading.Thread(target=self._write, args=(dbapi, write), name="escalations")
-        self._thread.start()
 
-    def _write(self, dbapi: Any, write: Callable[[Any], None]) -> None:
+    def basis(self, basis: BasisRows) -> None:
+        postgresql = self._session.connection().dialect.name == "postgresql"
+        self._submit(lambda cursor: write_basis(cursor, basis, postgresql=postgresql))
+
+    def escalations(self, rows: list[EscalationRow]) -> None:
+        if rows:
+            self._submit(_batch_writer(self._session, rows, fired_on=self._fired_on, created_at=utcnow()))
+
+    def _submit(self, job: Callable[[Any], None]) -> None:
+        dbapi = self._session.connection().connection
+        if not self._threaded:
+            self._run_one(dbapi, job)
+            if self.error is not None:
+                raise self.error
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, args=(dbapi,), name="sweep-rows")
+            self._thread.start()
+        self._jobs.put(job)
+
+    def _run(self, dbapi: Any) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self.error is None:  # after an error, nothing more goes in
+                self._run_one(dbapi, job)
+
+    def _run_one(self, dbapi: Any, job: Callable[[Any], None]) -> None:
         try:
             cursor = dbapi.cursor()
             try:
-                write(cursor)
+                job(cursor)
             finally:
                 cursor.close()
         except BaseException as error:  # handed to finish(), in the caller's thread
@@ -399,7 +415,9 @@ class EscalationWriter:
     def wait(self) -> None:
         """Wait for the rows (whether or not they went in)."""
         if self._thread is not None:
+            self._jobs.put(None)
             self._thread.join()
+            self._thread = None
 
     def finish(self) -> None:
         """Wait for the rows; raise what writing them raised."""

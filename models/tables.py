@@ -82,11 +82,11 @@ class RunLock(SQLModel, table=True):
 
 
 class SweepMark(SQLModel, table=True):
-    """The last sweep that examined every open entry it had to, and what it assumed.
+    """The last sweep, and what it assumed.
 
-    The next sweep on a later date, with the same ladder, calendar, milestones' dates status
-    and units' roles (``fingerprint``), need only look at entries a rung reaches since
-    ``swept_on`` and entries changed since ``at``: nothing else can fire (models.sweep).
+    A sweep on a later date, with the same ladder, calendar, milestones' dates status and
+    units' roles (``fingerprint``), reads only the entries its :class:`SweepBasis` rows do
+    not vouch for (models.sweep_basis); otherwise it checks every open entry's rows.
     """
 
     __tablename__ = "sweep_mark"
@@ -95,6 +95,23 @@ class SweepMark(SQLModel, table=True):
     swept_on: dt.date
     fingerprint: str = Field(max_length=64)
     at: dt.datetime = Field(default_factory=utcnow)
+
+
+class SweepBasis(SQLModel, table=True):
+    """What the last sweep to examine an entry saw of it (its due date, whether it may climb
+    above 催办), and the first later day a rung is reached for it (models.sweep_basis).
+
+    While the entry keeps that due date and enforceability, it can fire nothing before
+    ``next_on``: every rung reached by then was fired or skipped when it was examined.
+    """
+
+    __tablename__ = "sweep_basis"
+
+    # No foreign key, as for escalation rows: ledger entries are never deleted (0017).
+    entry_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    due: dt.date
+    enforceable: bool
+    next_on: dt.date  # date.max: no rung left to reach
 
 
 class LedgerEntry(SQLModel, table=True):

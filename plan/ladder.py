@@ -115,30 +115,24 @@ class Ladder:
         self._reached = lru_cache(maxsize=None)(self._reached_for_due)
         self._days = lru_cache(maxsize=None)(self._days_for)
         self._reached_days = lru_cache(maxsize=None)(self._reached_days_for)
+        self._next_reach = lru_cache(maxsize=None)(self._next_reach_for)
 
     def horizon(self) -> dt.date:
         """The latest due date any rung can act on today (the earliest reminder's reach)."""
         earliest = min(r.offset for r in self.rungs)
         return self.calendar.shift(self.today, -earliest) if earliest < 0 else self.today
 
-    def dues_reaching(self, since: dt.date) -> list[dt.date]:
-        """The due dates for which some rung is reached after ``since`` and by today.
+    def next_reach(self, due: dt.date, enforceable: bool) -> dt.date:
+        """The first day after today on which a rung is reached for an entry due on ``due``
+        (``date.max``: none is left).  Until then such an entry, examined today, can fire
+        nothing more: the reached rungs are the ones fired or, for an outranked reminder,
+        skipped for good (models.sweep_basis keeps this day per entry)."""
+        return self._next_reach(due, enforceable)
 
-        An entry whose state has not changed since a sweep on ``since`` can fire today only
-        if one of its rungs became reached in (since, today]: otherwise its reached rungs are
-        the ones that sweep already fired or, for an outranked reminder, skipped for good.
-        ``shift`` is monotone in the date, so each rung's dates form one interval; the scan
-        covers it with room to spare (a working day is at most a few calendar days).
-        """
-        found: set[dt.date] = set()
-        for rung in self.rungs:
-            span = dt.timedelta(days=3 * abs(rung.offset) + 40)
-            day, end = since - span, self.today + span
-            while day <= end:
-                if since < self.calendar.shift(day, rung.offset) <= self.today:
-                    found.add(day)
-                day += dt.timedelta(days=1)
-        return sorted(found)
+    def _next_reach_for(self, due: dt.date, enforceable: bool) -> dt.date:
+        rungs = self.rungs if enforceable else [r for r in self.rungs if r.kind in UNENFORCED_KINDS]
+        return min((day for r in rungs if (day := self.calendar.shift(due, r.offset)) > self.today),
+                   default=dt.date.max)
 
     def reached_ranges(self) -> list[tuple[bool, str, dt.date | None, dt.date]] | None:
         """(enforceable, rung id, after, through): entries due in (after, through] reach the

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import chinese_calendar
 import yaml
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bench.synthetic import plan_data
 from flows.sweep import run_sweep
@@ -143,13 +143,6 @@ def oracle(plans, days: Days, run_dates: list[dt.date]):
     return out
 
 
-def age_the_ledger() -> None:
-    """A day passes: what was changed today is old news by the next run (the tests run a
-    season in seconds, so without this every entry would count as just changed)."""
-    with session_scope() as session:
-        session.execute(update(LedgerEntry).values(updated_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)))
-
-
 def stored(day: dt.date):
     with session_scope() as session:
         fired = {tuple(row) for row in session.execute(
@@ -190,7 +183,6 @@ def test_sweep_fires_and_tells_what_the_oracle_says(tmp_path, db_url):
         assert fired == expected[today][0], today
         assert messages == expected[today][1], today
         total += len(fired)
-        age_the_ledger()
     # The scenario reaches every rung, catches up after the gap, and skips missed reminders.
     kinds = {rung.split("-")[0] for fired, _ in expected.values() for _, _, rung in fired}
     assert kinds == {"remind", "overdue", "supervise", "interview"}

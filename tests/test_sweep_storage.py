@@ -20,7 +20,7 @@ from models.db import _script_heads, get_engine, head_revisions, session_scope
 from models.locks import upsert
 from models.sweep import (
     ESCALATION_COLUMNS,
-    EscalationWriter,
+    SweepWriter,
     copy_escalations,
     escalation_batch,
     escalation_values,
@@ -209,29 +209,39 @@ def test_outbox_rows_pipelined_on_postgresql_match_the_statement(workdir, db_url
         assert outbox.queue(session, rows) == []
 
 
-def test_escalations_written_beside_the_caller_raise_in_the_caller(synced, db_url: str, monkeypatch) -> None:
-    """The rows written in a thread while the sweep builds its outbox rows (both backends):
-    their error reaches the caller at finish(), and the rows that went in are those given."""
+def test_rows_written_beside_the_caller_raise_in_the_caller(synced, db_url: str, monkeypatch) -> None:
+    """The rows written in a thread while the sweep goes on (both backends), in the order
+    handed over: an error reaches the caller at finish(), and nothing handed over after it
+    goes in."""
     import threading
 
     import models.sweep
+    from models.sweep_basis import BasisRows
 
     writers: list[int] = []
-    for name in ("copy_escalations", "insert_escalations_sqlite"):
+    for name in ("copy_escalations", "insert_escalations_sqlite", "write_basis"):
         write = getattr(models.sweep, name)
-        monkeypatch.setattr(models.sweep, name, lambda *args, write=write: (
-            writers.append(threading.get_ident()), write(*args))[1])
+        monkeypatch.setattr(models.sweep, name, lambda *args, write=write, **kwargs: (
+            writers.append(threading.get_ident()), write(*args, **kwargs))[1])
     with session_scope() as session:
         entry = session.execute(text("SELECT min(id) FROM ledger_entry")).scalar_one()
-        good = EscalationWriter(session, [(entry, "remind-1", "remind", ["a@x.test"], None)],
-                                fired_on=dt.date(2024, 7, 8))
+        basis = BasisRows(f'[["2024-07-05", true, "2024-07-09", [{entry}]]]', fresh=False)
+        good = SweepWriter(session, fired_on=dt.date(2024, 7, 8))
+        good.basis(basis)
+        good.escalations([(entry, "remind-1", "remind", ["a@x.test"], None)])
         good.finish()
         assert session.execute(text("SELECT entry_id, rung_id FROM escalation")).all() == [(entry, "remind-1")]
-        assert len(writers) == 1 and writers[0] != threading.get_ident()  # not in the caller's thread
-        bad = EscalationWriter(session, [(-1, "remind-1", "remind", [], None)], fired_on=dt.date(2024, 7, 8))
+        assert session.execute(text("SELECT entry_id, CAST(next_on AS VARCHAR) FROM sweep_basis")).all() == [
+            (entry, "2024-07-09")]
+        assert len(writers) == 2 and threading.get_ident() not in writers  # not in the caller's thread
+        session.execute(text("DELETE FROM sweep_basis"))
+        bad = SweepWriter(session, fired_on=dt.date(2024, 7, 8))
+        bad.escalations([(-1, "remind-1", "remind", [], None)])
+        bad.basis(basis)
         bad.wait()
         with pytest.raises(ValueError, match=r"ledger entries that do not exist: \[-1\]"):
             bad.finish()
+        assert session.execute(text("SELECT count(*) FROM sweep_basis")).scalar_one() == 0
         session.rollback()
 
 
@@ -267,26 +277,32 @@ def test_ledger_entries_cannot_be_deleted_or_renumbered(synced, db_url: str) -> 
         assert session.execute(text("SELECT count(*) FROM ledger_entry WHERE status = 'waived'")).scalar_one() == 1
 
 
-def test_escalation_rows_are_handed_over_before_the_notices_are_built(synced, monkeypatch) -> None:
-    """The rows (with their message keys) are known once the firings are routed: the sweep
-    hands them to the writer then, so PostgreSQL inserts them while the notices are built."""
+def test_rows_are_handed_over_before_the_work_they_overlap(synced, monkeypatch) -> None:
+    """The basis rows are known once the entries are read, the escalation rows (with their
+    message keys) once the firings are routed: the sweep hands each to the writer then, so
+    the database inserts them while the firings are routed and the notices built."""
     from models.sweep import fire_rungs
     from plan.ladder import Router
 
     events: list[str] = []
-    build = Router.build
-
-    def recording_build(self: Router) -> list:
-        events.append("build")
-        return build(self)
-
-    monkeypatch.setattr(Router, "build", recording_build)
+    for name in ("route", "build"):
+        method = getattr(Router, name)
+        monkeypatch.setattr(Router, name, lambda self, *args, name=name, method=method: (
+            events.append(name), method(self, *args))[1])
     handed: list = []
+
+    class Recording:
+        def basis(self, basis) -> None:
+            events.append("basis")
+
+        def escalations(self, rows) -> None:
+            events.append("rows")
+            handed.extend(rows)
+
     with session_scope() as session:
-        result = fire_rungs(session, plan=synced, today=dt.date(2024, 7, 8),
-                            writer=lambda rows: (events.append("rows"), handed.extend(rows)))
+        result = fire_rungs(session, plan=synced, today=dt.date(2024, 7, 8), writer=Recording())
         session.rollback()
-    assert events == ["rows", "build"]
+    assert events == ["basis", "route", "rows", "build"]
     assert len(handed) == result.escalations > 0
     keys = {n.key for n in result.notices}
     # Each row names a message that was then built, or none (told nobody).
