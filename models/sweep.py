@@ -381,9 +381,18 @@ class SweepWriter:
         postgresql = self._session.connection().dialect.name == "postgresql"
         self._submit(lambda cursor: write_basis(cursor, basis, postgresql=postgresql))
 
-    def escalations(self, rows: list[EscalationRow]) -> None:
+    def escalations(self, rows: list[EscalationRow], *, created_at: dt.datetime | None = None) -> None:
+        """Insert the day's escalation rows, skipping (entry, rung) pairs already recorded.
+
+        The rows bypass SQLAlchemy's per-row parameter processing, which cost more than the
+        database's own insert: SQLite takes them as JSON arrays, a statement each
+        (:func:`insert_escalations_sqlite`); PostgreSQL by ``COPY`` (:func:`copy_escalations`).
+        The values are converted with the columns' own bind processors, so the stored bytes
+        are what the ORM path stores.  ``created_at``: now, unless given.
+        """
         if rows:
-            self._submit(_batch_writer(self._session, rows, fired_on=self._fired_on, created_at=utcnow()))
+            self._submit(_batch_writer(self._session, rows, fired_on=self._fired_on,
+                                       created_at=created_at or utcnow()))
 
     def _submit(self, job: Callable[[Any], None]) -> None:
         dbapi = self._session.connection().connection
@@ -429,27 +438,6 @@ class SweepWriter:
 # (entry id, rung id, rung kind, recipients, message key): one escalation row of a run.
 EscalationRow = tuple[int, str, str, list[str], str | None]
 ESCALATION_COLUMNS = ("entry_id", "rung_id", "kind", "fired_on", "created_at", "recipients", "message_key")
-
-
-def insert_escalations(session: Session, rows: list[EscalationRow], *, fired_on: dt.date,
-                       created_at: dt.datetime) -> None:
-    """Insert the day's escalation rows, skipping (entry, rung) pairs already recorded.
-
-    The rows bypass SQLAlchemy's per-row parameter processing, which cost more than the
-    database's own insert (123,000 rows on a catch-up day): SQLite takes them as JSON
-    arrays, a statement each (:func:`insert_escalations_sqlite`); PostgreSQL by ``COPY``
-    (:func:`copy_escalations`), since one INSERT per row there was most of the sweep.  The
-    values are converted with the columns' own bind processors, so the stored bytes are what
-    the ORM path stores.
-    """
-    if not rows:
-        return
-    write = _batch_writer(session, rows, fired_on=fired_on, created_at=created_at)
-    cursor = session.connection().connection.cursor()
-    try:
-        write(cursor)
-    finally:
-        cursor.close()
 
 
 def _batch_writer(session: Session, rows: list[EscalationRow], *, fired_on: dt.date,

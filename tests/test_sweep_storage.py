@@ -24,7 +24,6 @@ from models.sweep import (
     copy_escalations,
     escalation_batch,
     escalation_values,
-    insert_escalations,
     insert_escalations_sqlite,
 )
 from models.tables import Escalation, LedgerEntry, OutboxMessage
@@ -57,9 +56,9 @@ def test_escalations_written_by_the_driver_match_the_orm(synced, db_url: str) ->
                    .scalars())
         fast, orm = ids[:2], ids[2:]
         for _ in range(2):  # a second sweep the same day adds nothing
-            insert_escalations(session, [(r["entry_id"], r["rung_id"], r["kind"], r["recipients"], r["message_key"])
-                                         for r in _rows(fast)],
-                               fired_on=dt.date(2024, 7, 8), created_at=CREATED)
+            SweepWriter(session, fired_on=dt.date(2024, 7, 8), threaded=False).escalations(
+                [(r["entry_id"], r["rung_id"], r["kind"], r["recipients"], r["message_key"]) for r in _rows(fast)],
+                created_at=CREATED)
         statement = upsert(session, Escalation.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
             index_elements=["entry_id", "rung_id"])
         session.execute(statement, _rows(orm))
@@ -145,10 +144,10 @@ def test_escalation_batches_match_executemany(synced, db_url: str, monkeypatch) 
         recipients = [value, f"名 <{n}@x.test>"]
         assert texts[f"r{n}{value}"] == (f"k{value}"[:16], json.dumps(recipients), value)
     assert texts["none0"] == ("chase", "[]", None)
-    # And through insert_escalations, a second time adding nothing.
+    # And through the sweep's writer, a second time adding nothing.
     with session_scope() as session:
         for _ in range(2):
-            insert_escalations(session, rows, fired_on=fired_on, created_at=created_at)
+            SweepWriter(session, fired_on=fired_on, threaded=False).escalations(rows, created_at=created_at)
     with session_scope() as session:
         assert [tuple(row[1:]) for row in session.execute(read)] == [
             (r[0], r[1], r[2], *when, json.dumps(r[3]), r[4]) for r in rows]
@@ -249,8 +248,6 @@ def test_escalation_rows_for_unknown_entries_are_refused_whole(synced, db_url: s
     """Without a foreign key (migration 0017) a batch naming an entry that does not exist is
     refused before any of its rows goes in, on both backends (on SQLite, also when the
     unknown entries are in a later array than a known one)."""
-    from models.sweep import insert_escalations
-
     monkeypatch.setattr("models.sweep.SQLITE_BATCH_ROWS", 1)
 
     with session_scope() as session:
@@ -258,7 +255,7 @@ def test_escalation_rows_for_unknown_entries_are_refused_whole(synced, db_url: s
         rows = [(entry, "remind-1", "remind", ["a@x.test"], None), (10**9, "remind-1", "remind", [], None),
                 (-5, "overdue", "chase", [], None)]
         with pytest.raises(ValueError, match=r"do not exist: \[-5, 1000000000\]"):
-            insert_escalations(session, rows, fired_on=dt.date(2024, 7, 8), created_at=dt.datetime.now(dt.UTC))
+            SweepWriter(session, fired_on=dt.date(2024, 7, 8), threaded=False).escalations(rows)
         assert session.execute(text("SELECT count(*) FROM escalation")).scalar_one() == 0
         session.rollback()
 
