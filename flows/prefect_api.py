@@ -128,7 +128,7 @@ def _log_tail(path: Path, lines: int = 5) -> str:
 def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     """``prefect server start`` on a free loopback port with ``env``, answering; it dies
     with the calling thread's process (Linux).  The test suite's shared server uses this too."""
-    from flows.prefect_env import _die_with_parent
+    from flows.prefect_env import die_with_parent
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
@@ -140,7 +140,7 @@ def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[
              "--port", str(port)],
             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             # Linux: the kernel stops the server when we die, even by kill -9.
-            preexec_fn=(functools.partial(_die_with_parent, os.getpid())
+            preexec_fn=(functools.partial(die_with_parent, os.getpid())
                         if sys.platform.startswith("linux") else None))
     deadline = time.monotonic() + START_TIMEOUT
     while health(url) != "ok":

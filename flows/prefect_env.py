@@ -23,13 +23,14 @@ from models.db import var_dir
 
 T = TypeVar("T")
 
+PREFECT_STARTUP_TIMEOUT = 60  # seconds a local Prefect server may take to answer
 PREFECT_LOGGERS = {"prefect", "uvicorn", "fastapi", "alembic"}  # alembic: Prefect's own DB
 QUIET_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(PREFECT_STARTUP_TIMEOUT),
     "PREFECT_LOGGING_TO_API_ENABLED": "false",
     "PREFECT_CLI_PROMPT": "false",
 }
@@ -60,6 +61,9 @@ def run_in_foreground(flow: Callable[..., T], **parameters: Any) -> T:
     second after its work was done (0.96 s for an empty flow).  Deployments run by Prefect
     workers do not come through here and keep Prefect's default.
     """
+    from flows.prefect_local import wait_for_local_api
+
+    wait_for_local_api()  # the command's own local API, if it started one (flows.prefect_local)
     from prefect.settings import get_current_settings, temporary_settings
 
     if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
@@ -69,7 +73,8 @@ def run_in_foreground(flow: Callable[..., T], **parameters: Any) -> T:
 
 
 # --- the ephemeral Prefect server's lifecycle ---------------------------------------------
-# Prefect starts a local API server (uvicorn) in a child process on the first flow run.  Two
+# Prefect starts a local API server (uvicorn) in a child process on the first flow run, unless
+# the command started one itself (run/digest/evaluate: flows.prefect_local, same lock).  Two
 # things go wrong with it (issue #11): two first runs at once both migrate Prefect's SQLite
 # database and one times out; and a ``kill -9`` of duban leaves the child running.  We
 # patch Prefect's server class when (and only when) Prefect imports it — importing it
@@ -79,7 +84,7 @@ _SERVER_MODULE = "prefect.server.api.server"
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """Runs in the child between fork and exec: ask the kernel for SIGTERM on our death."""
     import ctypes
     import signal
@@ -90,11 +95,16 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def start_lock_path() -> Path:
+    """The lock that serialises local Prefect server starts across processes."""
+    return Path(os.environ.get("PREFECT_HOME", var_dir() / "prefect")) / "duban-server-start.lock"
+
+
 @contextlib.contextmanager
 def _start_lock() -> Iterator[None]:
     import fcntl
 
-    path = Path(os.environ.get("PREFECT_HOME", var_dir() / "prefect")) / "duban-server-start.lock"
+    path = start_lock_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
@@ -119,7 +129,7 @@ def _patch_server(module: ModuleType) -> None:
         real = getattr(module, "subprocess")  # noqa: B009 (a module attribute we swap)
         shim = types.SimpleNamespace(**vars(real))
         shim.Popen = functools.partial(real.Popen, preexec_fn=functools.partial(
-            _die_with_parent, os.getpid()))
+            die_with_parent, os.getpid()))
         setattr(module, "subprocess", shim)  # noqa: B010
         try:
             return run_uvicorn(self)

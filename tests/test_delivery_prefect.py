@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,9 +18,11 @@ import pytest
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
-def _duban() -> list[str]:
+def _duban(*python_options: str) -> list[str]:
     script = Path(sys.executable).with_name("duban")
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from flows.cli import main; main()"]
+    if script.exists():
+        return [sys.executable, *python_options, str(script)] if python_options else [str(script)]
+    return [sys.executable, *python_options, "-c", "from flows.cli import main; main()"]
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -45,6 +49,26 @@ def _prefect_servers(parent: int | None = None) -> list[int]:
     return found
 
 
+def _servers_for(home: Path) -> list[int]:
+    """Live Prefect API servers whose PREFECT_HOME is ``home``'s, whoever their parent is."""
+    marker = f"PREFECT_HOME={home / 'var' / 'prefect'}".encode()
+    found = []
+    for pid in _prefect_servers():
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker in environ:
+            found.append(pid)
+    return found
+
+
+def _imported(importtime: str) -> set[str]:
+    """The modules a ``python -X importtime`` run imported, from its stderr."""
+    return {line.rsplit("|", 1)[-1].strip() for line in importtime.splitlines()
+            if line.startswith("import time:")}
+
+
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -55,15 +79,41 @@ def _gone(pid: int) -> bool:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_two_first_runs_at_once_on_a_fresh_directory(workdir: Path) -> None:
-    runs = [subprocess.Popen([*_duban(), "run", "--today", "2024-07-08"], cwd=workdir,
+    # Each run starts its own local server before importing Prefect (flows.prefect_local);
+    # the first one is timed import by import, to see what its own process loaded.
+    runs = [subprocess.Popen([*_duban(*options), "run", "--today", "2024-07-08"], cwd=workdir,
                              env=_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True) for _ in range(2)]
+                             text=True) for options in (("-X", "importtime"), ())]
     results = [(p.communicate(timeout=300), p.returncode) for p in runs]
     for (_, stderr), code in results:
         assert code == 0, stderr
         assert "Timed out" not in stderr and "Traceback" not in stderr
     queued = sorted(int(out.split("新排队 ")[1].split(" 封")[0]) for (out, _), _ in results)
     assert queued[0] == 0 and queued[1] > 20  # one queued everything, the other nothing
+    imported = _imported(results[0][0][1])
+    assert "prefect.flows" in imported  # the cycle ran as a Prefect flow…
+    # …against the server it started, without loading Prefect's server package itself.
+    assert not {m for m in imported if m.startswith("prefect.server.api")}
+    assert _servers_for(workdir) == []  # each stopped its server before it exited
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_local_server_that_cannot_start_is_named_with_its_error(workdir: Path) -> None:
+    env = {**_env(workdir), "PREFECT_API_DATABASE_CONNECTION_URL":
+           f"sqlite+aiosqlite:///{workdir / 'missing' / 'prefect.db'}"}
+    run = subprocess.run([*_duban(), "run", "--today", "2024-07-08"], cwd=workdir, env=env,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 1
+    assert run.stderr.startswith("错误：Prefect 本地服务器没有启动：进程已退出（退出码 3）："
+                                 "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) "
+                                 "unable to open database file"), run.stderr
+    assert f"提示：详见 {workdir / 'var' / 'log' / 'prefect-local.log'}" in run.stderr.replace("\n", "")
+    assert "Traceback" not in run.stderr + run.stdout
+    assert _servers_for(workdir) == []
+    # Nothing ran: the plan was never synced and nothing queued.
+    with closing(sqlite3.connect(workdir / "var" / "duban.db")) as db:
+        assert db.execute("SELECT COUNT(*) FROM ledger_entry").fetchone() == (0,)
+        assert db.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -35,13 +35,16 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """主作业：收件 → 同步方案 → 扫描台账并逐级提醒/催办/督办 → 发送邮件（Prefect 流程）。"""
+    as_of = resolve_today(today)
+    loaded = load_plan(plan)  # a broken plan is refused before Prefect starts, and changes nothing
+    from flows.prefect_local import start_local_api
+
+    start_local_api()  # Prefect's local server starts while the ledger is checked and the flow imported
     from sqlmodel import Session
 
     from models.db import get_engine, migrate
     from models.sweep import check_run_date
 
-    as_of = resolve_today(today)
-    loaded = load_plan(plan)  # a broken plan is refused before Prefect starts, and changes nothing
     engine = get_engine()
     migrate(engine)
     if not force:  # refused before anything is synced, read or queued

@@ -49,6 +49,10 @@ def _check_period(period: str) -> None:
 
 def _prepare(plan: str) -> None:
     load_plan(plan)  # a broken plan is refused before Prefect starts, and changes nothing
+    if prefect_enabled():
+        from flows.prefect_local import start_local_api
+
+        start_local_api()  # Prefect's local server starts while the ledger and the flow are prepared
     migrate(get_engine())
 
 
@@ -70,10 +74,8 @@ def digest(
     as_of = resolve_today(today)
     _prepare(plan)
     if prefect_enabled():
-        from flows.prefect_env import configure_prefect, run_in_foreground
-
-        configure_prefect()
         from flows.digest import digest as digest_flow
+        from flows.prefect_env import run_in_foreground
 
         with Steps("进度简报") as steps:
             steps.step("汇总台账，生成看板、工作簿和邮件（Prefect 流程）")
@@ -178,10 +180,8 @@ def evaluate(
     kwargs = dict(plan_path=plan, period=period, actor=actor(), include=include,
                   exclude=exclude, target=target, reason=reason)
     if prefect_enabled():
-        from flows.prefect_env import configure_prefect, run_in_foreground
-
-        configure_prefect()
         from flows.evaluate import evaluate as evaluate_flow
+        from flows.prefect_env import run_in_foreground
 
         with Steps("评估") as steps:
             steps.step(f"{PERIOD_LABELS.get(period, period)}打分，生成名单和通报草稿（Prefect 流程）")
