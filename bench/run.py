@@ -58,8 +58,18 @@ BARE_FLOW_HEARTBEATS = BARE_FLOW.replace("run_in_foreground(bare)", "bare()")
 # The bare flow with Prefect's local server started as duban's commands start it (before
 # Prefect is imported, flows.prefect_local): the floor for `duban run` in local mode.  With a
 # warm API it is BARE_FLOW.
-BARE_FLOW_EARLY = BARE_FLOW.replace("configure_prefect()\n", "from flows.prefect_local import start_local_api\n"
-                                    "configure_prefect()\nstart_local_api()\n")
+BARE_FLOW_EARLY = """
+from flows.prefect_local import start_local_api
+start_local_api()
+from flows.prefect_env import run_in_foreground
+from prefect import flow
+
+@flow(name="bare", persist_result=False)
+def bare() -> None:
+    pass
+
+run_in_foreground(bare)
+"""
 BARE_EARLY = "bare Prefect flow, local server started first"
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 
